@@ -1,0 +1,250 @@
+//! The crate's error types.
+//!
+//! Every error that carries the caller's value hands it back
+//! ([`PushError::into_inner`]); none requires `T: Debug` to be `Debug`;
+//! `Display` is a short lower-case phrase; under `std` each implements
+//! `std::error::Error`.
+//!
+//! - [`CapacityError`]: a ring buffer capacity that cannot be built.
+//! - [`PushError`]: a value the ring buffer could not take, given back.
+//! - [`PopError`]: why the ring buffer gave nothing.
+//! - [`TryAcquireError`], [`AcquireError`]: why the semaphore gave no permit.
+
+use core::fmt;
+
+/// A [`RingBuffer`](crate::RingBuffer) capacity that cannot be built.
+///
+/// Returned by [`RingBuffer::try_new`](crate::RingBuffer::try_new);
+/// [`RingBuffer::new`](crate::RingBuffer::new) panics with the same message.
+///
+/// ```
+/// use freelane::{CapacityError, RingBuffer};
+///
+/// assert_eq!(RingBuffer::<u8>::try_new(0).unwrap_err(), CapacityError::Zero);
+/// assert!(matches!(
+///     RingBuffer::<u64>::try_new(usize::MAX),
+///     Err(CapacityError::TooLarge { requested: usize::MAX, .. })
+/// ));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CapacityError {
+    /// A capacity of zero was asked for: a buffer that can hold nothing
+    /// could never complete a push.
+    Zero,
+    /// The capacity exceeds what the buffer can index, or its slot array
+    /// would not fit in memory (`isize::MAX` bytes).
+    TooLarge {
+        /// The capacity that was asked for.
+        requested: usize,
+        /// The largest capacity this element type allows.
+        max: usize,
+    },
+}
+
+impl fmt::Display for CapacityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Zero => f.write_str("ring buffer capacity must be at least 1"),
+            Self::TooLarge { requested, max } => write!(
+                f,
+                "ring buffer capacity {requested} is too large (the maximum for this element type is {max})"
+            ),
+        }
+    }
+}
+
+/// A value a [`RingBuffer`](crate::RingBuffer) did not take, handed back.
+///
+/// ```
+/// use freelane::{PushError, RingBuffer};
+///
+/// let ring = RingBuffer::new(1);
+/// ring.try_push("a").unwrap();
+/// let err = ring.try_push("b").unwrap_err();
+/// assert!(err.is_full());
+/// assert_eq!(err.into_inner(), "b");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PushError<T> {
+    /// The buffer was full; the value is given back.
+    Full(T),
+    /// The buffer was closed; the value is given back.
+    Closed(T),
+}
+
+impl<T> PushError<T> {
+    /// Gives back the value that was not pushed.
+    pub fn into_inner(self) -> T {
+        match self {
+            Self::Full(value) | Self::Closed(value) => value,
+        }
+    }
+
+    /// Whether the push failed because the buffer was full.
+    pub fn is_full(&self) -> bool {
+        matches!(self, Self::Full(_))
+    }
+
+    /// Whether the push failed because the buffer was closed.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Self::Closed(_))
+    }
+}
+
+impl<T> fmt::Debug for PushError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Full(_) => f.write_str("Full(..)"),
+            Self::Closed(_) => f.write_str("Closed(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for PushError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Full(_) => f.write_str("pushing into a full ring buffer"),
+            Self::Closed(_) => f.write_str("pushing into a closed ring buffer"),
+        }
+    }
+}
+
+/// Why a [`RingBuffer`](crate::RingBuffer) pop returned no value.
+///
+/// ```
+/// use freelane::{PopError, RingBuffer};
+///
+/// let ring = RingBuffer::<u8>::new(2);
+/// assert_eq!(ring.try_pop(), Err(PopError::Empty));
+/// ring.close();
+/// assert_eq!(ring.try_pop(), Err(PopError::Closed));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PopError {
+    /// The buffer was empty (and, for a timed pop, stayed empty until the
+    /// deadline).
+    Empty,
+    /// The buffer is closed and has been drained: no value will ever come.
+    Closed,
+}
+
+impl PopError {
+    /// Whether the pop failed because the buffer was empty.
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Self::Empty)
+    }
+
+    /// Whether the pop failed because the buffer is closed and drained.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Self::Closed)
+    }
+}
+
+impl fmt::Display for PopError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("popping from an empty ring buffer"),
+            Self::Closed => f.write_str("popping from a closed and drained ring buffer"),
+        }
+    }
+}
+
+/// Why a [`Semaphore`](crate::Semaphore) gave no permit without waiting
+/// (or, from `acquire_timeout`, before its deadline).
+///
+/// ```
+/// use freelane::{Semaphore, TryAcquireError};
+///
+/// let sem = Semaphore::new(1);
+/// let _held = sem.try_acquire().unwrap();
+/// assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::NoPermits);
+/// sem.close();
+/// assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::Closed);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TryAcquireError {
+    /// Too few permits were available (or the request exceeds
+    /// [`Semaphore::MAX_PERMITS`](crate::Semaphore::MAX_PERMITS), so it can
+    /// never be met).
+    NoPermits,
+    /// The semaphore is closed.
+    Closed,
+}
+
+impl TryAcquireError {
+    /// Whether the semaphore is closed.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Self::Closed)
+    }
+
+    /// Whether too few permits were available.
+    pub fn is_no_permits(&self) -> bool {
+        matches!(self, Self::NoPermits)
+    }
+}
+
+impl fmt::Display for TryAcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoPermits => f.write_str("no permits available"),
+            Self::Closed => f.write_str("semaphore closed"),
+        }
+    }
+}
+
+/// Why a waiting [`Semaphore`](crate::Semaphore) acquire gave no permit.
+///
+/// ```
+/// use freelane::{AcquireError, Semaphore};
+///
+/// let sem = Semaphore::new(1);
+/// sem.close();
+/// assert_eq!(sem.acquire().unwrap_err(), AcquireError::Closed);
+/// assert!(matches!(
+///     Semaphore::new(1).acquire_many(usize::MAX),
+///     Err(AcquireError::TooMany { .. })
+/// ));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AcquireError {
+    /// The semaphore was closed before (or while) waiting.
+    Closed,
+    /// More permits were asked for than the semaphore can ever hold
+    /// ([`Semaphore::MAX_PERMITS`](crate::Semaphore::MAX_PERMITS)): waiting
+    /// would never end, so the call fails at once.
+    TooMany {
+        /// The number of permits asked for.
+        requested: usize,
+    },
+}
+
+impl AcquireError {
+    /// Whether the semaphore is closed.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Self::Closed)
+    }
+}
+
+impl fmt::Display for AcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Closed => f.write_str("semaphore closed"),
+            Self::TooMany { requested } => write!(
+                f,
+                "asked for {requested} permits, more than a semaphore can hold ({})",
+                crate::Semaphore::MAX_PERMITS
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+mod std_impls {
+    use super::{AcquireError, CapacityError, PopError, PushError, TryAcquireError};
+
+    impl std::error::Error for CapacityError {}
+    impl<T> std::error::Error for PushError<T> {}
+    impl std::error::Error for PopError {}
+    impl std::error::Error for TryAcquireError {}
+    impl std::error::Error for AcquireError {}
+}

@@ -1,0 +1,65 @@
+//! Lock-free data structures for multicore hardware, written to be read.
+//!
+//! | type | what it is | progress |
+//! |---|---|---|
+//! | [`MsQueue<T>`] | unbounded MPMC FIFO: the Michael–Scott queue, nodes reclaimed by crossbeam-epoch | lock-free push and pop |
+//! | [`RingBuffer<T>`] | bounded MPMC FIFO over a fixed slot array (Vyukov's stamped slots), closable, blocking with backpressure under `std` | lock-free claims; see its docs for the one place a preempted thread holds others up |
+//! | [`AtomicCounter`] | one 64-bit word: fetch-and-add, and the CAS-loop pattern (`fetch_update`, `checked_*`, `saturating_*`) | wait-free increments, lock-free CAS loops |
+//! | [`ShardedCounter`] | increments spread over cache-padded cells, summed on read | wait-free updates |
+//! | [`Semaphore`] | counting semaphore on one CAS word, with blocking (parking) acquire under `std` | lock-free `try_acquire`; waiters park in FIFO order |
+//!
+//! Every structure documents, where it lives, its state words, the
+//! linearization point of each operation, why ABA cannot bite, how memory is
+//! reclaimed, and the ordering each atomic step needs.
+//!
+//! # Features
+//! - `std` (default): blocking waits (spin, then park), crossbeam-epoch's
+//!   global collector, `std::error::Error` impls.
+//! - Without default features the crate is `#![no_std]` + `alloc` and builds
+//!   for targets such as `thumbv7em-none-eabihf`. Everything that does not
+//!   block is there; [`MsQueue`] is used through an explicitly registered
+//!   epoch participant (`MsQueue::handle`).
+//!
+//! # 64-bit atomics
+//! [`AtomicCounter`] and [`ShardedCounter`] exist only where
+//! `target_has_atomic = "64"`. Cortex-M has no 64-bit atomic instructions,
+//! and a lock-based fallback would not be lock-free, so on such targets these
+//! types are absent rather than silently slower and blocking.
+//!
+//! # Model checking
+//! Compiled with `RUSTFLAGS="--cfg freelane_loom --cfg crossbeam_loom"`, the
+//! crate's primitives (the private `sync` module) become [loom]'s, and the
+//! tests in `tests/loom.rs` explore their interleavings.
+//!
+//! [loom]: https://docs.rs/loom
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod error;
+mod sync;
+mod wait;
+
+mod ms_queue;
+mod ring_buffer;
+mod semaphore;
+
+#[cfg(target_has_atomic = "64")]
+mod counter;
+#[cfg(target_has_atomic = "64")]
+mod sharded_counter;
+
+pub use error::{AcquireError, CapacityError, PopError, PushError, TryAcquireError};
+pub use ms_queue::{MsQueue, MsQueueHandle};
+pub use ring_buffer::RingBuffer;
+pub use semaphore::{OwnedPermit, Permit, Semaphore};
+
+#[cfg(target_has_atomic = "64")]
+pub use counter::AtomicCounter;
+#[cfg(target_has_atomic = "64")]
+pub use sharded_counter::ShardedCounter;

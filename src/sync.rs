@@ -1,0 +1,106 @@
+//! The one place that names the synchronization primitives.
+//!
+//! Every atomic, cell, spin hint, `Arc`, lock and thread-park call in the
+//! crate goes through this module. Under `--cfg freelane_loom` it re-exports
+//! [loom]'s model-checked versions instead, so the same source is both the
+//! production code and the model that loom explores, with no edit anywhere
+//! else. crossbeam-epoch and crossbeam-utils switch themselves to loom under
+//! `--cfg crossbeam_loom` (with crossbeam-epoch's `loom` feature), which the
+//! loom runs add as well, so reclamation is modelled too.
+//!
+//! Contents:
+//! - [`atomic`]: the atomic integers, [`Ordering`](atomic::Ordering) and `fence`.
+//! - [`UnsafeCell`]: core's cell behind loom's `with`/`with_mut` interface.
+//! - [`spin_loop`], [`Backoff`], [`CachePadded`].
+//! - [`Arc`], and under `std` the [`thread`] park/unpark calls and [`Mutex`].
+//!
+//! [loom]: https://docs.rs/loom
+
+#[cfg(not(freelane_loom))]
+pub(crate) mod atomic {
+    pub(crate) use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+    #[cfg(target_has_atomic = "64")]
+    pub(crate) use core::sync::atomic::AtomicU64;
+}
+
+#[cfg(freelane_loom)]
+pub(crate) mod atomic {
+    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
+}
+
+#[cfg(not(freelane_loom))]
+pub(crate) use alloc::sync::Arc;
+#[cfg(freelane_loom)]
+pub(crate) use loom::sync::Arc;
+
+pub(crate) use crossbeam_utils::{Backoff, CachePadded};
+
+/// The CPU's spin-wait hint (`pause` on x86, `yield` on Arm); a yield under loom.
+#[cfg(not(freelane_loom))]
+#[allow(dead_code)]
+pub(crate) use core::hint::spin_loop;
+#[cfg(freelane_loom)]
+#[allow(dead_code)]
+pub(crate) use loom::hint::spin_loop;
+
+/// Thread parking, as `std::thread` has it; loom's under the model checker.
+#[cfg(all(feature = "std", not(freelane_loom)))]
+pub(crate) mod thread {
+    pub(crate) use std::thread::{Thread, current, park, park_timeout};
+}
+
+/// Thread parking under loom. Loom has no clock, so a timed park is modelled
+/// as a spurious wake-up (which `park_timeout` is allowed to have anyway):
+/// every caller re-checks its condition and its deadline after parking.
+#[cfg(all(feature = "std", freelane_loom))]
+pub(crate) mod thread {
+    pub(crate) use loom::thread::{Thread, current, park};
+
+    pub(crate) fn park_timeout(_timeout: std::time::Duration) {
+        loom::thread::yield_now();
+    }
+}
+
+/// The blocking layer's lock: std's mutex (it parks, so a preempted holder
+/// does not make waiters burn a core), loom's under the model checker.
+#[cfg(all(feature = "std", not(freelane_loom)))]
+pub(crate) use std::sync::{Mutex, MutexGuard};
+#[cfg(all(feature = "std", freelane_loom))]
+pub(crate) use loom::sync::{Mutex, MutexGuard};
+
+/// `UnsafeCell` with loom's closure-based access interface.
+///
+/// Loom tracks every access to detect data races, so it cannot hand out raw
+/// pointers freely; wrapping core's cell in the same `with`/`with_mut` shape
+/// lets one body of code compile against both.
+#[cfg(not(freelane_loom))]
+#[derive(Debug, Default)]
+#[repr(transparent)]
+pub(crate) struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
+
+#[cfg(not(freelane_loom))]
+#[allow(dead_code)]
+impl<T> UnsafeCell<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        Self(core::cell::UnsafeCell::new(value))
+    }
+
+    /// Runs `f` with a shared raw pointer to the contents.
+    #[inline(always)]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    /// Runs `f` with an exclusive raw pointer to the contents.
+    #[inline(always)]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    pub(crate) fn into_inner(self) -> T {
+        self.0.into_inner()
+    }
+}
+
+#[cfg(freelane_loom)]
+pub(crate) use loom::cell::UnsafeCell;

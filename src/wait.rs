@@ -1,0 +1,354 @@
+//! Waiting without burning a core: one-shot signals and a FIFO wait queue.
+//!
+//! The blocking layers ([`RingBuffer`](crate::RingBuffer)'s `push`/`pop`,
+//! [`Semaphore`](crate::Semaphore)'s `acquire`) and, later, their async
+//! forms share this one mechanism. A waiter is a [`Signal`]: a flag that goes
+//! from *waiting* to *notified* exactly once, plus a [`Waker`] slot. A thread
+//! waits on a signal by spinning briefly with [`Backoff`], then installing a
+//! waker that unparks it and parking ([`block_on_signal`]); a task would
+//! install its context's waker instead. Threads and tasks therefore sit in the
+//! same queue under the same fairness policy.
+//!
+//! # The no-lost-wake-up protocol
+//! A [`WaitQueue`] is a lock-protected FIFO of signals plus an atomic count of
+//! registered waiters, so that a notifier on the fast path pays one fence and
+//! one load and touches no lock when nobody waits.
+//!
+//! ```text
+//! waiter                                   notifier
+//! 1. register: push signal, count += 1     a. make the change (push a value, ...)
+//! 2. fence(SeqCst)                         b. fence(SeqCst)
+//! 3. re-check the condition; if it holds,  c. if count == 0: done (nobody to wake)
+//!    unregister and go                     d. lock, pop the oldest signal, notify it
+//! 4. park until notified (or deadline)
+//! ```
+//!
+//! The two SeqCst fences are totally ordered. If the notifier's fence (b)
+//! comes first, the change (a) is visible to the waiter's re-check (3), so it
+//! does not park. If the waiter's fence (2) comes first, the registration (1)
+//! is visible to the notifier's load (c), so it wakes somebody. Either way no
+//! waiter sleeps through a change made for it.
+//!
+//! A waiter that gives up (timeout, cancellation) after it was notified has
+//! consumed a wake-up meant for somebody; [`WaitQueue::unregister`] tells it
+//! so, and it passes the wake-up on with [`WaitQueue::notify_one`].
+//!
+//! # Sections
+//! - [`Signal`]: the one-shot flag and its waker slot.
+//! - [`WaitQueue`]: the FIFO of signals, and `notify_one` / `notify_all`.
+//! - [`block_on_signal`] (under `std`): spin, then park a thread.
+
+use alloc::collections::VecDeque;
+use core::task::Waker;
+
+use crate::sync::atomic::{AtomicUsize, Ordering::{Acquire, AcqRel, Relaxed, SeqCst}, fence};
+use crate::sync::Arc;
+
+const WAITING: usize = 0;
+const NOTIFIED: usize = 1;
+
+/// A one-shot notification: `WAITING` until [`notify`](Signal::notify) sets
+/// it to `NOTIFIED`, waking whatever [`Waker`] is registered at that moment.
+#[derive(Debug)]
+pub(crate) struct Signal {
+    /// `WAITING` or `NOTIFIED`; written once by `notify`.
+    state: AtomicUsize,
+    /// The waker of the thread or task waiting on this signal, if any yet.
+    waker: Lock<Option<Waker>>,
+}
+
+impl Signal {
+    pub(crate) fn new() -> Self {
+        Self { state: AtomicUsize::new(WAITING), waker: Lock::new(None) }
+    }
+
+    /// Marks the signal notified and wakes its waiter. Returns `true` for the
+    /// call that made the change.
+    pub(crate) fn notify(&self) -> bool {
+        // AcqRel: Release publishes what the notifier did before (e.g. permits
+        // assigned to this waiter) to the Acquire load in `is_notified`.
+        if self.state.swap(NOTIFIED, AcqRel) == NOTIFIED {
+            return false;
+        }
+        // Taken under the lock that `register` stores under: either the waker
+        // is already here, or `register` runs after us and its re-check of
+        // `is_notified` sees the swap above (the lock orders the two).
+        let waker = self.waker.lock().take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        true
+    }
+
+    /// Whether [`notify`](Signal::notify) has been called.
+    pub(crate) fn is_notified(&self) -> bool {
+        // Acquire: pairs with the AcqRel swap in `notify`.
+        self.state.load(Acquire) == NOTIFIED
+    }
+
+    /// Installs `waker` as the one to wake, replacing an older one unless it
+    /// would wake the same task. The caller must re-check
+    /// [`is_notified`](Signal::is_notified) afterwards before it sleeps.
+    pub(crate) fn register(&self, waker: &Waker) {
+        let mut slot = self.waker.lock();
+        match &*slot {
+            Some(old) if old.will_wake(waker) => {}
+            _ => *slot = Some(waker.clone()),
+        }
+    }
+}
+
+/// A FIFO of waiters, each a [`Signal`], with a lock-free "anyone waiting?"
+/// check for the notifier's fast path. See the module docs for the protocol.
+#[derive(Debug)]
+pub(crate) struct WaitQueue {
+    /// How many signals are queued. Read without the lock by notifiers; zero
+    /// means the notify is a fence and a load, nothing more.
+    waiting: AtomicUsize,
+    /// The queued signals, oldest first.
+    list: Lock<VecDeque<Arc<Signal>>>,
+}
+
+#[allow(dead_code)]
+impl WaitQueue {
+    pub(crate) fn new() -> Self {
+        Self { waiting: AtomicUsize::new(0), list: Lock::new(VecDeque::new()) }
+    }
+
+    /// Step 1–2 of the protocol: queues a fresh signal and fences. The caller
+    /// must re-check its condition before waiting on the signal.
+    pub(crate) fn register(&self) -> Arc<Signal> {
+        let signal = Arc::new(Signal::new());
+        self.register_signal(&signal);
+        signal
+    }
+
+    /// Queues an existing (not yet notified) signal, as `register` does.
+    pub(crate) fn register_signal(&self, signal: &Arc<Signal>) {
+        {
+            let mut list = self.list.lock();
+            list.push_back(Arc::clone(signal));
+            // Relaxed: ordered for notifiers by the SeqCst fence below.
+            self.waiting.fetch_add(1, Relaxed);
+        }
+        // SeqCst: pairs with the fence in `notify_one`/`notify_all`; orders the
+        // count increment above before the caller's re-check of its condition.
+        fence(SeqCst);
+    }
+
+    /// Removes `signal` if it is still queued and returns `true`. `false`
+    /// means a notifier already took it: if the caller will not act on that
+    /// wake-up, it must pass it on with [`notify_one`](WaitQueue::notify_one).
+    pub(crate) fn unregister(&self, signal: &Arc<Signal>) -> bool {
+        let mut list = self.list.lock();
+        match list.iter().position(|queued| Arc::ptr_eq(queued, signal)) {
+            Some(index) => {
+                list.remove(index);
+                self.waiting.fetch_sub(1, Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Wakes the oldest waiter, if any. Call after making the change waiters
+    /// wait for. Returns whether a waiter was woken.
+    pub(crate) fn notify_one(&self) -> bool {
+        // SeqCst: pairs with the fence in `register_signal`; orders the
+        // caller's change before the load of the count (store→load).
+        fence(SeqCst);
+        if self.waiting.load(Relaxed) == 0 {
+            return false;
+        }
+        let signal = {
+            let mut list = self.list.lock();
+            let signal = list.pop_front();
+            if signal.is_some() {
+                self.waiting.fetch_sub(1, Relaxed);
+            }
+            signal
+        };
+        // Woken outside the lock: the woken thread's first act may be to take
+        // this same lock (to re-register).
+        signal.is_some_and(|signal| signal.notify())
+    }
+
+    /// Wakes every queued waiter (used by `close`).
+    pub(crate) fn notify_all(&self) {
+        // SeqCst: as in `notify_one`.
+        fence(SeqCst);
+        if self.waiting.load(Relaxed) == 0 {
+            return;
+        }
+        let drained: VecDeque<Arc<Signal>> = {
+            let mut list = self.list.lock();
+            self.waiting.store(0, Relaxed);
+            core::mem::take(&mut *list)
+        };
+        for signal in drained {
+            signal.notify();
+        }
+    }
+
+    /// Whether any waiter is queued (a snapshot).
+    pub(crate) fn has_waiters(&self) -> bool {
+        self.waiting.load(Relaxed) != 0
+    }
+}
+
+/// Spins briefly, then parks the current thread until `signal` is notified
+/// or `deadline` passes. Returns whether the signal was notified.
+///
+/// The spin phase covers the common case of a wake-up that arrives within a
+/// microsecond or so without a trip through the OS scheduler.
+#[cfg(feature = "std")]
+pub(crate) fn block_on_signal(signal: &Signal, deadline: Option<std::time::Instant>) -> bool {
+    let backoff = crate::sync::Backoff::new();
+    while !backoff.is_completed() {
+        if signal.is_notified() {
+            return true;
+        }
+        backoff.snooze();
+    }
+    signal.register(&thread_waker());
+    loop {
+        if signal.is_notified() {
+            return true;
+        }
+        match deadline {
+            None => crate::sync::thread::park(),
+            Some(deadline) => {
+                let now = std::time::Instant::now();
+                if now >= deadline {
+                    return signal.is_notified();
+                }
+                crate::sync::thread::park_timeout(deadline - now);
+            }
+        }
+    }
+}
+
+/// A [`Waker`] that unparks the current thread.
+#[cfg(feature = "std")]
+pub(crate) fn thread_waker() -> Waker {
+    struct Unpark(crate::sync::thread::Thread);
+    impl alloc::task::Wake for Unpark {
+        fn wake(self: alloc::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &alloc::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    Waker::from(alloc::sync::Arc::new(Unpark(crate::sync::thread::current())))
+}
+
+/// Converts a timeout into a deadline; one too far away to represent means
+/// "no deadline" rather than a panic.
+#[cfg(feature = "std")]
+pub(crate) fn deadline_after(timeout: core::time::Duration) -> Option<std::time::Instant> {
+    std::time::Instant::now().checked_add(timeout)
+}
+
+/// The waiter list's lock: std's mutex under `std` (a preempted holder parks
+/// its contenders instead of making them spin), a small spin lock without it.
+/// Held only on slow paths, for a few instructions.
+#[derive(Debug, Default)]
+pub(crate) struct Lock<T> {
+    #[cfg(feature = "std")]
+    inner: crate::sync::Mutex<T>,
+    #[cfg(not(feature = "std"))]
+    inner: spin::SpinLock<T>,
+}
+
+impl<T> Lock<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Self {
+            #[cfg(feature = "std")]
+            inner: crate::sync::Mutex::new(value),
+            #[cfg(not(feature = "std"))]
+            inner: spin::SpinLock::new(value),
+        }
+    }
+
+    /// Locks. A poisoned mutex is taken over as is: every critical section in
+    /// this crate leaves its data consistent before anything that can panic.
+    #[cfg(feature = "std")]
+    pub(crate) fn lock(&self) -> crate::sync::MutexGuard<'_, T> {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Locks, spinning with backoff while another holder is inside.
+    #[cfg(not(feature = "std"))]
+    pub(crate) fn lock(&self) -> spin::SpinGuard<'_, T> {
+        self.inner.lock()
+    }
+}
+
+#[cfg(not(feature = "std"))]
+mod spin {
+    //! A test-and-test-and-set lock for `no_std` builds, where there is no OS
+    //! to park on. It guards only short waiter-list edits.
+
+    use core::ops::{Deref, DerefMut};
+
+    use crate::sync::atomic::{AtomicBool, Ordering::{Acquire, Relaxed, Release}};
+    use crate::sync::{Backoff, UnsafeCell};
+
+    #[derive(Debug, Default)]
+    pub(crate) struct SpinLock<T> {
+        locked: AtomicBool,
+        value: UnsafeCell<T>,
+    }
+
+    // SAFETY: the lock hands out access to `value` to one holder at a time,
+    // so sharing the lock only ever moves `T` between threads: `T: Send`.
+    unsafe impl<T: Send> Sync for SpinLock<T> {}
+
+    impl<T> SpinLock<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Self { locked: AtomicBool::new(false), value: UnsafeCell::new(value) }
+        }
+
+        pub(crate) fn lock(&self) -> SpinGuard<'_, T> {
+            let backoff = Backoff::new();
+            loop {
+                // Acquire: pairs with the Release store in `SpinGuard::drop`;
+                // makes the previous holder's writes to `value` visible.
+                if !self.locked.load(Relaxed) && !self.locked.swap(true, Acquire) {
+                    return SpinGuard { lock: self };
+                }
+                backoff.snooze();
+            }
+        }
+    }
+
+    pub(crate) struct SpinGuard<'a, T> {
+        lock: &'a SpinLock<T>,
+    }
+
+    impl<T> Deref for SpinGuard<'_, T> {
+        type Target = T;
+        fn deref(&self) -> &T {
+            // SAFETY: the guard exists only while `locked` is held by us, so
+            // no other reference to `value` is live.
+            self.lock.value.with(|ptr| unsafe { &*ptr })
+        }
+    }
+
+    impl<T> DerefMut for SpinGuard<'_, T> {
+        fn deref_mut(&mut self) -> &mut T {
+            // SAFETY: as in `deref`; `&mut self` makes this the only access
+            // through the guard.
+            self.lock.value.with_mut(|ptr| unsafe { &mut *ptr })
+        }
+    }
+
+    impl<T> Drop for SpinGuard<'_, T> {
+        fn drop(&mut self) {
+            // Release: pairs with the Acquire swap in `lock`; publishes this
+            // holder's writes to `value` to the next holder.
+            self.lock.locked.store(false, Release);
+        }
+    }
+}
