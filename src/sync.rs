@@ -61,6 +61,14 @@ pub(crate) mod thread {
     }
 }
 
+/// Per-thread storage (the sharded counter's shard index).
+#[cfg(all(feature = "std", not(freelane_loom)))]
+#[allow(unused_imports)]
+pub(crate) use std::thread_local;
+#[cfg(all(feature = "std", freelane_loom))]
+#[allow(unused_imports)]
+pub(crate) use loom::thread_local;
+
 /// The blocking layer's lock: std's mutex (it parks, so a preempted holder
 /// does not make waiters burn a core), loom's under the model checker.
 #[cfg(all(feature = "std", not(freelane_loom)))]
