@@ -3,6 +3,8 @@
 //! it needs.
 #![allow(dead_code)]
 
+pub mod linearizability;
+
 use std::sync::Arc;
 use std::sync::Barrier;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
