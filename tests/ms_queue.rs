@@ -1,0 +1,415 @@
+//! `MsQueue`: sequential behaviour against a `VecDeque` model, MPMC
+//! conservation, drop accounting, odd payload sizes, the handle path and the
+//! auto traits. Memory reclamation during use is checked in
+//! `tests/ms_queue_memory.rs` (it needs its own global allocator).
+
+extern crate alloc;
+
+mod support;
+
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use core::any::Any;
+use core::cell::Cell;
+use core::iter;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::thread;
+
+use freelane::{MsQueue, MsQueueHandle};
+use rand::{RngExt, SeedableRng, rngs::StdRng};
+use support::DropCounter;
+
+#[test]
+fn smoke_fifo() {
+    let queue = MsQueue::new();
+    assert!(queue.is_empty());
+    assert_eq!(queue.len(), 0);
+    assert_eq!(queue.pop(), None);
+    for i in 0..10 {
+        queue.push(i);
+    }
+    assert_eq!(queue.len(), 10);
+    assert!(!queue.is_empty());
+    for i in 0..10 {
+        assert_eq!(queue.pop(), Some(i));
+    }
+    assert_eq!(queue.pop(), None);
+    assert!(queue.is_empty());
+    assert_eq!(queue.len(), 0);
+}
+
+#[test]
+fn default_is_empty() {
+    let queue: MsQueue<String> = MsQueue::default();
+    assert!(queue.is_empty());
+    assert_eq!(queue.len(), 0);
+}
+
+#[test]
+fn debug_shows_len_without_t_debug() {
+    struct Opaque;
+    let queue = MsQueue::new();
+    queue.push(Opaque);
+    queue.push(Opaque);
+    assert_eq!(format!("{queue:?}"), "MsQueue { len: 2, .. }");
+    assert_eq!(
+        format!("{:?}", queue.handle()),
+        "MsQueueHandle { len: 2, .. }"
+    );
+}
+
+/// One step of the sequential model test.
+fn model_step(
+    rng: &mut StdRng,
+    queue: &MsQueue<u32>,
+    handle: &MsQueueHandle<'_, u32>,
+    model: &mut VecDeque<u32>,
+    step: usize,
+) {
+    // Pushes slightly more likely than pops, so the queue grows and shrinks.
+    let via_handle = rng.random_bool(0.3);
+    match rng.random_range(0..10) {
+        0..=3 => {
+            let value = rng.random_range(0..u32::MAX);
+            if via_handle {
+                handle.push(value);
+            } else {
+                queue.push(value);
+            }
+            model.push_back(value);
+        }
+        4..=6 => {
+            let got = if via_handle {
+                handle.pop()
+            } else {
+                queue.pop()
+            };
+            assert_eq!(got, model.pop_front(), "pop at step {step}");
+        }
+        7 => {
+            assert_eq!(queue.len(), model.len(), "len at step {step}");
+            assert_eq!(handle.len(), model.len(), "handle len at step {step}");
+        }
+        8 => {
+            assert_eq!(
+                queue.is_empty(),
+                model.is_empty(),
+                "is_empty at step {step}"
+            );
+            assert_eq!(
+                handle.is_empty(),
+                model.is_empty(),
+                "handle is_empty at step {step}"
+            );
+        }
+        _ => {
+            // Drain a few in a row, which often empties the queue.
+            for _ in 0..rng.random_range(1..8) {
+                assert_eq!(queue.pop(), model.pop_front(), "drain at step {step}");
+            }
+        }
+    }
+}
+
+#[test]
+fn sequential_matches_vecdeque_model() {
+    for seed in [0, 1, 2, 0x5eed, 0xdead_beef] {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let queue = MsQueue::new();
+        let handle = queue.handle();
+        let mut model = VecDeque::new();
+        for step in 0..support::scaled(20_000) {
+            model_step(&mut rng, &queue, &handle, &mut model, step);
+        }
+        assert_eq!(queue.len(), model.len(), "final len, seed {seed}");
+        let rest: Vec<u32> = iter::from_fn(|| queue.pop()).collect();
+        assert_eq!(rest, Vec::from(model), "final contents, seed {seed}");
+    }
+}
+
+#[test]
+fn mpmc_conservation_2x2() {
+    let queue = MsQueue::new();
+    support::check_mpmc_conservation(
+        2,
+        2,
+        support::scaled(50_000),
+        |item| queue.push(item),
+        || queue.pop(),
+    );
+    assert!(queue.is_empty());
+}
+
+#[test]
+fn mpmc_conservation_4x4() {
+    let queue = MsQueue::new();
+    support::check_mpmc_conservation(
+        4,
+        4,
+        support::scaled(25_000),
+        |item| queue.push(item),
+        || queue.pop(),
+    );
+    assert!(queue.is_empty());
+}
+
+#[test]
+fn mpmc_conservation_8x8() {
+    let queue = MsQueue::new();
+    support::check_mpmc_conservation(
+        8,
+        8,
+        support::scaled(12_500),
+        |item| queue.push(item),
+        || queue.pop(),
+    );
+    assert!(queue.is_empty());
+}
+
+/// Every thread works through its own handle; checks that each value
+/// arrives exactly once.
+#[test]
+fn handles_on_many_threads_conserve_values() {
+    const THREADS: usize = 4;
+    let per_thread = support::scaled(10_000);
+    let queue = MsQueue::new();
+    let popped: Vec<Vec<usize>> = thread::scope(|scope| {
+        let workers: Vec<_> = (0..THREADS)
+            .map(|thread_id| {
+                let queue = &queue;
+                scope.spawn(move || {
+                    let handle = queue.handle();
+                    let mut got = Vec::new();
+                    for i in 0..per_thread {
+                        handle.push(thread_id * per_thread + i);
+                        if i % 2 == 0 {
+                            got.extend(handle.pop());
+                        }
+                    }
+                    got
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().unwrap())
+            .collect()
+    });
+    let mut all: Vec<usize> = popped.into_iter().flatten().collect();
+    let handle = queue.handle();
+    all.extend(iter::from_fn(|| handle.pop()));
+    all.sort_unstable();
+    assert_eq!(all, (0..THREADS * per_thread).collect::<Vec<_>>());
+}
+
+/// `len` read while pushes and pops race must stay within what was pushed:
+/// an underflow of `tail.index − head.index` would show as a huge number.
+#[test]
+fn len_under_concurrency_is_never_garbage() {
+    let total = support::scaled(100_000);
+    let queue = MsQueue::new();
+    let done = AtomicBool::new(false);
+    thread::scope(|scope| {
+        scope.spawn(|| {
+            for i in 0..total {
+                queue.push(i);
+            }
+        });
+        scope.spawn(|| {
+            let mut received = 0;
+            while received < total {
+                if queue.pop().is_some() {
+                    received += 1;
+                }
+            }
+            done.store(true, SeqCst);
+        });
+        scope.spawn(|| {
+            while !done.load(SeqCst) {
+                let len = queue.len();
+                assert!(
+                    len <= total,
+                    "len {len} exceeds the {total} values ever pushed"
+                );
+                let _ = queue.is_empty();
+            }
+        });
+    });
+    assert_eq!(queue.len(), 0);
+}
+
+#[test]
+fn drop_drops_remaining_elements_exactly_once() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let queue = MsQueue::new();
+    for id in 0..100 {
+        queue.push(DropCounter::new(id, &drops));
+    }
+    for id in 0..40 {
+        let popped = queue.pop().unwrap();
+        assert_eq!(popped.id, id);
+        drop(popped);
+    }
+    assert_eq!(
+        drops.load(SeqCst),
+        40,
+        "only the popped values were dropped so far"
+    );
+    drop(queue);
+    assert_eq!(drops.load(SeqCst), 100);
+}
+
+#[test]
+fn dropping_an_empty_or_drained_queue_drops_nothing_more() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    drop(MsQueue::<DropCounter>::new());
+    let queue = MsQueue::new();
+    queue.push(DropCounter::new(0, &drops));
+    drop(queue.pop());
+    assert_eq!(drops.load(SeqCst), 1);
+    drop(queue);
+    assert_eq!(
+        drops.load(SeqCst),
+        1,
+        "the sentinel's taken value must not be dropped again"
+    );
+}
+
+#[test]
+fn drop_after_concurrent_use_drops_each_element_once() {
+    const THREADS: usize = 4;
+    let per_thread = support::scaled(5_000);
+    let drops = Arc::new(AtomicUsize::new(0));
+    let queue = MsQueue::new();
+    let popped = AtomicUsize::new(0);
+    thread::scope(|scope| {
+        for thread_id in 0..THREADS {
+            let (queue, drops, popped) = (&queue, &drops, &popped);
+            scope.spawn(move || {
+                for i in 0..per_thread {
+                    queue.push(DropCounter::new(thread_id * per_thread + i, drops));
+                    // Pop about a third, so values are left inside.
+                    if i % 3 == 0 && queue.pop().is_some() {
+                        popped.fetch_add(1, SeqCst);
+                    }
+                }
+            });
+        }
+    });
+    let popped = popped.load(SeqCst);
+    assert_eq!(drops.load(SeqCst), popped);
+    assert_eq!(queue.len(), THREADS * per_thread - popped);
+    drop(queue);
+    assert_eq!(drops.load(SeqCst), THREADS * per_thread);
+}
+
+#[test]
+fn zero_sized_values() {
+    static ZST_DROPS: AtomicUsize = AtomicUsize::new(0);
+    struct Zst;
+    impl Drop for Zst {
+        fn drop(&mut self) {
+            ZST_DROPS.fetch_add(1, SeqCst);
+        }
+    }
+    assert_eq!(size_of::<Zst>(), 0);
+
+    let units = MsQueue::new();
+    for _ in 0..1000 {
+        units.push(());
+    }
+    assert_eq!(units.len(), 1000);
+    assert_eq!(iter::from_fn(|| units.pop()).count(), 1000);
+    assert!(units.is_empty());
+
+    let queue = MsQueue::new();
+    for _ in 0..10 {
+        queue.push(Zst);
+    }
+    drop(queue.pop());
+    drop(queue.pop());
+    assert_eq!(ZST_DROPS.load(SeqCst), 2);
+    drop(queue);
+    assert_eq!(ZST_DROPS.load(SeqCst), 10);
+}
+
+/// 64 KiB inline, no `Box`: pushing and popping it must not overflow a stack.
+struct Large {
+    bytes: [u8; 65536],
+}
+
+fn push_pop_large() {
+    let queue = MsQueue::new();
+    for tag in 0..4u8 {
+        let mut large = Large {
+            bytes: [tag; 65536],
+        };
+        large.bytes[65535] = tag.wrapping_add(100);
+        queue.push(large);
+    }
+    let handle = queue.handle();
+    handle.push(Large { bytes: [9; 65536] });
+    for tag in 0..4u8 {
+        let large = queue.pop().unwrap();
+        assert_eq!(large.bytes[0], tag);
+        assert_eq!(large.bytes[65535], tag.wrapping_add(100));
+    }
+    assert_eq!(handle.pop().map(|large| large.bytes[1234]), Some(9));
+    // One left inside, dropped with the queue.
+    queue.push(Large { bytes: [1; 65536] });
+}
+
+#[test]
+fn large_payload_on_the_test_thread() {
+    push_pop_large();
+}
+
+#[test]
+fn large_payload_on_a_default_stack_thread() {
+    thread::spawn(push_pop_large).join().unwrap();
+}
+
+/// Under `std`, handles register with the default collector, so plain calls
+/// and handle calls mix on one queue.
+#[test]
+fn handle_path_mixes_with_plain_calls() {
+    let queue = MsQueue::new();
+    let handle = queue.handle();
+    handle.push(1);
+    queue.push(2);
+    handle.push(3);
+    assert_eq!(handle.len(), 3);
+    assert_eq!(queue.pop(), Some(1));
+    assert_eq!(handle.pop(), Some(2));
+    assert!(!handle.is_empty());
+    assert_eq!(queue.pop(), Some(3));
+    assert!(handle.is_empty());
+    assert_eq!(handle.pop(), None);
+    let second = queue.handle();
+    second.push(4);
+    assert_eq!(handle.pop(), Some(4));
+}
+
+#[test]
+fn send_and_sync_when_t_is_send() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<MsQueue<u64>>();
+    assert_send_sync::<MsQueue<String>>();
+    // `Cell` is `Send` but not `Sync`: the queue never shares a `&T`.
+    assert_send_sync::<MsQueue<Cell<u64>>>();
+    assert_send_sync::<MsQueue<Box<dyn Any + Send>>>();
+}
+
+#[test]
+fn queue_moves_to_another_thread() {
+    let queue = MsQueue::new();
+    queue.push(String::from("moved"));
+    let back = thread::spawn(move || {
+        queue.push(String::from("again"));
+        queue
+    })
+    .join()
+    .unwrap();
+    assert_eq!(back.pop().as_deref(), Some("moved"));
+    assert_eq!(back.pop().as_deref(), Some("again"));
+}

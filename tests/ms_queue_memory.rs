@@ -1,0 +1,151 @@
+//! `MsQueue` reclaims popped nodes while it is in use, not only when dropped.
+//!
+//! Its own test binary because it installs a counting global allocator, and
+//! it holds exactly one test so that no other test's allocations run at the
+//! same time and blur the numbers.
+//!
+//! One pusher and one popper stream values through the queue, the pusher
+//! waiting while the queue is deeper than [`DEPTH_LIMIT`], so the queue itself
+//! never holds more than a few KiB. If popped nodes were freed only when the
+//! queue is dropped, live memory would grow by one node per push (24 MB for a
+//! million `u64` pushes on a 64-bit target) and both assertions would fail.
+
+mod support;
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::alloc::System;
+use std::thread;
+use std::time::Instant;
+
+use freelane::MsQueue;
+
+/// Wraps the system allocator, counting live bytes, their peak and the total
+/// ever allocated.
+struct CountingAllocator;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+static TOTAL: AtomicUsize = AtomicUsize::new(0);
+
+impl CountingAllocator {
+    fn allocated(size: usize) {
+        let live = LIVE.fetch_add(size, SeqCst) + size;
+        PEAK.fetch_max(live, SeqCst);
+        TOTAL.fetch_add(size, SeqCst);
+    }
+
+    fn freed(size: usize) {
+        LIVE.fetch_sub(size, SeqCst);
+    }
+}
+
+// SAFETY: every call is forwarded unchanged to `System`, which upholds the
+// `GlobalAlloc` contract; the counters only observe sizes.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's contract for `alloc` is passed on unchanged.
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            Self::allocated(layout.size());
+        }
+        ptr
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        let ptr = unsafe { System.alloc_zeroed(layout) };
+        if !ptr.is_null() {
+            Self::allocated(layout.size());
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract for `dealloc` is passed on unchanged.
+        unsafe { System.dealloc(ptr, layout) };
+        Self::freed(layout.size());
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller's contract for `realloc` is passed on unchanged.
+        let new_ptr = unsafe { System.realloc(ptr, layout, new_size) };
+        if !new_ptr.is_null() {
+            Self::freed(layout.size());
+            Self::allocated(new_size);
+        }
+        new_ptr
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// The pusher waits while the queue holds more than this many values, so the
+/// bound below measures reclamation, not backlog.
+const DEPTH_LIMIT: usize = 256;
+
+/// An absolute ceiling on live bytes during the run, far below the 24 MB that
+/// a million unreclaimed nodes would take.
+const LIVE_CEILING: usize = 16 << 20;
+
+#[test]
+fn popped_nodes_are_reclaimed_while_the_queue_is_in_use() {
+    let pushes = support::scaled(1_000_000);
+    let queue = MsQueue::new();
+    let pusher_done = AtomicBool::new(false);
+    let start = Instant::now();
+
+    let live_before = LIVE.load(SeqCst);
+    let total_before = TOTAL.load(SeqCst);
+    PEAK.store(live_before, SeqCst);
+
+    thread::scope(|scope| {
+        scope.spawn(|| {
+            for i in 0..pushes as u64 {
+                while queue.len() > DEPTH_LIMIT {
+                    assert!(start.elapsed() < support::STALL_LIMIT, "popper stalled");
+                    thread::yield_now();
+                }
+                queue.push(i);
+            }
+            pusher_done.store(true, SeqCst);
+        });
+        scope.spawn(|| {
+            let mut expected = 0u64;
+            while expected < pushes as u64 {
+                match queue.pop() {
+                    Some(value) => {
+                        assert_eq!(value, expected, "FIFO order with one pusher");
+                        expected += 1;
+                    }
+                    None => {
+                        assert!(start.elapsed() < support::STALL_LIMIT, "pusher stalled");
+                        thread::yield_now();
+                    }
+                }
+            }
+        });
+    });
+    assert!(pusher_done.load(SeqCst));
+    assert!(queue.is_empty());
+
+    let peak = PEAK.load(SeqCst) - live_before;
+    let total = TOTAL.load(SeqCst) - total_before;
+    let node_bytes = pushes * size_of::<u64>();
+    eprintln!(
+        "{pushes} pushes: {total} B allocated, peak {peak} B live above the {live_before} B at the start"
+    );
+    assert!(
+        total >= node_bytes,
+        "the allocator saw {total} bytes, fewer than the {node_bytes} of payload pushed"
+    );
+    assert!(
+        peak < total / 8,
+        "peak live memory {peak} B is not far below the {total} B allocated: popped nodes are not reclaimed during use"
+    );
+    assert!(
+        peak < LIVE_CEILING,
+        "peak live memory {peak} B exceeds {LIVE_CEILING} B"
+    );
+}
