@@ -1,0 +1,219 @@
+//! The blocking layer of [`RingBuffer`] (`std` only): `push`, `pop` and their
+//! `_timeout` forms wait for room or for a value, spinning briefly and then
+//! parking the thread.
+//!
+//! Each wait is the no-lost-wake-up protocol of `crate::wait` on one of two
+//! [`WaitQueue`]s: `not_full` (blocked pushes) and `not_empty` (blocked pops).
+//! The lock-free core notifies them: every successful push (`try_push`,
+//! `force_push`, `push`) calls `not_empty.notify_one()`, every successful pop
+//! calls `not_full.notify_one()`, and `close` calls `notify_all()` on both,
+//! after setting the mark bit. When nobody waits a notify costs a SeqCst fence
+//! and a load; no lock and no waiter list is touched on the fast path.
+//!
+//! Sections: **Protocol**, **Progress and fairness**.
+//!
+//! # Protocol
+//!
+//! ```text
+//! waiter (push; pop is symmetric)           notifier (a pop)
+//! 0. try_push; done unless Full             a. take a value (head CAS,
+//! 1. register a signal on not_full             stamp store)
+//! 2. (register's SeqCst fence)              b. not_full.notify_one():
+//! 3. try_push again; if done, unregister       SeqCst fence, load the count,
+//!    and go                                    pop the oldest signal, notify
+//! 4. block_on_signal: spin, then park
+//! 5. notified: back to 0
+//!    timed out: unregister and return Full
+//! ```
+//!
+//! The fences of steps 2 and b are totally ordered, so either the re-check
+//! (3) sees the room made in (a), or the notifier sees the registration and
+//! wakes somebody (see `crate::wait`). A waiter that leaves after a notifier
+//! has already dequeued its signal (its re-check succeeded, or it timed out)
+//! has swallowed a wake-up meant for the room somebody else may be waiting
+//! for: `WaitQueue::unregister` reports this and the waiter passes the
+//! wake-up on with `notify_one`. Surplus wake-ups are harmless (the woken
+//! thread re-checks); a lost one would strand a waiter.
+//!
+//! `close` sets the mark bit before it wakes everybody, so a woken or
+//! re-checking waiter sees `Closed`: a push returns it at once, a pop first
+//! drains what is left.
+//!
+//! # Progress and fairness
+//!
+//! Waiters are woken oldest first, but a woken thread competes with threads
+//! arriving on the fast path and may lose (it then waits again at the back
+//! of the queue). A push that waits can be held up by the stalled-slot case
+//! of the lock-free core: it parks, and the stalled operation's own
+//! notification wakes it when it completes. A timeout that overflows the
+//! clock means "no deadline".
+
+use core::time::Duration;
+use std::time::Instant;
+
+use super::RingBuffer;
+use crate::error::{PopError, PushError};
+use crate::wait::{WaitQueue, block_on_signal, deadline_after};
+
+impl<T> RingBuffer<T> {
+    /// Pushes `value` at the back, waiting while the buffer is full
+    /// (backpressure): it spins briefly, then parks until a pop makes room.
+    ///
+    /// # Errors
+    ///
+    /// [`PushError::Closed`] with `value` if the buffer is or becomes closed
+    /// while waiting; never `Full`.
+    ///
+    /// ```
+    /// use std::thread;
+    /// use freelane::RingBuffer;
+    ///
+    /// let ring = RingBuffer::new(1);
+    /// ring.push(1).unwrap();
+    /// thread::scope(|s| {
+    ///     s.spawn(|| assert_eq!(ring.pop(), Some(1)));
+    ///     ring.push(2).unwrap(); // waits for the pop above
+    /// });
+    /// assert_eq!(ring.pop(), Some(2));
+    /// ```
+    pub fn push(&self, value: T) -> Result<(), PushError<T>> {
+        self.push_until(value, None)
+    }
+
+    /// Pushes `value` at the back, waiting at most `timeout` for room.
+    ///
+    /// # Errors
+    ///
+    /// [`PushError::Full`] if the buffer was still full when `timeout` had
+    /// passed (never earlier); [`PushError::Closed`] if it is or becomes
+    /// closed. Both give `value` back. A `timeout` too long for the clock
+    /// means no deadline.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freelane::RingBuffer;
+    ///
+    /// let ring = RingBuffer::new(1);
+    /// ring.push_timeout('a', Duration::from_millis(10)).unwrap();
+    /// let err = ring.push_timeout('b', Duration::from_millis(10)).unwrap_err();
+    /// assert!(err.is_full());
+    /// ```
+    pub fn push_timeout(&self, value: T, timeout: Duration) -> Result<(), PushError<T>> {
+        self.push_until(value, deadline_after(timeout))
+    }
+
+    /// Takes the value at the front, waiting while the buffer is empty: it
+    /// spins briefly, then parks until a push (or `close`) wakes it.
+    ///
+    /// Returns `None` once the buffer is closed and drained.
+    ///
+    /// ```
+    /// use std::thread;
+    /// use freelane::RingBuffer;
+    ///
+    /// let ring = RingBuffer::new(4);
+    /// thread::scope(|s| {
+    ///     s.spawn(|| {
+    ///         ring.push("job").unwrap();
+    ///         ring.close();
+    ///     });
+    ///     assert_eq!(ring.pop(), Some("job"));
+    ///     assert_eq!(ring.pop(), None); // closed and drained
+    /// });
+    /// ```
+    pub fn pop(&self) -> Option<T> {
+        self.pop_until(None).ok()
+    }
+
+    /// Takes the value at the front, waiting at most `timeout` for one.
+    ///
+    /// # Errors
+    ///
+    /// [`PopError::Empty`] if the buffer was still empty when `timeout` had
+    /// passed (never earlier); [`PopError::Closed`] once it is closed and
+    /// drained. A `timeout` too long for the clock means no deadline.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use freelane::{PopError, RingBuffer};
+    ///
+    /// let ring = RingBuffer::new(1);
+    /// ring.push(5).unwrap();
+    /// assert_eq!(ring.pop_timeout(Duration::from_millis(10)), Ok(5));
+    /// assert_eq!(ring.pop_timeout(Duration::from_millis(10)), Err(PopError::Empty));
+    /// ```
+    pub fn pop_timeout(&self, timeout: Duration) -> Result<T, PopError> {
+        self.pop_until(deadline_after(timeout))
+    }
+
+    /// `push` with an optional deadline (`None`: wait for room or close).
+    fn push_until(&self, value: T, deadline: Option<Instant>) -> Result<(), PushError<T>> {
+        let attempt = |value| match self.try_push(value) {
+            Ok(()) => Ok(Ok(())),
+            Err(PushError::Closed(value)) => Ok(Err(PushError::Closed(value))),
+            Err(PushError::Full(value)) => Err(value),
+        };
+        wait_until(&self.not_full, deadline, value, attempt)
+            .unwrap_or_else(|value| Err(PushError::Full(value)))
+    }
+
+    /// `pop` with an optional deadline (`None`: wait for a value or close).
+    fn pop_until(&self, deadline: Option<Instant>) -> Result<T, PopError> {
+        let attempt = |()| match self.try_pop() {
+            Ok(value) => Ok(Ok(value)),
+            Err(PopError::Closed) => Ok(Err(PopError::Closed)),
+            Err(PopError::Empty) => Err(()),
+        };
+        wait_until(&self.not_empty, deadline, (), attempt).unwrap_or(Err(PopError::Empty))
+    }
+}
+
+/// Runs `attempt` until it finishes (`Ok`), waiting on `queue` between tries,
+/// or until `deadline` passes (`Err` with the state handed back).
+///
+/// `attempt` takes the state (the value to push, or nothing) and returns it
+/// when it would have to wait, so a value moves in and out without copies.
+/// The waiting follows the register → re-check → park protocol of the module
+/// docs.
+fn wait_until<S, R>(
+    queue: &WaitQueue,
+    deadline: Option<Instant>,
+    mut state: S,
+    mut attempt: impl FnMut(S) -> Result<R, S>,
+) -> Result<R, S> {
+    loop {
+        // 0. The fast path, and the retry after every wake-up.
+        state = match attempt(state) {
+            Ok(done) => return Ok(done),
+            Err(state) => state,
+        };
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            return Err(state);
+        }
+        // 1–2. Register (the SeqCst fence is inside).
+        let signal = queue.register();
+        // 3. Re-check: a change made before the notifier's fence is seen here.
+        state = match attempt(state) {
+            Ok(done) => {
+                leave(queue, &signal);
+                return Ok(done);
+            }
+            Err(state) => state,
+        };
+        // 4. Spin, then park until notified or the deadline passes.
+        if !block_on_signal(&signal, deadline) {
+            leave(queue, &signal);
+            return Err(state);
+        }
+        // 5. Notified: the notifier dequeued the signal; try again.
+    }
+}
+
+/// Takes `signal` off `queue` for a waiter that will not wait on it any
+/// more. If a notifier had already dequeued it, the wake-up it carried is
+/// passed on, so the room or value it announced still reaches a waiter.
+fn leave(queue: &WaitQueue, signal: &crate::sync::Arc<crate::wait::Signal>) {
+    if !queue.unregister(signal) {
+        queue.notify_one();
+    }
+}
