@@ -69,6 +69,13 @@ pub(crate) use std::thread_local;
 #[allow(unused_imports)]
 pub(crate) use loom::thread_local;
 
+/// A lazily built static, for the few globals loom cannot build in a `const`
+/// (the sharded counter's thread numbering). Outside loom those globals are
+/// plain `static`s, so there is no std counterpart.
+#[cfg(all(feature = "std", freelane_loom))]
+#[allow(unused_imports)]
+pub(crate) use loom::lazy_static;
+
 /// The blocking layer's lock: std's mutex (it parks, so a preempted holder
 /// does not make waiters burn a core), loom's under the model checker.
 #[cfg(all(feature = "std", not(freelane_loom)))]
