@@ -235,8 +235,16 @@ fn mpmc_blocking_pop_until_closed() {
 /// these, never lost.
 #[test]
 fn force_push_conserves_under_concurrency() {
+    // Capacity 1: every replacement's transient (head moved, tail not yet)
+    // makes the buffer look empty to pops.
+    for capacity in [1, 3] {
+        force_push_conservation(capacity);
+    }
+}
+
+fn force_push_conservation(capacity: usize) {
     let (producers, consumers, per_producer) = (4, 2, scaled(20_000));
-    let ring = RingBuffer::new(3);
+    let ring = RingBuffer::new(capacity);
     let producers_done = AtomicUsize::new(0);
     let barrier = Barrier::new(producers + consumers);
     let (replaced, popped): (Vec<Vec<u64>>, Vec<Vec<u64>>) = thread::scope(|s| {

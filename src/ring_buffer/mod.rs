@@ -103,18 +103,20 @@
 //! than a short bounded spin (about ten backoff steps, the last few yielding),
 //! but the *buffer* is not lock-free in the strict sense: a stalled thread can
 //! stop all progress through its slot. `force_push` cannot report `Full`, so
-//! when the slot it must replace is being read by a stalled pop, it waits
-//! (spins, then yields) until that pop finishes. The blocking layer parks
+//! when the slot it needs is held by a stalled pop (or by a stalled push still
+//! writing the value it would replace), it waits (spins, then yields) until
+//! that thread finishes: it is blocking in exactly that case. The blocking layer parks
 //! instead and is woken when the stalled operation completes.
 //!
 //! # Sizes and padding
 //!
 //! `head` and `tail` each sit in a `CachePadded` (128 bytes on x86-64 and
 //! aarch64, 32 on Cortex-M) so producers and consumers do not false-share.
-//! Slots are not padded: a slot is the stamp plus `T`, and neighbouring slots
-//! are claimed by consecutive positions. Padding them did not pay in our
-//! measurement (see the note on [`Slot`]); crossbeam's `ArrayQueue` makes the
-//! same choice.
+//! Slots are not padded (the choice crossbeam's `ArrayQueue` makes too): a
+//! slot is the stamp plus `T`, 16 bytes for a `u64`, and padding would
+//! multiply a small-`T` buffer's memory by up to 8. The measurement is
+//! recorded on `Slot`; the benchmark issue should revisit it on a quiet
+//! machine with more cores.
 //!
 //! # References
 //!
@@ -144,10 +146,16 @@ use crate::wait::WaitQueue;
 /// One slot of the array: a stamp and room for one value.
 ///
 /// Not padded to a cache line. Consecutive positions use neighbouring slots,
-/// so a producer and a consumer touch the same line only when the buffer is
-/// nearly empty or nearly full, where they already meet on the value itself.
-/// Padding multiplies the memory of small-`T` buffers by up to 16 and did not
-/// improve throughput in a 4-producer/4-consumer run of `u64`s on x86-64.
+/// so a producer and a consumer share a line only when the buffer is nearly
+/// empty or nearly full, where they already meet on the value itself.
+///
+/// Measured (x86-64, 2 shared vCPUs, `u64`, capacity 1024, release): an
+/// uncontended `try_push` + `try_pop` pair took 11.0–12.6 ns unpadded and
+/// 11.1–11.4 ns with `#[repr(align(128))]` slots, i.e. no difference;
+/// contended runs (1+1 and 2+2 threads) varied tenfold from run to run on
+/// that machine for both layouts and for crossbeam's `ArrayQueue`, so they
+/// decided nothing. Without evidence that it pays, the 8× memory cost wins:
+/// no padding.
 struct Slot<T> {
     /// A position (see the module docs): `lap + index` when empty for that
     /// lap's push, `lap + index + 1` when full for that lap's pop.
@@ -180,7 +188,8 @@ struct Slot<T> {
 /// behind it* (`try_pop` reports `Empty` meanwhile, though later pushes have
 /// completed); a preempted consumer likewise makes `try_push` report `Full`
 /// one lap later. [`force_push`], which cannot report `Full`, waits for such
-/// a consumer. Blocking calls park and are woken when it finishes.
+/// a thread when it holds the slot `force_push` needs. Blocking calls park
+/// and are woken when the stalled operation finishes.
 ///
 /// # Memory ordering
 ///
@@ -435,9 +444,22 @@ impl<T> RingBuffer<T> {
                 backoff.snooze();
                 tail = self.tail.load(Relaxed);
             } else {
-                // `tail` is stale: another push claimed this position.
-                backoff.spin();
-                tail = self.tail.load(Relaxed);
+                // Usually `tail` is stale: another push claimed this position
+                // and the fresh `tail` is elsewhere. If `tail` has not moved,
+                // the slot is still being written by the push of the previous
+                // lap (stamp `tail - ONE_LAP`), or refilled by a `force_push`:
+                // in flight, as above.
+                // Relaxed: a hint, as at the top.
+                let current = self.tail.load(Relaxed);
+                if current == tail {
+                    if backoff.is_completed() {
+                        return Err(PushError::Full(value));
+                    }
+                    backoff.snooze();
+                } else {
+                    backoff.spin();
+                }
+                tail = current;
             }
         }
     }
@@ -511,9 +533,22 @@ impl<T> RingBuffer<T> {
                 backoff.snooze();
                 head = self.head.load(Relaxed);
             } else {
-                // `head` is stale: another pop took this position.
-                backoff.spin();
-                head = self.head.load(Relaxed);
+                // Usually `head` is stale: another pop took this position and
+                // the fresh `head` is elsewhere. If `head` has not moved, a
+                // `force_push` has taken this slot's old value and not yet
+                // stored its own (every older value has been popped since):
+                // in flight, as above.
+                // Relaxed: a hint, as at the top.
+                let current = self.head.load(Relaxed);
+                if current == head {
+                    if backoff.is_completed() {
+                        return Err(PopError::Empty);
+                    }
+                    backoff.snooze();
+                } else {
+                    backoff.spin();
+                }
+                head = current;
             }
         }
     }
@@ -522,9 +557,10 @@ impl<T> RingBuffer<T> {
     /// oldest value and returns it. The buffer never rejects a value for
     /// lack of room.
     ///
-    /// When the slot to overwrite is being read by a pop that claimed it and
-    /// has not finished, this waits (spinning, then yielding) for that pop;
-    /// see the module docs on progress.
+    /// When the slot it needs is held by another thread that claimed it and
+    /// has not finished (a pop still reading it, or a push still writing the
+    /// value it would replace), this waits for that thread, spinning and then
+    /// yielding: it cannot report `Full`. See the type's docs on progress.
     ///
     /// # Errors
     ///
