@@ -130,7 +130,7 @@
 //! # Collectors
 //! A queue never mixes collectors: its nodes are retired only to the collector
 //! its operations pin.
-//! - With `std`, [`MsQueue::push`] and [`MsQueue::pop`] pin crossbeam-epoch's
+//! - With `std`, `MsQueue::push` and `MsQueue::pop` pin crossbeam-epoch's
 //!   global default collector through the thread's own participant, and
 //!   [`MsQueue::handle`] registers a participant with that same collector.
 //! - Without `std` there are no thread-locals to hold a participant, so the
@@ -198,11 +198,10 @@ impl<T> Node<T> {
 ///   and create no happens-before edge a program could rely on.
 ///
 /// # `std` and `no_std`
-/// With the `std` feature, [`push`](MsQueue::push) and [`pop`](MsQueue::pop)
-/// pin crossbeam-epoch's global collector. Without it, the queue owns its own
-/// collector and each thread pushes and pops through a registered
-/// [`MsQueueHandle`] ([`handle`](MsQueue::handle)), which also works under
-/// `std`.
+/// With the `std` feature, `push` and `pop` pin crossbeam-epoch's global
+/// collector. Without it, the queue owns its own collector and each thread
+/// pushes and pops through a registered [`MsQueueHandle`]
+/// ([`handle`](MsQueue::handle)), which also works under `std`.
 ///
 /// # Examples
 /// ```
@@ -358,12 +357,12 @@ impl<T> MsQueue<T> {
     /// handle that pushes and pops through it.
     ///
     /// This is the way to use the queue without `std`. Under `std` it
-    /// registers with crossbeam-epoch's default collector (the one
-    /// [`push`](MsQueue::push) and [`pop`](MsQueue::pop) use), so handles and
-    /// plain calls mix freely; without `std` it registers with the queue's
-    /// own collector. Registering allocates, so make one handle per thread and
-    /// keep it rather than one per operation. The handle is neither `Send` nor
-    /// `Sync`: a participant belongs to one thread.
+    /// registers with crossbeam-epoch's default collector (the one `push` and
+    /// `pop` use), so handles and plain calls mix freely; without `std` it
+    /// registers with the queue's own collector. Registering allocates, so
+    /// make one handle per thread and keep it rather than one per operation.
+    /// The handle is neither `Send` nor `Sync`: a participant belongs to one
+    /// thread.
     ///
     /// ```
     /// use freelane::MsQueue;
@@ -649,7 +648,7 @@ pub struct MsQueueHandle<'a, T> {
 }
 
 impl<T> MsQueueHandle<'_, T> {
-    /// Adds `value` at the back of the queue, as [`MsQueue::push`] does.
+    /// Adds `value` at the back of the queue, as `MsQueue::push` does.
     ///
     /// ```
     /// use freelane::MsQueue;
@@ -664,7 +663,7 @@ impl<T> MsQueueHandle<'_, T> {
     }
 
     /// Removes the value at the front of the queue, or returns `None` if it is
-    /// empty, as [`MsQueue::pop`] does.
+    /// empty, as `MsQueue::pop` does.
     ///
     /// ```
     /// use freelane::MsQueue;

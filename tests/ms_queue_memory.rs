@@ -89,7 +89,15 @@ const DEPTH_LIMIT: usize = 256;
 /// a million unreclaimed nodes would take.
 const LIVE_CEILING: usize = 16 << 20;
 
+// Under Miri, crossbeam-epoch seals a bag every 4 retired nodes (64
+// normally) but still frees at most 8 bags per 128 pins, so garbage outpaces
+// collection by that configuration's design; the bound is a property of the
+// real build. (Miri checks the queue's memory safety in `tests/ms_queue.rs`.)
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "crossbeam-epoch's Miri configuration retires faster than it collects"
+)]
 fn popped_nodes_are_reclaimed_while_the_queue_is_in_use() {
     let pushes = support::scaled(1_000_000);
     let queue = MsQueue::new();
