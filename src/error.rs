@@ -2,8 +2,8 @@
 //!
 //! Every error that carries the caller's value hands it back
 //! ([`PushError::into_inner`]); none requires `T: Debug` to be `Debug`;
-//! `Display` is a short lower-case phrase; under `std` each implements
-//! `std::error::Error`.
+//! `Display` is a short lower-case phrase; each implements `Error`
+//! (`core::error::Error`, which `std::error::Error` is).
 //!
 //! - [`CapacityError`]: a ring buffer capacity that cannot be built.
 //! - [`PushError`]: a value the ring buffer could not take, given back.
@@ -238,13 +238,11 @@ impl fmt::Display for AcquireError {
     }
 }
 
-#[cfg(feature = "std")]
-mod std_impls {
-    use super::{AcquireError, CapacityError, PopError, PushError, TryAcquireError};
-
-    impl std::error::Error for CapacityError {}
-    impl<T> std::error::Error for PushError<T> {}
-    impl std::error::Error for PopError {}
-    impl std::error::Error for TryAcquireError {}
-    impl std::error::Error for AcquireError {}
-}
+// `core::error::Error` is the trait `std::error::Error` re-exports, so these
+// impls serve `std` users (`Box<dyn std::error::Error>`, `?`) and `no_std`
+// users alike.
+impl core::error::Error for CapacityError {}
+impl<T> core::error::Error for PushError<T> {}
+impl core::error::Error for PopError {}
+impl core::error::Error for TryAcquireError {}
+impl core::error::Error for AcquireError {}

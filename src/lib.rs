@@ -36,6 +36,13 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 #![deny(unsafe_op_in_unsafe_fn)]
+// The library names `core`/`alloc` wherever they suffice, so that the
+// `no_std` build is the same code; tests and examples use `std` freely.
+#![warn(
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc,
+    clippy::alloc_instead_of_core
+)]
 
 extern crate alloc;
 #[cfg(feature = "std")]
@@ -63,3 +70,8 @@ pub use semaphore::{OwnedPermit, Permit, Semaphore};
 pub use counter::AtomicCounter;
 #[cfg(target_has_atomic = "64")]
 pub use sharded_counter::ShardedCounter;
+
+/// The README's examples, compiled and run as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -17,13 +17,15 @@
 //! [loom]: https://docs.rs/loom
 
 #[cfg(not(freelane_loom))]
+#[allow(unused_imports)]
 pub(crate) mod atomic {
-    pub(crate) use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
     #[cfg(target_has_atomic = "64")]
     pub(crate) use core::sync::atomic::AtomicU64;
+    pub(crate) use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 }
 
 #[cfg(freelane_loom)]
+#[allow(unused_imports)]
 pub(crate) mod atomic {
     pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 }
@@ -37,10 +39,10 @@ pub(crate) use crossbeam_utils::{Backoff, CachePadded};
 
 /// The CPU's spin-wait hint (`pause` on x86, `yield` on Arm); a yield under loom.
 #[cfg(not(freelane_loom))]
-#[allow(dead_code)]
+#[allow(unused_imports)]
 pub(crate) use core::hint::spin_loop;
 #[cfg(freelane_loom)]
-#[allow(dead_code)]
+#[allow(unused_imports)]
 pub(crate) use loom::hint::spin_loop;
 
 /// Thread parking, as `std::thread` has it; loom's under the model checker.
@@ -61,13 +63,13 @@ pub(crate) mod thread {
     }
 }
 
+#[cfg(all(feature = "std", freelane_loom))]
+#[allow(unused_imports)]
+pub(crate) use loom::thread_local;
 /// Per-thread storage (the sharded counter's shard index).
 #[cfg(all(feature = "std", not(freelane_loom)))]
 #[allow(unused_imports)]
 pub(crate) use std::thread_local;
-#[cfg(all(feature = "std", freelane_loom))]
-#[allow(unused_imports)]
-pub(crate) use loom::thread_local;
 
 /// A lazily built static, for the few globals loom cannot build in a `const`
 /// (the sharded counter's thread numbering). Outside loom those globals are
@@ -76,12 +78,12 @@ pub(crate) use loom::thread_local;
 #[allow(unused_imports)]
 pub(crate) use loom::lazy_static;
 
+#[cfg(all(feature = "std", freelane_loom))]
+pub(crate) use loom::sync::{Mutex, MutexGuard};
 /// The blocking layer's lock: std's mutex (it parks, so a preempted holder
 /// does not make waiters burn a core), loom's under the model checker.
 #[cfg(all(feature = "std", not(freelane_loom)))]
 pub(crate) use std::sync::{Mutex, MutexGuard};
-#[cfg(all(feature = "std", freelane_loom))]
-pub(crate) use loom::sync::{Mutex, MutexGuard};
 
 /// `UnsafeCell` with loom's closure-based access interface.
 ///

@@ -41,8 +41,12 @@
 use alloc::collections::VecDeque;
 use core::task::Waker;
 
-use crate::sync::atomic::{AtomicUsize, Ordering::{Acquire, AcqRel, Relaxed, SeqCst}, fence};
 use crate::sync::Arc;
+use crate::sync::atomic::{
+    AtomicUsize,
+    Ordering::{AcqRel, Acquire, Relaxed, SeqCst},
+    fence,
+};
 
 const WAITING: usize = 0;
 const NOTIFIED: usize = 1;
@@ -59,7 +63,10 @@ pub(crate) struct Signal {
 
 impl Signal {
     pub(crate) fn new() -> Self {
-        Self { state: AtomicUsize::new(WAITING), waker: Lock::new(None) }
+        Self {
+            state: AtomicUsize::new(WAITING),
+            waker: Lock::new(None),
+        }
     }
 
     /// Marks the signal notified and wakes its waiter. Returns `true` for the
@@ -112,7 +119,10 @@ pub(crate) struct WaitQueue {
 #[allow(dead_code)]
 impl WaitQueue {
     pub(crate) fn new() -> Self {
-        Self { waiting: AtomicUsize::new(0), list: Lock::new(VecDeque::new()) }
+        Self {
+            waiting: AtomicUsize::new(0),
+            list: Lock::new(VecDeque::new()),
+        }
     }
 
     /// Step 1–2 of the protocol: queues a fresh signal and fences. The caller
@@ -240,7 +250,9 @@ pub(crate) fn thread_waker() -> Waker {
             self.0.unpark();
         }
     }
-    Waker::from(alloc::sync::Arc::new(Unpark(crate::sync::thread::current())))
+    Waker::from(alloc::sync::Arc::new(
+        Unpark(crate::sync::thread::current()),
+    ))
 }
 
 /// Converts a timeout into a deadline; one too far away to represent means
@@ -275,7 +287,9 @@ impl<T> Lock<T> {
     /// this crate leaves its data consistent before anything that can panic.
     #[cfg(feature = "std")]
     pub(crate) fn lock(&self) -> crate::sync::MutexGuard<'_, T> {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Locks, spinning with backoff while another holder is inside.
@@ -292,7 +306,10 @@ mod spin {
 
     use core::ops::{Deref, DerefMut};
 
-    use crate::sync::atomic::{AtomicBool, Ordering::{Acquire, Relaxed, Release}};
+    use crate::sync::atomic::{
+        AtomicBool,
+        Ordering::{Acquire, Relaxed, Release},
+    };
     use crate::sync::{Backoff, UnsafeCell};
 
     #[derive(Debug, Default)]
@@ -307,7 +324,10 @@ mod spin {
 
     impl<T> SpinLock<T> {
         pub(crate) fn new(value: T) -> Self {
-            Self { locked: AtomicBool::new(false), value: UnsafeCell::new(value) }
+            Self {
+                locked: AtomicBool::new(false),
+                value: UnsafeCell::new(value),
+            }
         }
 
         pub(crate) fn lock(&self) -> SpinGuard<'_, T> {

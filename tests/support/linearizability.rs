@@ -83,22 +83,42 @@ where
                             let invoked = clock.fetch_add(1, SeqCst);
                             let ret = run(thread, op);
                             let responded = clock.fetch_add(1, SeqCst);
-                            Event { thread, op: op.clone(), ret, invoked, responded }
+                            Event {
+                                thread,
+                                op: op.clone(),
+                                ret,
+                                invoked,
+                                responded,
+                            }
                         })
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|handle| handle.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap())
+            .collect()
     })
 }
 
 /// Searches for a linearization of `history` from `initial`. Returns one (the
 /// indices of `history` in linearization order) or an error describing the
 /// history that has none.
-pub fn check<S: Spec>(initial: &S::State, history: &[Event<S::Op, S::Ret>]) -> Result<Vec<usize>, String> {
-    assert!(history.len() <= 64, "the checker handles at most 64 operations, got {}", history.len());
-    let mut search = Search::<S> { history, failed: HashSet::new(), order: Vec::with_capacity(history.len()) };
+pub fn check<S: Spec>(
+    initial: &S::State,
+    history: &[Event<S::Op, S::Ret>],
+) -> Result<Vec<usize>, String> {
+    assert!(
+        history.len() <= 64,
+        "the checker handles at most 64 operations, got {}",
+        history.len()
+    );
+    let mut search = Search::<S> {
+        history,
+        failed: HashSet::new(),
+        order: Vec::with_capacity(history.len()),
+    };
     if search.extend(0, initial) {
         Ok(search.order)
     } else {
@@ -125,7 +145,11 @@ struct Search<'h, S: Spec> {
 
 impl<S: Spec> Search<'_, S> {
     fn extend(&mut self, done: u64, state: &S::State) -> bool {
-        let all = if self.history.len() == 64 { u64::MAX } else { (1u64 << self.history.len()) - 1 };
+        let all = if self.history.len() == 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.history.len()) - 1
+        };
         if done == all {
             return true;
         }

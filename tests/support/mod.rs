@@ -29,7 +29,10 @@ pub struct DropCounter {
 
 impl DropCounter {
     pub fn new(id: usize, drops: &Arc<AtomicUsize>) -> Self {
-        Self { id, drops: Arc::clone(drops) }
+        Self {
+            id,
+            drops: Arc::clone(drops),
+        }
     }
 }
 
@@ -58,8 +61,13 @@ pub fn decode(item: u64) -> (usize, usize) {
 /// `pop` returns `None` when it found nothing this time. All threads start on
 /// a barrier. Panics with a description if either property fails, or if the
 /// run stalls past [`STALL_LIMIT`].
-pub fn check_mpmc_conservation<P, C>(producers: usize, consumers: usize, per_producer: usize, push: P, pop: C)
-where
+pub fn check_mpmc_conservation<P, C>(
+    producers: usize,
+    consumers: usize,
+    per_producer: usize,
+    push: P,
+    pop: C,
+) where
     P: Fn(u64) + Sync,
     C: Fn() -> Option<u64> + Sync,
 {
@@ -90,7 +98,11 @@ where
                                 received.fetch_add(1, SeqCst);
                             }
                             None => {
-                                assert!(start.elapsed() < STALL_LIMIT, "MPMC run stalled: {} of {total} items received", received.load(SeqCst));
+                                assert!(
+                                    start.elapsed() < STALL_LIMIT,
+                                    "MPMC run stalled: {} of {total} items received",
+                                    received.load(SeqCst)
+                                );
                                 thread::yield_now();
                             }
                         }
@@ -99,7 +111,10 @@ where
                 })
             })
             .collect();
-        handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap())
+            .collect()
     });
 
     let mut seen = vec![0u8; total];
@@ -107,15 +122,27 @@ where
         let mut last_seq = vec![None::<usize>; producers];
         for &item in got {
             let (producer, seq) = decode(item);
-            assert!(producer < producers && seq < per_producer, "item {item:#x} was never pushed");
+            assert!(
+                producer < producers && seq < per_producer,
+                "item {item:#x} was never pushed"
+            );
             if let Some(last) = last_seq[producer] {
-                assert!(seq > last, "producer {producer}: item {seq} arrived after item {last} at one consumer");
+                assert!(
+                    seq > last,
+                    "producer {producer}: item {seq} arrived after item {last} at one consumer"
+                );
             }
             last_seq[producer] = Some(seq);
             seen[producer * per_producer + seq] += 1;
         }
     }
     for (index, &count) in seen.iter().enumerate() {
-        assert_eq!(count, 1, "item {} of producer {} received {count} times", index % per_producer, index / per_producer);
+        assert_eq!(
+            count,
+            1,
+            "item {} of producer {} received {count} times",
+            index % per_producer,
+            index / per_producer
+        );
     }
 }
