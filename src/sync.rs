@@ -58,7 +58,7 @@ pub(crate) mod thread {
 pub(crate) mod thread {
     pub(crate) use loom::thread::{Thread, current, park};
 
-    pub(crate) fn park_timeout(_timeout: std::time::Duration) {
+    pub(crate) fn park_timeout(_timeout: core::time::Duration) {
         loom::thread::yield_now();
     }
 }

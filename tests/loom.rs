@@ -1,0 +1,755 @@
+//! Loom models: every structure explored interleaving by interleaving.
+//!
+//! Built only with `RUSTFLAGS="--cfg freelane_loom --cfg crossbeam_loom"`,
+//! under which the crate's `sync` module re-exports loom's atomics, cells,
+//! `Arc`, mutex and park/unpark, and crossbeam-epoch models its own epoch
+//! machinery, so MsQueue's reclamation runs inside the model too. Loom runs
+//! each model body once per interleaving (up to a preemption bound) and per
+//! permitted weak-memory outcome; it fails a model on a failed assertion, a
+//! data race on a loom `UnsafeCell` (a missing Release/Acquire pair shows up
+//! here: the ring and the queue move values through such cells), a leak of a
+//! loom `Arc`, or a deadlock (a parked thread nobody wakes: a lost wake-up).
+//!
+//! Each model: 2-3 threads, capacity 1-2, a few operations, at least one
+//! assertion that an incorrect implementation can fail, and a preemption
+//! bound chosen so the whole file runs in a few minutes in release mode. The
+//! bound is set per model ([`model`]); `LOOM_MAX_PREEMPTIONS`, if set, can
+//! only lower it (a quick smoke pass), never raise it past what CI can afford.
+//!
+//! Sections: MsQueue; RingBuffer (lock-free layer); RingBuffer (blocking
+//! layer); Semaphore; counters.
+//!
+//! Run: `RUSTFLAGS="--cfg freelane_loom --cfg crossbeam_loom" cargo test
+//! --release --test loom` (see `.ci/stages/loom.sh`).
+#![cfg(freelane_loom)]
+// Test code uses the `std` paths users write.
+#![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
+
+use std::time::Duration;
+
+use freelane::{
+    AcquireError, AtomicCounter, MsQueue, PopError, PushError, RingBuffer, Semaphore,
+    ShardedCounter, TryAcquireError,
+};
+use loom::cell::UnsafeCell;
+use loom::sync::Arc;
+use loom::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use loom::thread;
+
+/// Which thread of a model runs its operations first.
+///
+/// Loom's partial-order reduction remembers only the last access to each
+/// atomic, so a load can hide an earlier load by another thread from a later
+/// write (loom issues #166 and #392): if the thread that runs first only
+/// *reads* a word that a later thread reads and then writes (every CAS loop
+/// does), loom never tries the later thread first, and explores that model in
+/// one interleaving. Letting each thread in turn run first closes the gap:
+/// from the reversed start, the reads find a write to race with and loom
+/// backtracks as it should. (Found while writing these models: a pop racing a
+/// push with the slot stamp store weakened to Relaxed passed with main first
+/// and fails with the pusher first.)
+#[derive(Clone, Copy, Debug)]
+struct Order {
+    first: usize,
+}
+
+impl Order {
+    /// Called by thread `me` before its first operation (0 is the main
+    /// thread, after spawning; spawned threads are numbered from 1): every
+    /// thread but the chosen one steps aside once. A yield is not a
+    /// preemption, so this costs no preemption budget.
+    fn start(self, me: usize) {
+        if me != self.first {
+            thread::yield_now();
+        }
+    }
+}
+
+/// Explores `body` once per choice of first thread (`threads` of them,
+/// including main), each with at most `bound` preemptions per interleaving,
+/// lowered to `LOOM_MAX_PREEMPTIONS` if that is set and smaller.
+fn model(bound: usize, threads: usize, body: impl Fn(Order) + Sync + Send + 'static) {
+    let body = std::sync::Arc::new(body);
+    for first in 0..threads {
+        let mut builder = loom::model::Builder::new();
+        let ceiling = builder.preemption_bound.unwrap_or(usize::MAX);
+        builder.preemption_bound = Some(bound.min(ceiling));
+        let body = std::sync::Arc::clone(&body);
+        let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = std::sync::Arc::clone(&runs);
+        builder.check(move || {
+            counted.fetch_add(1, Relaxed);
+            body(Order { first });
+        });
+        // Shown with `--nocapture`: a model that explores a handful of
+        // executions checks little, whatever its assertions say.
+        eprintln!("thread {first} first: {} executions", runs.load(Relaxed));
+    }
+}
+
+/// A payload that records its drops, one counter per id, in loom atomics.
+///
+/// The counters are bumped with `Relaxed`: a read-modify-write never loses an
+/// increment whatever its ordering, and a stronger ordering here would add
+/// happens-before edges that could hide a missing one in the structure.
+struct Tracked {
+    id: usize,
+    drops: Arc<Vec<AtomicUsize>>,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.drops[self.id].fetch_add(1, Relaxed);
+    }
+}
+
+/// Drop counters for `n` payloads with ids `0..n`.
+fn drop_counters(n: usize) -> Arc<Vec<AtomicUsize>> {
+    Arc::new((0..n).map(|_| AtomicUsize::new(0)).collect())
+}
+
+fn tracked(id: usize, drops: &Arc<Vec<AtomicUsize>>) -> Tracked {
+    Tracked {
+        id,
+        drops: Arc::clone(drops),
+    }
+}
+
+/// Asserts that every payload was dropped exactly once.
+fn assert_each_dropped_once(drops: &[AtomicUsize]) {
+    for (id, count) in drops.iter().enumerate() {
+        assert_eq!(
+            count.load(Relaxed),
+            1,
+            "payload {id} dropped {count:?} times"
+        );
+    }
+}
+
+// ---------------------------------------------------------------- MsQueue --
+
+/// Two pushers and a popper: pusher 1 pushes 0 then 1, pusher 2 pushes 2,
+/// the main thread pops once meanwhile, then drains. A pusher that finds the
+/// tail lagging (another pusher linked its node but has not swung the tail
+/// yet) must help it along; a popper about to pass the tail helps too.
+/// Asserts conservation (each item exactly once), pusher 1's items in its
+/// order, and `len` never above the number of items pushed.
+///
+/// Bound 1, and only two starting orders (main first, pushers first): three
+/// threads pinning through the epoch machinery take minutes at bound 2. One
+/// preemption still covers a pusher stopped between linking its node and
+/// swinging the tail (the helping case).
+#[test]
+fn ms_queue_two_pushers_one_popper_fifo_per_producer() {
+    model(1, 2, |order| {
+        let queue = Arc::new(MsQueue::new());
+        let pusher_1 = {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || {
+                order.start(1);
+                queue.push(0);
+                queue.push(1);
+            })
+        };
+        let pusher_2 = {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || {
+                order.start(1);
+                queue.push(2);
+            })
+        };
+        order.start(0);
+        let mut popped = Vec::new();
+        popped.extend(queue.pop());
+        assert!(queue.len() <= 3, "len {} with 3 pushed", queue.len());
+        pusher_1.join().unwrap();
+        pusher_2.join().unwrap();
+        popped.extend(std::iter::from_fn(|| queue.pop()));
+        assert_eq!(queue.len(), 0);
+
+        let ones: Vec<_> = popped.iter().copied().filter(|&item| item < 2).collect();
+        assert_eq!(ones, [0, 1], "pusher 1's items out of order: {popped:?}");
+        popped.sort_unstable();
+        assert_eq!(popped, [0, 1, 2], "items lost or duplicated");
+    });
+}
+
+/// Two poppers race for the one element in the queue: exactly one gets it,
+/// and the queue is empty afterwards.
+///
+/// The element is pushed before the popper is spawned: with the push racing
+/// too (three threads) the model took minutes even at bound 1. The
+/// push-versus-pop race is covered by the models around this one.
+#[test]
+fn ms_queue_two_poppers_one_element() {
+    model(2, 2, |order| {
+        let queue = Arc::new(MsQueue::new());
+        queue.push(7);
+        let popper = {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || {
+                order.start(1);
+                queue.pop()
+            })
+        };
+        order.start(0);
+        let mine = queue.pop();
+        let theirs = popper.join().unwrap();
+        let all: Vec<_> = mine.into_iter().chain(theirs).collect();
+        assert_eq!(all, [7], "popped {mine:?} and {theirs:?}");
+        assert!(queue.is_empty());
+        assert_eq!(queue.len(), 0);
+    });
+}
+
+/// Reclamation: a pusher pushes two droppable payloads while a popper pops
+/// (and drops) one. Popped nodes go to the epoch collector, whose deferred
+/// destruction runs inside the model (crossbeam-epoch is loom-aware here);
+/// the queue, dropped at the end of the model, drops what is left. Asserts
+/// FIFO for the popped one and each payload dropped exactly once; loom checks
+/// the node's value cell, so a pop that read a value without the push's
+/// Release, or a node freed while still read, fails here too.
+#[test]
+fn ms_queue_reclamation_drops_each_payload_once() {
+    model(2, 2, |order| {
+        let drops = drop_counters(2);
+        let queue = Arc::new(MsQueue::new());
+        let pusher = {
+            let queue = Arc::clone(&queue);
+            let drops = Arc::clone(&drops);
+            thread::spawn(move || {
+                order.start(1);
+                queue.push(tracked(0, &drops));
+                queue.push(tracked(1, &drops));
+            })
+        };
+        order.start(0);
+        let popped = queue.pop();
+        if let Some(first) = &popped {
+            assert_eq!(first.id, 0, "FIFO: the first pop returns the first push");
+        }
+        drop(popped);
+        pusher.join().unwrap();
+        drop(queue);
+        assert_each_dropped_once(&drops);
+    });
+}
+
+// ------------------------------------------------------ RingBuffer (core) --
+
+/// Capacity 1, two pushers and a popper with `try_*`. Each pushed payload is
+/// either popped, handed back in `Full`, or dropped with the ring: exactly
+/// once. The popper sees a payload only once, and `len` stays within 0..=1.
+#[test]
+fn ring_capacity_1_try_push_try_pop_conserve() {
+    model(2, 3, |order| {
+        let drops = drop_counters(2);
+        let ring = Arc::new(RingBuffer::new(1));
+        let pushers: Vec<_> = (0..2)
+            .map(|id| {
+                let ring = Arc::clone(&ring);
+                let drops = Arc::clone(&drops);
+                thread::spawn(move || {
+                    order.start(id + 1);
+                    match ring.try_push(tracked(id, &drops)) {
+                        Ok(()) => true,
+                        Err(PushError::Full(back)) => {
+                            assert_eq!(back.id, id, "Full handed back another payload");
+                            false
+                        }
+                        Err(PushError::Closed(_)) => panic!("never closed"),
+                    }
+                })
+            })
+            .collect();
+        order.start(0);
+        let popped = match ring.try_pop() {
+            Ok(item) => Some(item.id),
+            Err(PopError::Empty) => None,
+            Err(PopError::Closed) => panic!("never closed"),
+        };
+        assert!(ring.len() <= 1);
+        let accepted = pushers
+            .into_iter()
+            .map(|pusher| usize::from(pusher.join().unwrap()))
+            .sum::<usize>();
+        // An empty ring of capacity 1 accepts the first push; the second only
+        // if the pop came between them.
+        assert!(accepted >= 1, "an empty ring of capacity 1 refused both");
+        assert_eq!(accepted, usize::from(popped.is_some()) + ring.len());
+        drop(ring);
+        assert_each_dropped_once(&drops);
+    });
+}
+
+/// Capacity 2, full with 0 and 1: `force_push(2)` races a `try_pop`. The
+/// displaced payload and the popped one are 0 and 1 (the oldest go first,
+/// each to exactly one taker), what is left drains in FIFO order, and every
+/// payload is dropped exactly once.
+#[test]
+fn ring_capacity_2_force_push_races_pop() {
+    model(2, 2, |order| {
+        let drops = drop_counters(3);
+        let ring = Arc::new(RingBuffer::new(2));
+        assert!(ring.try_push(tracked(0, &drops)).is_ok());
+        assert!(ring.try_push(tracked(1, &drops)).is_ok());
+        let forcer = {
+            let ring = Arc::clone(&ring);
+            let drops = Arc::clone(&drops);
+            thread::spawn(move || {
+                order.start(1);
+                let displaced = ring.force_push(tracked(2, &drops)).ok().unwrap();
+                displaced.map(|item| item.id)
+            })
+        };
+        order.start(0);
+        let popped = ring.try_pop().ok().map(|item| item.id);
+        let displaced = forcer.join().unwrap();
+
+        let mut rest = Vec::new();
+        while let Ok(item) = ring.try_pop() {
+            rest.push(item.id);
+        }
+        assert!(rest.is_sorted(), "drained out of order: {rest:?}");
+        let mut all: Vec<_> = popped.into_iter().chain(displaced).chain(rest).collect();
+        all.sort_unstable();
+        assert_eq!(all, [0, 1, 2], "popped {popped:?}, displaced {displaced:?}");
+        // The full ring had 0 at its head: whoever took first took 0.
+        assert!(
+            popped == Some(0) || displaced == Some(0),
+            "payload 0 was not the first out: popped {popped:?}, displaced {displaced:?}"
+        );
+        drop(ring);
+        assert_each_dropped_once(&drops);
+    });
+}
+
+/// Capacity 2: a pusher pushes twice while the main thread closes the ring.
+/// Once a push fails with `Closed` the next fails too (close is sticky);
+/// after close every `try_push` and `force_push` fails with `Closed`, pops
+/// drain the accepted payloads in order and then report `Closed` (never
+/// `Empty`), and every payload is dropped exactly once.
+#[test]
+fn ring_close_races_pushes() {
+    model(2, 2, |order| {
+        let drops = drop_counters(4);
+        let ring = Arc::new(RingBuffer::new(2));
+        let pusher = {
+            let ring = Arc::clone(&ring);
+            let drops = Arc::clone(&drops);
+            thread::spawn(move || {
+                order.start(1);
+                let mut accepted = Vec::new();
+                let mut closed = false;
+                for id in 0..2 {
+                    match ring.try_push(tracked(id, &drops)) {
+                        Ok(()) => {
+                            assert!(!closed, "push {id} accepted after a push saw Closed");
+                            accepted.push(id);
+                        }
+                        Err(PushError::Closed(back)) => {
+                            assert_eq!(back.id, id);
+                            closed = true;
+                        }
+                        Err(PushError::Full(_)) => panic!("capacity 2 never fills here"),
+                    }
+                }
+                accepted
+            })
+        };
+        order.start(0);
+        assert!(ring.close(), "the first close reports the change");
+        assert!(
+            matches!(ring.try_push(tracked(2, &drops)), Err(PushError::Closed(back)) if back.id == 2)
+        );
+        assert!(matches!(ring.force_push(tracked(3, &drops)), Err(back) if back.id == 3));
+        let accepted = pusher.join().unwrap();
+
+        let mut drained = Vec::new();
+        let end = loop {
+            match ring.try_pop() {
+                Ok(item) => drained.push(item.id),
+                Err(error) => break error,
+            }
+        };
+        assert_eq!(end, PopError::Closed, "a closed ring ends with Closed");
+        assert_eq!(drained, accepted, "pops drain exactly the accepted pushes");
+        assert!(!ring.close(), "a second close reports no change");
+        drop(ring);
+        assert_each_dropped_once(&drops);
+    });
+}
+
+/// Capacity 1: a `try_pop` races a `try_push` followed by `close`. The
+/// popper sees the pushed value or `Empty`, never `Closed` while the value is
+/// still in the ring; afterwards the main thread gets whatever the popper
+/// did not, then `Closed`.
+#[test]
+fn ring_capacity_1_pop_races_push_and_close() {
+    model(2, 2, |order| {
+        let ring = Arc::new(RingBuffer::new(1));
+        let popper = {
+            let ring = Arc::clone(&ring);
+            thread::spawn(move || {
+                order.start(1);
+                ring.try_pop()
+            })
+        };
+        order.start(0);
+        ring.try_push(5).unwrap();
+        ring.close();
+        let raced = popper.join().unwrap();
+        match raced {
+            Ok(value) => assert_eq!(value, 5),
+            Err(error) => assert_eq!(error, PopError::Empty, "Closed before drained"),
+        }
+        let after = ring.try_pop();
+        match raced {
+            Ok(_) => assert_eq!(after, Err(PopError::Closed)),
+            Err(_) => assert_eq!(after, Ok(5)),
+        }
+    });
+}
+
+// --------------------------------------------------- RingBuffer (blocking) --
+
+/// A blocking `pop` on an empty ring is woken by a `try_push` (loom reports
+/// a deadlock if the wake-up is lost) and returns the pushed value.
+#[test]
+fn ring_blocking_pop_woken_by_push() {
+    model(2, 2, |order| {
+        let ring = Arc::new(RingBuffer::new(1));
+        let popper = {
+            let ring = Arc::clone(&ring);
+            thread::spawn(move || {
+                order.start(1);
+                ring.pop()
+            })
+        };
+        order.start(0);
+        ring.try_push(9).unwrap();
+        assert_eq!(popper.join().unwrap(), Some(9));
+        assert!(ring.is_empty());
+    });
+}
+
+/// Capacity 1, full: a blocking `push` is woken by the `try_pop` that makes
+/// room, and its value is the next one out.
+#[test]
+fn ring_blocking_push_woken_by_pop() {
+    model(2, 2, |order| {
+        let ring = Arc::new(RingBuffer::new(1));
+        ring.try_push(1).unwrap();
+        let pusher = {
+            let ring = Arc::clone(&ring);
+            thread::spawn(move || {
+                order.start(1);
+                ring.push(2)
+            })
+        };
+        order.start(0);
+        assert_eq!(ring.try_pop(), Ok(1));
+        pusher.join().unwrap().unwrap();
+        assert_eq!(ring.try_pop(), Ok(2));
+    });
+}
+
+/// A blocking `pop` on an empty ring is woken by `close` and returns `None`.
+#[test]
+fn ring_close_wakes_blocked_pop() {
+    model(2, 2, |order| {
+        let ring = Arc::new(RingBuffer::<u32>::new(1));
+        let popper = {
+            let ring = Arc::clone(&ring);
+            thread::spawn(move || {
+                order.start(1);
+                ring.pop()
+            })
+        };
+        order.start(0);
+        assert!(ring.close());
+        assert_eq!(popper.join().unwrap(), None);
+    });
+}
+
+// -------------------------------------------------------------- Semaphore --
+
+/// One permit, two blocking acquirers and a `try_acquire` from the main
+/// thread. At most one holder at a time (counted with a loom atomic), and the
+/// permit orders the critical sections as a mutex does: each holder
+/// increments a plain cell that loom watches for data races, so a missing
+/// Release/Acquire pair between a release and the next acquire fails here.
+/// At the end the permit is back.
+#[test]
+fn semaphore_holders_never_exceed_permits() {
+    model(2, 3, |order| {
+        let sem = Arc::new(Semaphore::new(1));
+        let holders = Arc::new(AtomicUsize::new(0));
+        let cell = Arc::new(UnsafeCell::new(0_usize));
+        let critical = {
+            let holders = Arc::clone(&holders);
+            let cell = Arc::clone(&cell);
+            move || {
+                let inside = holders.fetch_add(1, Relaxed) + 1;
+                assert!(inside <= 1, "{inside} holders of 1 permit");
+                // SAFETY: under the semaphore's one permit (checked above);
+                // loom reports a race if the permit's hand-over is unordered.
+                cell.with_mut(|count| unsafe { *count += 1 });
+                holders.fetch_sub(1, Relaxed);
+            }
+        };
+        let acquirers: Vec<_> = (1..=2)
+            .map(|me| {
+                let sem = Arc::clone(&sem);
+                let critical = critical.clone();
+                thread::spawn(move || {
+                    order.start(me);
+                    let _permit = sem.acquire().unwrap();
+                    critical();
+                })
+            })
+            .collect();
+        order.start(0);
+        let mut entered = 2;
+        if let Ok(_permit) = sem.try_acquire() {
+            critical();
+            entered += 1;
+        }
+        for acquirer in acquirers {
+            acquirer.join().unwrap();
+        }
+        // SAFETY: every other thread has been joined.
+        assert_eq!(cell.with(|count| unsafe { *count }), entered);
+        assert_eq!(sem.available_permits(), 1);
+    });
+}
+
+/// A blocking `acquire` on an empty semaphore is woken by the release of the
+/// permit the main thread holds (no lost wake-up), and the permit is back
+/// once the waiter drops it.
+#[test]
+fn semaphore_release_wakes_acquire() {
+    model(2, 2, |order| {
+        let sem = Arc::new(Semaphore::new(1));
+        let held = sem.try_acquire().unwrap();
+        let waiter = {
+            let sem = Arc::clone(&sem);
+            thread::spawn(move || {
+                order.start(1);
+                sem.acquire().map(|permit| permit.permits())
+            })
+        };
+        order.start(0);
+        drop(held);
+        assert_eq!(waiter.join().unwrap(), Ok(1));
+        assert_eq!(sem.available_permits(), 1);
+    });
+}
+
+/// A waiter whose zero timeout expires races the release of the only
+/// permit. Under loom the timed park is a spurious wake-up and the deadline
+/// has passed at once, so the waiter queues, may be granted the permit, and
+/// cancels. Either it got the permit (and returns it) or it did not; in both
+/// cases the permit must not vanish: one permit is available at the end.
+#[test]
+fn semaphore_timeout_races_release() {
+    model(2, 2, |order| {
+        let sem = Arc::new(Semaphore::new(1));
+        let held = sem.try_acquire().unwrap();
+        let waiter = {
+            let sem = Arc::clone(&sem);
+            thread::spawn(move || {
+                order.start(1);
+                match sem.acquire_timeout(Duration::ZERO) {
+                    Ok(permit) => assert_eq!(permit.permits(), 1),
+                    Err(error) => assert_eq!(error, TryAcquireError::NoPermits),
+                }
+            })
+        };
+        order.start(0);
+        drop(held);
+        waiter.join().unwrap();
+        assert_eq!(sem.available_permits(), 1, "a permit vanished");
+        assert!(sem.try_acquire().is_ok());
+    });
+}
+
+/// `close` wakes a blocked `acquire` with `Closed`; afterwards `try_acquire`
+/// reports `Closed` and the held permit still returns to the count.
+#[test]
+fn semaphore_close_wakes_waiter() {
+    model(2, 2, |order| {
+        let sem = Arc::new(Semaphore::new(1));
+        let held = sem.try_acquire().unwrap();
+        let waiter = {
+            let sem = Arc::clone(&sem);
+            thread::spawn(move || {
+                order.start(1);
+                sem.acquire().map(|permit| permit.permits())
+            })
+        };
+        order.start(0);
+        assert!(sem.close());
+        assert_eq!(waiter.join().unwrap(), Err(AcquireError::Closed));
+        assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::Closed);
+        drop(held);
+        assert_eq!(sem.available_permits(), 1);
+    });
+}
+
+/// `close` racing a release and an acquire: the waiter either got the
+/// released permit or saw `Closed`, never sleeps forever, and no permit is
+/// lost whichever comes first.
+#[test]
+fn semaphore_close_races_release_and_acquire() {
+    model(2, 3, |order| {
+        let sem = Arc::new(Semaphore::new(1));
+        let held = sem.try_acquire().unwrap();
+        let waiter = {
+            let sem = Arc::clone(&sem);
+            thread::spawn(move || {
+                order.start(1);
+                sem.acquire().map(|permit| permit.permits())
+            })
+        };
+        let closer = {
+            let sem = Arc::clone(&sem);
+            thread::spawn(move || {
+                order.start(2);
+                sem.close()
+            })
+        };
+        order.start(0);
+        drop(held);
+        let verdict = waiter.join().unwrap();
+        assert!(closer.join().unwrap());
+        assert!(matches!(verdict, Ok(1) | Err(AcquireError::Closed)));
+        assert_eq!(sem.available_permits(), 1, "a permit vanished");
+    });
+}
+
+/// FIFO across sizes: a waiter for two permits and a waiter for one, on an
+/// empty semaphore, while the main thread adds two permits. Both finish (no
+/// lost wake-up, no permit stranded in a partial assignment), never more
+/// than two permits are held at once, and all are back at the end.
+///
+/// Bound 1: three threads through the waiter lock; bound 2 is much slower
+/// and adds little over the two-thread wake-up models.
+#[test]
+fn semaphore_big_and_small_waiters() {
+    model(1, 3, |order| {
+        let sem = Arc::new(Semaphore::new(0));
+        let held = Arc::new(AtomicUsize::new(0));
+        let waiters: Vec<_> = [(1, 2), (2, 1)]
+            .into_iter()
+            .map(|(me, n)| {
+                let sem = Arc::clone(&sem);
+                let held = Arc::clone(&held);
+                thread::spawn(move || {
+                    order.start(me);
+                    let permit = sem.acquire_many(n).unwrap();
+                    let now = held.fetch_add(n, Relaxed) + n;
+                    assert!(now <= 2, "{now} permits held of 2");
+                    held.fetch_sub(n, Relaxed);
+                    drop(permit);
+                })
+            })
+            .collect();
+        order.start(0);
+        sem.add_permits(2);
+        for waiter in waiters {
+            waiter.join().unwrap();
+        }
+        assert_eq!(sem.available_permits(), 2);
+    });
+}
+
+// --------------------------------------------------------------- counters --
+
+/// Two `checked_sub(1)` on a counter of 1 race an `increment`: a subtraction
+/// never takes the counter below zero, each success subtracted from a value
+/// that was really there, and the final value accounts for every success.
+#[test]
+fn atomic_counter_checked_sub_races_increment() {
+    model(2, 3, |order| {
+        let counter = Arc::new(AtomicCounter::new(1));
+        let subtractors: Vec<_> = (1..=2)
+            .map(|me| {
+                let counter = Arc::clone(&counter);
+                thread::spawn(move || {
+                    order.start(me);
+                    counter.checked_sub(1)
+                })
+            })
+            .collect();
+        order.start(0);
+        let before = counter.increment();
+        assert!(before <= 1, "increment saw {before}");
+        let results: Vec<_> = subtractors.into_iter().map(|s| s.join().unwrap()).collect();
+        let successes = results.iter().flatten().count() as u64;
+        assert!(successes >= 1, "the initial 1 was there for the first");
+        for previous in results.iter().flatten() {
+            assert!((1..=2).contains(previous), "subtracted from {previous}");
+        }
+        assert_eq!(counter.get(), 2 - successes, "results {results:?}");
+    });
+}
+
+/// Two incrementers and a `fetch_add(2)`: no increment is lost, and the
+/// values returned are those of one order of the three updates.
+#[test]
+fn atomic_counter_concurrent_increments() {
+    model(2, 3, |order| {
+        let counter = Arc::new(AtomicCounter::new(0));
+        let incrementers: Vec<_> = (1..=2)
+            .map(|me| {
+                let counter = Arc::clone(&counter);
+                thread::spawn(move || {
+                    order.start(me);
+                    counter.increment()
+                })
+            })
+            .collect();
+        order.start(0);
+        let mut seen = vec![counter.fetch_add(2)];
+        seen.extend(incrementers.into_iter().map(|i| i.join().unwrap()));
+        assert_eq!(counter.get(), 4);
+        seen.sort_unstable();
+        assert!(
+            seen == [0, 1, 2] || seen == [0, 1, 3] || seen == [0, 2, 3],
+            "returned {seen:?}"
+        );
+    });
+}
+
+/// Two shards, two adders (one per thread, so possibly on different shards)
+/// and a `reset` from the main thread: what `reset` returned plus what is
+/// left always equals everything added. An add is never lost nor counted
+/// twice, though it may land on either side of the reset.
+#[test]
+fn sharded_counter_reset_conserves_adds() {
+    model(2, 3, |order| {
+        let counter = Arc::new(ShardedCounter::with_shards(2));
+        let adders: Vec<_> = [(1, 1), (2, 10)]
+            .into_iter()
+            .map(|(me, n)| {
+                let counter = Arc::clone(&counter);
+                thread::spawn(move || {
+                    order.start(me);
+                    counter.add(n);
+                    counter.add(n);
+                })
+            })
+            .collect();
+        order.start(0);
+        let taken = counter.reset();
+        assert!(
+            [0, 1, 2, 10, 11, 12, 20, 21, 22].contains(&taken),
+            "reset took {taken}, not a sum of whole adds"
+        );
+        for adder in adders {
+            adder.join().unwrap();
+        }
+        assert_eq!(taken + counter.sum(), 22);
+    });
+}
