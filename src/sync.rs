@@ -66,6 +66,21 @@ pub(crate) mod thread {
 #[cfg(all(feature = "std", freelane_loom))]
 #[allow(unused_imports)]
 pub(crate) use loom::thread_local;
+/// Stands in for the total order of SeqCst *accesses* under loom; a no-op in
+/// real builds.
+///
+/// Loom models SeqCst loads, stores and read-modify-writes as AcqRel (its
+/// README, "Limitations"; tokio-rs/loom#180), so an argument that rests on
+/// the single total order of SeqCst accesses (a SeqCst RMW, then a SeqCst
+/// load of another word, on each of two threads) gives false alarms there.
+/// Loom does model `fence(SeqCst)`, so under loom this fence, placed between
+/// such a pair, restores in the model the order the real code already has.
+#[inline(always)]
+pub(crate) fn sc_order_for_loom() {
+    #[cfg(freelane_loom)]
+    atomic::fence(atomic::Ordering::SeqCst);
+}
+
 /// Per-thread storage (the sharded counter's shard index).
 #[cfg(all(feature = "std", not(freelane_loom)))]
 #[allow(unused_imports)]

@@ -7,33 +7,43 @@
 //! The lock-free core notifies them: every successful push (`try_push`,
 //! `force_push`, `push`) calls `not_empty.notify_one()`, every successful pop
 //! calls `not_full.notify_one()`, and `close` calls `notify_all()` on both,
-//! after setting the mark bit. When nobody waits a notify costs a SeqCst fence
-//! and a load; no lock and no waiter list is touched on the fast path.
+//! after setting the mark bit. When nobody waits a notify costs one plain
+//! load; no fence, no lock and no waiter list on the fast path.
 //!
 //! Sections: **Protocol**, **Progress and fairness**, **Cost**.
 //!
 //! # Protocol
 //!
 //! ```text
-//! waiter (push; pop is symmetric)           notifier (a pop)
-//! 0. try_push; done unless Full             a. take a value (head CAS,
-//! 1. register a signal on not_full             stamp store)
-//! 2. (register's SeqCst fence)              b. not_full.notify_one():
-//! 3. try_push again; if done, unregister       SeqCst fence, load the count,
-//!    and go                                    pop the oldest signal, notify
+//! waiter (pop; push is symmetric)           notifier (a push)
+//! 0. try_pop; done unless Empty             a. claim a slot: SeqCst CAS of
+//! 1. register a signal on not_empty            `tail` (close: SeqCst fetch_or)
+//!    (a SeqCst increment of its count)      b. write the value, store stamp
+//! 2. try_pop again; if done, unregister     c. not_empty.notify_one(): SeqCst
+//!    and go                                    load of the count; if non-zero,
+//! 3. SeqCst loads of `tail` then `head`:       pop the oldest signal, notify
+//!    if they differ (a value is there or
+//!    on its way) or the mark is set,
+//!    unregister, back off, back to 0
 //! 4. block_on_signal: spin, then park
 //! 5. notified: back to 0
-//!    timed out: unregister and return Full
+//!    timed out: unregister and return Empty
 //! ```
 //!
-//! The fences of steps 2 and b are totally ordered, so either the re-check
-//! (3) sees the room made in (a), or the notifier sees the registration and
-//! wakes somebody (see `crate::wait`). A waiter that leaves after a notifier
-//! has already dequeued its signal (its re-check succeeded, or it timed out)
-//! has swallowed a wake-up meant for the room somebody else may be waiting
-//! for: `WaitQueue::unregister` reports this and the waiter passes the
-//! wake-up on with `notify_one`. Surplus wake-ups are harmless (the woken
-//! thread re-checks); a lost one would strand a waiter.
+//! Steps 1, 3, a and c are SeqCst, so they are totally ordered (see
+//! `crate::wait`). If the `tail` load of step 3 did not see the claim (a),
+//! it precedes it, so the registration (1) precedes the count load (c),
+//! which sees the waiter and wakes somebody. If it did see the claim, the
+//! waiter does not park. The re-check is on positions, not stamps, because
+//! the claim is the SeqCst step: a value claimed but not yet published
+//! (between a and b) keeps the waiter retrying with backoff rather than
+//! parking, since the notify that follows b may already have looked at the
+//! count. A waiter that leaves after a notifier has already dequeued its
+//! signal (its re-check succeeded, or it timed out) has swallowed a wake-up
+//! meant for the room somebody else may be waiting for:
+//! `WaitQueue::unregister` reports this and the waiter passes the wake-up on
+//! with `notify_one`. Surplus wake-ups are harmless (the woken thread
+//! re-checks); a lost one would strand a waiter.
 //!
 //! `close` sets the mark bit before it wakes everybody, so a woken or
 //! re-checking waiter sees `Closed`: a push returns it at once, a pop first
@@ -50,19 +60,20 @@
 //!
 //! # Cost
 //!
-//! That fence is most of what the blocking layer costs the non-blocking
-//! operations: an uncontended `try_push` + `try_pop` pair measured about
-//! 11–13 ns without `std` and 24–29 ns with it (x86-64, where the fence is
-//! an `mfence`). Folding it into the claim CAS (a SeqCst load of the waiter
-//! count after the SeqCst CAS, with waiters re-checking positions rather
-//! than stamps) would remove it; that needs a `WaitQueue` entry point that
-//! `crate::wait` does not offer yet.
+//! The notify is most of what the blocking layer costs the non-blocking
+//! operations. The first version fenced (`fence(SeqCst)`, then a Relaxed
+//! count load, an `mfence` on x86-64): an uncontended `try_push` + `try_pop`
+//! pair measured about 24–29 ns with `std` against 11–13 ns without it.
+//! Making the claim CAS the SeqCst step that waiters re-check (above) turns
+//! the notify into a plain load.
 
 use core::time::Duration;
 use std::time::Instant;
 
 use super::RingBuffer;
 use crate::error::{PopError, PushError};
+use crate::sync::Backoff;
+use crate::sync::atomic::Ordering::SeqCst;
 use crate::wait::{WaitQueue, block_on_signal, deadline_after};
 
 impl<T> RingBuffer<T> {
@@ -163,8 +174,10 @@ impl<T> RingBuffer<T> {
             Err(PushError::Closed(value)) => Ok(Err(PushError::Closed(value))),
             Err(PushError::Full(value)) => Err(value),
         };
-        wait_until(&self.not_full, deadline, value, attempt)
-            .unwrap_or_else(|value| Err(PushError::Full(value)))
+        wait_until(&self.not_full, deadline, value, attempt, || {
+            self.push_must_wait()
+        })
+        .unwrap_or_else(|value| Err(PushError::Full(value)))
     }
 
     /// `pop` with an optional deadline (`None`: wait for a value or close).
@@ -174,7 +187,35 @@ impl<T> RingBuffer<T> {
             Err(PopError::Closed) => Ok(Err(PopError::Closed)),
             Err(PopError::Empty) => Err(()),
         };
-        wait_until(&self.not_empty, deadline, (), attempt).unwrap_or(Err(PopError::Empty))
+        wait_until(&self.not_empty, deadline, (), attempt, || {
+            self.pop_must_wait()
+        })
+        .unwrap_or(Err(PopError::Empty))
+    }
+
+    /// Step 3 for a push: whether the positions say full and open, read with
+    /// the SeqCst loads the protocol needs. `false` means room exists or is
+    /// being made (a pop has claimed), or the buffer is closed.
+    fn push_must_wait(&self) -> bool {
+        // SeqCst: pairs with the SeqCst `head` claim CAS of pops followed by
+        // their SeqCst count load in `notify_one` (see the module docs).
+        let head = self.head.load(SeqCst);
+        // SeqCst: orders this after the registration, as above; sees the
+        // mark set by `close`'s SeqCst `fetch_or`.
+        let tail = self.tail.load(SeqCst);
+        tail & self.mark_bit == 0 && head.wrapping_add(self.one_lap) == tail
+    }
+
+    /// Step 3 for a pop: whether the positions say empty and open. `false`
+    /// means a value is there or being written, or the buffer is closed.
+    fn pop_must_wait(&self) -> bool {
+        // SeqCst: pairs with the SeqCst `tail` claim CAS (or `close`'s
+        // `fetch_or`) followed by the SeqCst count load in `notify_one`.
+        let tail = self.tail.load(SeqCst);
+        // Any `head` not older than this one will do: a stale one can only
+        // make us retry instead of park.
+        let head = self.head.load(SeqCst);
+        tail & self.mark_bit == 0 && head == tail
     }
 }
 
@@ -190,7 +231,9 @@ fn wait_until<S, R>(
     deadline: Option<Instant>,
     mut state: S,
     mut attempt: impl FnMut(S) -> Result<R, S>,
+    must_wait: impl Fn() -> bool,
 ) -> Result<R, S> {
+    let backoff = Backoff::new();
     loop {
         // 0. The fast path, and the retry after every wake-up.
         state = match attempt(state) {
@@ -200,9 +243,9 @@ fn wait_until<S, R>(
         if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             return Err(state);
         }
-        // 1–2. Register (the SeqCst fence is inside).
+        // 1. Register (a SeqCst increment of the waiter count).
         let signal = queue.register();
-        // 3. Re-check: a change made before the notifier's fence is seen here.
+        // 2. Retry: the value or room may have come meanwhile.
         state = match attempt(state) {
             Ok(done) => {
                 leave(queue, &signal);
@@ -210,6 +253,13 @@ fn wait_until<S, R>(
             }
             Err(state) => state,
         };
+        // 3. The protocol's re-check: only positions that show nothing on its
+        // way make parking safe. A claim in flight, or a close, means retry.
+        if !must_wait() {
+            leave(queue, &signal);
+            backoff.snooze();
+            continue;
+        }
         // 4. Spin, then park until notified or the deadline passes.
         if !block_on_signal(&signal, deadline) {
             leave(queue, &signal);

@@ -872,14 +872,16 @@ impl<T> RingBuffer<T> {
         PushError::Closed(value)
     }
 
-    /// Wakes one blocked pop, if any: a fence and a load when none waits.
+    /// Wakes one blocked pop, if any: one load when none waits. Must follow
+    /// the SeqCst claim of the push (see `blocking`).
     #[inline(always)]
     fn notify_pushed(&self) {
         #[cfg(feature = "std")]
         self.not_empty.notify_one();
     }
 
-    /// Wakes one blocked push, if any: a fence and a load when none waits.
+    /// Wakes one blocked push, if any: one load when none waits. Must follow
+    /// the SeqCst claim of the pop (see `blocking`).
     #[inline(always)]
     fn notify_popped(&self) {
         #[cfg(feature = "std")]
