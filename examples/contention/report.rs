@@ -1,0 +1,533 @@
+//! Figures into words: per-workload tables (Markdown, printed and saved),
+//! the target checks, CSV and JSON.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::machine::Machine;
+use crate::targets::{Scope, TARGETS};
+use crate::workloads::Role;
+
+/// One structure at one thread count in one workload: a figure per round.
+pub struct Row {
+    pub workload: &'static str,
+    pub about: &'static str,
+    pub structure: &'static str,
+    pub role: Role,
+    pub threads: usize,
+    /// Mops/s, one per round (index = round).
+    pub mops: Vec<f64>,
+    /// min/max of per-thread operations, one per round.
+    pub fairness: Vec<f64>,
+}
+
+impl Row {
+    pub fn median(&self) -> f64 {
+        median(&self.mops)
+    }
+    fn min(&self) -> f64 {
+        self.mops.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+    fn max(&self) -> f64 {
+        self.mops.iter().copied().fold(0.0, f64::max)
+    }
+}
+
+/// The median (mean of the middle two for an even count); 0 for none.
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// `a` over `b` round by round (the two ran back to back), then the median.
+pub fn ratio(a: &Row, b: &Row) -> f64 {
+    let per_round: Vec<f64> = a.mops.iter().zip(&b.mops).map(|(x, y)| x / y).collect();
+    median(&per_round)
+}
+
+/// How a run was configured.
+pub struct Settings {
+    pub threads: Vec<usize>,
+    pub pinned: bool,
+    pub rounds: usize,
+    pub duration: Duration,
+}
+
+/// One target checked at one thread count of one workload.
+pub struct Check {
+    pub workload: &'static str,
+    pub threads: usize,
+    pub subject: &'static str,
+    pub peer: &'static str,
+    pub threshold: f64,
+    pub scope: Scope,
+    pub ratio: f64,
+}
+
+impl Check {
+    pub fn passed(&self) -> bool {
+        self.ratio >= self.threshold
+    }
+    fn cell(&self) -> String {
+        let mark = if self.passed() { "✓" } else { "✗" };
+        format!(
+            "{:.2}× {} (≥{}) {mark}",
+            self.ratio, self.peer, self.threshold
+        )
+    }
+}
+
+/// Everything a report holds.
+pub struct Report {
+    pub machine: Machine,
+    pub settings: Settings,
+    pub rows: Vec<Row>,
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    pub fn new(machine: Machine, settings: Settings, rows: Vec<Row>) -> Self {
+        let mut checks = Vec::new();
+        for target in TARGETS {
+            for subject in rows.iter().filter(|row| {
+                row.workload.starts_with(target.workloads)
+                    && row.structure == target.subject
+                    && target.scope.applies(row.threads, machine.cores)
+            }) {
+                if let Some(peer) = rows.iter().find(|row| {
+                    row.workload == subject.workload
+                        && row.threads == subject.threads
+                        && row.structure == target.peer
+                }) {
+                    checks.push(Check {
+                        workload: subject.workload,
+                        threads: subject.threads,
+                        subject: subject.structure,
+                        peer: peer.structure,
+                        threshold: target.threshold,
+                        scope: target.scope,
+                        ratio: ratio(subject, peer),
+                    });
+                }
+            }
+        }
+        Report {
+            machine,
+            settings,
+            rows,
+            checks,
+        }
+    }
+
+    /// Workload ids in the order they ran.
+    pub fn workloads(&self) -> Vec<&'static str> {
+        let mut ids: Vec<&'static str> = Vec::new();
+        for row in &self.rows {
+            if !ids.contains(&row.workload) {
+                ids.push(row.workload);
+            }
+        }
+        ids
+    }
+
+    fn best_peer(&self, workload: &str, threads: usize) -> Option<&Row> {
+        self.rows
+            .iter()
+            .filter(|r| r.workload == workload && r.threads == threads && r.role == Role::Peer)
+            .max_by(|a, b| a.median().total_cmp(&b.median()))
+    }
+
+    /// The SPSC ceiling (rtrb) measured under `limits/`, shown under the SPSC workloads.
+    fn spsc_ceiling(&self) -> Option<&Row> {
+        self.rows
+            .iter()
+            .find(|r| r.workload == "limits/spsc-handoff")
+    }
+
+    /// The header: machine, compiler, commit, settings.
+    pub fn header(&self) -> String {
+        let (m, s) = (&self.machine, &self.settings);
+        let threads: Vec<String> = s.threads.iter().map(ToString::to_string).collect();
+        format!(
+            "# freelane contention report\n\n\
+             - CPU: {} ({} cores available, {})\n\
+             - rustc: {}\n\
+             - freelane commit: {}\n\
+             - threads: {} ({}); {} rounds of {} ms per structure and thread count, \
+             structures interleaved within each round\n\
+             - figures: median Mops/s over the rounds (min–max); ratios are medians of \
+             per-round ratios; fairness = min/max of per-thread operations (median)\n",
+            m.cpu,
+            m.cores,
+            m.platform,
+            m.rustc,
+            m.commit,
+            threads.join(", "),
+            if s.pinned {
+                "pinned round-robin to cores"
+            } else {
+                "unpinned"
+            },
+            s.rounds,
+            s.duration.as_millis(),
+        )
+    }
+
+    /// One workload's table in Markdown, padded so it also reads in a terminal.
+    pub fn table(&self, workload: &str) -> String {
+        let mut rows: Vec<&Row> = self
+            .rows
+            .iter()
+            .filter(|r| r.workload == workload)
+            .collect();
+        let ceiling = if workload.ends_with("/spsc") {
+            self.spsc_ceiling()
+        } else {
+            None
+        };
+        rows.sort_by_key(|r| (r.threads, r.role != Role::Subject));
+        let about = rows.first().map_or("", |r| r.about);
+        let mut cells = vec![
+            [
+                "structure",
+                "threads",
+                "Mops/s",
+                "min–max",
+                "fairness",
+                "vs best peer",
+                "target",
+            ]
+            .map(String::from),
+        ];
+        for row in rows.iter().copied().chain(ceiling) {
+            let vs_best = match (row.role, self.best_peer(workload, row.threads)) {
+                (Role::Ceiling, _) => "ceiling".to_string(),
+                (_, Some(best)) if std::ptr::eq(best, row) => "best peer".to_string(),
+                (_, Some(best)) => format!("{:.2}× {}", ratio(row, best), best.structure),
+                (_, None) => "–".to_string(),
+            };
+            let targets: Vec<String> = self
+                .checks
+                .iter()
+                .filter(|c| {
+                    c.workload == workload && c.threads == row.threads && c.subject == row.structure
+                })
+                .map(Check::cell)
+                .collect();
+            let name = match row.role {
+                Role::Subject => format!("**{}**", row.structure),
+                _ => row.structure.to_string(),
+            };
+            cells.push([
+                name,
+                row.threads.to_string(),
+                format_mops(row.median()),
+                format!("{}–{}", format_mops(row.min()), format_mops(row.max())),
+                format!("{:.2}", median(&row.fairness)),
+                vs_best,
+                targets.join("; "),
+            ]);
+        }
+        let mut out = format!("## {workload}: {about}\n\n");
+        out.push_str(&markdown(&cells));
+        if let Some(ceiling) = ceiling {
+            let fractions: Vec<String> = rows
+                .iter()
+                .filter(|r| r.role == Role::Subject)
+                .map(|r| format!("{} at {:.0}%", r.structure, 100.0 * ratio(r, ceiling)))
+                .collect();
+            if !fractions.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "\nOf the SPSC ceiling ({}): {}.",
+                    ceiling.structure,
+                    fractions.join(", ")
+                );
+            }
+        }
+        if workload == "limits/ping-pong" {
+            for row in &rows {
+                let _ = writeln!(
+                    out,
+                    "\nOne cache-line round trip between two cores: {:.0} ns (median).",
+                    1e3 / row.median()
+                );
+            }
+        }
+        out
+    }
+
+    /// Every target check, then the tally.
+    pub fn target_summary(&self) -> String {
+        let mut out = String::from("## Targets\n\n");
+        let mut cells =
+            vec![["target", "workload", "threads", "ratio", "threshold", "met"].map(String::from)];
+        for check in &self.checks {
+            cells.push([
+                format!(
+                    "{} vs {} ({})",
+                    check.subject,
+                    check.peer,
+                    check.scope.describe()
+                ),
+                check.workload.to_string(),
+                check.threads.to_string(),
+                format!("{:.2}×", check.ratio),
+                format!("≥{}", check.threshold),
+                if check.passed() { "✓" } else { "✗" }.to_string(),
+            ]);
+        }
+        if self.checks.is_empty() {
+            out.push_str("No target applies to what ran.\n");
+        } else {
+            out.push_str(&markdown(&cells));
+            let met = self.checks.iter().filter(|c| c.passed()).count();
+            let _ = writeln!(out, "\n{met} of {} target checks met.", self.checks.len());
+        }
+        for target in TARGETS {
+            if !self.checks.iter().any(|c| {
+                c.subject == target.subject
+                    && c.peer == target.peer
+                    && c.workload.starts_with(target.workloads)
+            }) {
+                let _ = writeln!(
+                    out,
+                    "Not measured: {} vs {} in {}* ({}).",
+                    target.subject,
+                    target.peer,
+                    target.workloads,
+                    target.scope.describe()
+                );
+            }
+        }
+        out
+    }
+
+    /// The whole report in Markdown.
+    pub fn markdown(&self) -> String {
+        let mut out = self.header();
+        for workload in self.workloads() {
+            out.push('\n');
+            out.push_str(&self.table(workload));
+        }
+        out.push('\n');
+        out.push_str(&self.target_summary());
+        out
+    }
+
+    /// One line per structure, thread count and workload.
+    pub fn csv(&self) -> String {
+        let mut out = String::from(
+            "workload,structure,role,threads,rounds,median_mops,min_mops,max_mops,fairness,\
+             best_peer,ratio_to_best_peer,mops_per_round\n",
+        );
+        for row in &self.rows {
+            let best = self.best_peer(row.workload, row.threads);
+            let per_round: Vec<String> = row.mops.iter().map(|m| format!("{m:.4}")).collect();
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{:.4},{:.4},{:.4},{:.4},{},{},{}",
+                csv_field(row.workload),
+                csv_field(row.structure),
+                role_name(row.role),
+                row.threads,
+                row.mops.len(),
+                row.median(),
+                row.min(),
+                row.max(),
+                median(&row.fairness),
+                csv_field(best.map_or("", |b| b.structure)),
+                best.map_or(String::new(), |b| format!("{:.4}", ratio(row, b))),
+                per_round.join(";"),
+            );
+        }
+        out
+    }
+
+    /// The target checks as CSV.
+    pub fn targets_csv(&self) -> String {
+        let mut out = String::from("workload,threads,subject,peer,scope,threshold,ratio,met\n");
+        for c in &self.checks {
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{},{:.4},{}",
+                csv_field(c.workload),
+                c.threads,
+                csv_field(c.subject),
+                csv_field(c.peer),
+                csv_field(&c.scope.describe()),
+                c.threshold,
+                c.ratio,
+                c.passed()
+            );
+        }
+        out
+    }
+
+    /// Machine, settings, rows and checks as JSON (written by hand: a few
+    /// flat objects do not justify a serializer dependency).
+    pub fn json(&self) -> String {
+        let (m, s) = (&self.machine, &self.settings);
+        let mut out = String::from("{\n");
+        let _ = writeln!(
+            out,
+            "  \"machine\": {{\"cpu\": {}, \"cores\": {}, \"platform\": {}, \"rustc\": {}, \
+             \"commit\": {}, \"timestamp\": {}}},",
+            json_string(&m.cpu),
+            m.cores,
+            json_string(&m.platform),
+            json_string(&m.rustc),
+            json_string(&m.commit),
+            m.timestamp
+        );
+        let _ = writeln!(
+            out,
+            "  \"settings\": {{\"threads\": [{}], \"pinned\": {}, \"rounds\": {}, \"duration_ms\": {}}},",
+            s.threads
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            s.pinned,
+            s.rounds,
+            s.duration.as_millis()
+        );
+        out.push_str("  \"results\": [\n");
+        let rows: Vec<String> = self
+            .rows
+            .iter()
+            .map(|row| {
+                let best = self.best_peer(row.workload, row.threads);
+                format!(
+                    "    {{\"workload\": {}, \"structure\": {}, \"role\": \"{}\", \"threads\": {}, \
+                     \"median_mops\": {}, \"min_mops\": {}, \"max_mops\": {}, \"fairness\": {}, \
+                     \"best_peer\": {}, \"ratio_to_best_peer\": {}, \"mops_per_round\": [{}]}}",
+                    json_string(row.workload),
+                    json_string(row.structure),
+                    role_name(row.role),
+                    row.threads,
+                    json_number(row.median()),
+                    json_number(row.min()),
+                    json_number(row.max()),
+                    json_number(median(&row.fairness)),
+                    best.map_or("null".into(), |b| json_string(b.structure)),
+                    best.map_or("null".into(), |b| json_number(ratio(row, b))),
+                    row.mops
+                        .iter()
+                        .map(|&v| json_number(v))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .collect();
+        out.push_str(&rows.join(",\n"));
+        out.push_str("\n  ],\n  \"targets\": [\n");
+        let checks: Vec<String> = self
+            .checks
+            .iter()
+            .map(|c| {
+                format!(
+                    "    {{\"workload\": {}, \"threads\": {}, \"subject\": {}, \"peer\": {}, \
+                     \"scope\": {}, \"threshold\": {}, \"ratio\": {}, \"met\": {}}}",
+                    json_string(c.workload),
+                    c.threads,
+                    json_string(c.subject),
+                    json_string(c.peer),
+                    json_string(&c.scope.describe()),
+                    json_number(c.threshold),
+                    json_number(c.ratio),
+                    c.passed()
+                )
+            })
+            .collect();
+        out.push_str(&checks.join(",\n"));
+        out.push_str("\n  ]\n}\n");
+        out
+    }
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Subject => "freelane",
+        Role::Peer => "peer",
+        Role::Ceiling => "ceiling",
+    }
+}
+
+/// Three significant digits, enough for figures that move ±5% run to run.
+pub fn format_mops(mops: f64) -> String {
+    if mops >= 100.0 {
+        format!("{mops:.0}")
+    } else if mops >= 10.0 {
+        format!("{mops:.1}")
+    } else {
+        format!("{mops:.2}")
+    }
+}
+
+/// A Markdown table, each column padded to its widest cell.
+fn markdown<const N: usize>(cells: &[[String; N]]) -> String {
+    let width = |column: usize| {
+        cells
+            .iter()
+            .map(|row| row[column].chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(3)
+    };
+    let widths: Vec<usize> = (0..N).map(width).collect();
+    let line = |row: &[String; N]| {
+        let padded: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, &w)| format!("{cell}{}", " ".repeat(w - cell.chars().count())))
+            .collect();
+        format!("| {} |\n", padded.join(" | "))
+    };
+    let mut out = line(&cells[0]);
+    let rule: Vec<String> = widths.iter().map(|&w| "-".repeat(w)).collect();
+    let _ = writeln!(out, "|-{}-|", rule.join("-|-"));
+    for row in &cells[1..] {
+        out.push_str(&line(row));
+    }
+    out
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+fn json_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// JSON has no NaN or infinity: those become null.
+fn json_number(value: f64) -> String {
+    if value.is_finite() {
+        format!("{value:.4}")
+    } else {
+        "null".into()
+    }
+}
