@@ -175,6 +175,10 @@ impl WaitQueue {
     /// Wakes the oldest waiter, if any. Call after making the change waiters
     /// wait for, with a SeqCst read-modify-write (see the module docs).
     /// Returns whether a waiter was woken.
+    ///
+    /// Inlined so that the common case (nobody waits) is one load and a
+    /// branch in the caller; the locked part is out of line and cold.
+    #[inline(always)]
     pub(crate) fn notify_one(&self) -> bool {
         // SeqCst: pairs with the SeqCst increment in `register_signal`; the
         // caller's SeqCst RMW before this load must not reorder with it
@@ -184,6 +188,13 @@ impl WaitQueue {
         if self.waiting.load(SeqCst) == 0 {
             return false;
         }
+        self.wake_oldest()
+    }
+
+    /// The slow half of `notify_one`: dequeue the oldest signal and notify it.
+    #[cold]
+    #[inline(never)]
+    fn wake_oldest(&self) -> bool {
         let signal = {
             let mut list = self.list.lock();
             let signal = list.pop_front();
