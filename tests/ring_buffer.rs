@@ -103,7 +103,8 @@ fn sequential_model_matches_vecdeque() {
 fn wraps_around_many_laps() {
     for capacity in [1, 2, 3, 7] {
         let ring = RingBuffer::new(capacity);
-        let laps = scaled(10_000);
+        // 8 laps already take every slot round 8 times; Miri cannot afford more.
+        let laps = if cfg!(miri) { 8 } else { 10_000 };
         let mut next_pop = 0;
         for value in 0..capacity * laps {
             if ring.is_full() {
@@ -122,12 +123,23 @@ fn wraps_around_many_laps() {
 
 // ---------------------------------------------------------------- MPMC
 
+/// Items per producer in the conservation runs. Miri's cost grows with items
+/// times spinning threads, so under Miri every size moves the same 100 items
+/// instead of 8x8 taking 16 times as long as 2x2.
+fn conservation_items(threads: usize) -> usize {
+    if cfg!(miri) {
+        scaled(20_000) / threads
+    } else {
+        20_000
+    }
+}
+
 fn conservation_try(threads: usize) {
     let ring = RingBuffer::new(16);
     check_mpmc_conservation(
         threads,
         threads,
-        scaled(20_000),
+        conservation_items(threads),
         |item| {
             let mut item = item;
             loop {
@@ -151,7 +163,7 @@ fn conservation_blocking(threads: usize) {
     check_mpmc_conservation(
         threads,
         threads,
-        scaled(20_000),
+        conservation_items(threads),
         |item| ring.push(item).unwrap(),
         || ring.pop_timeout(Duration::from_millis(1)).ok(),
     );
@@ -192,7 +204,13 @@ fn mpmc_conservation_blocking_8x8() {
 /// `None` after the producers are done and the ring is closed.
 #[test]
 fn mpmc_blocking_pop_until_closed() {
-    let (producers, consumers, per_producer) = (4, 4, scaled(20_000));
+    // Under Miri, 100 items in all, as in the conservation runs.
+    let per_producer = if cfg!(miri) {
+        scaled(20_000) / 4
+    } else {
+        20_000
+    };
+    let (producers, consumers) = (4, 4);
     let ring = RingBuffer::new(5);
     let done = AtomicUsize::new(0);
     let per_consumer: Vec<Vec<u64>> = thread::scope(|s| {

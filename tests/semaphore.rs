@@ -538,12 +538,14 @@ fn timeouts_return_after_their_duration() {
 #[test]
 fn timed_out_waiter_passes_its_partial_assignment_on() {
     let sem = Semaphore::new(2);
+    // Miri's virtual clock advances 5 µs per interpreted basic block
+    // (miri/src/clock.rs), so 50 ms can pass before `wait_until_queued` first
+    // looks; a longer wait is free there (the clock jumps ahead when every
+    // thread is blocked).
+    let timeout = Duration::from_millis(if cfg!(miri) { 5_000 } else { 50 });
     thread::scope(|scope| {
         // Takes both permits as a first instalment of 3, then gives up.
-        let big = scope.spawn(|| {
-            sem.acquire_many_timeout(3, Duration::from_millis(50))
-                .map(|p| p.permits())
-        });
+        let big = scope.spawn(|| sem.acquire_many_timeout(3, timeout).map(|p| p.permits()));
         wait_until_queued(&sem);
         // Queues behind `big` (nothing is available while it waits).
         let small = scope.spawn(|| sem.acquire_many(2).map(|p| p.permits()));
