@@ -22,14 +22,11 @@
 #   data written before `close` after getting `Closed`. None does, and
 #   values themselves always travel through Release/Acquire stamp accesses.
 #
-# Skipped here: the RingBuffer histories of tests/linearizability.rs. Under
+# The RingBuffer histories of tests/linearizability.rs run here too: under
 # TSan's slowdown a `force_push` is often preempted between claiming a slot
-# and publishing it, and a `try_pop`/`try_push` meeting that slot reports
-# Empty/Full after its bounded spin: the non-linearizable verdict that
-# src/ring_buffer/mod.rs documents ("Linearization points", "Progress"), but
-# which the test's sequential spec does not allow, so those tests fail there
-# (about 1 run in 4 on a loaded 2-core machine) without any race. Their
-# operations are raced under TSan by tests/ring_buffer.rs anyway.
+# and publishing it, so a `try_pop`/`try_push` meeting that slot reports
+# Empty/Full (documented in src/ring_buffer/mod.rs, "Progress"); the test
+# accepts such an outcome only while it overlaps another thread's operation.
 #
 # allocator_may_return_null=1: `try_new_reports_allocation_failure_as_error`
 # asks for an impossible allocation; TSan's allocator would abort the process
@@ -48,11 +45,8 @@ step() {
 }
 
 TESTS=(counter sharded_counter semaphore ring_buffer ms_queue ms_queue_memory linearizability)
-SKIP=(
-    ring_buffer_capacity_1_histories_are_linearizable
-    ring_buffer_capacity_2_histories_are_linearizable
-    ring_buffer_histories_with_close_are_linearizable
-)
+# Tests to leave out, each by full name with a reason above (none now).
+SKIP=()
 
 export RUSTFLAGS="-Zsanitizer=thread --cfg crossbeam_sanitize"
 export TSAN_OPTIONS="allocator_may_return_null=1"
