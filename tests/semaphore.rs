@@ -357,6 +357,38 @@ fn many_permit_waiter_is_not_starved_by_single_acquirers() {
     assert_eq!(sem.available_permits(), PERMITS);
 }
 
+/// A waiter for one permit that has been queued past the fairness bound
+/// (1 ms) is handed the next released permit under the lock: nobody can take
+/// it in between, not even the releasing thread's own `try_acquire`.
+#[test]
+fn single_permit_waiter_past_the_bound_is_handed_the_permit() {
+    let sem = Semaphore::new(1);
+    let held = sem.try_acquire().unwrap();
+    let checked = Barrier::new(2);
+    thread::scope(|scope| {
+        let waiter = scope.spawn(|| {
+            let permit = sem.acquire().unwrap();
+            checked.wait(); // hold it until the main thread has looked
+            permit.permits()
+        });
+        wait_until_queued(&sem);
+        thread::sleep(Duration::from_millis(20));
+        drop(held);
+        // Looked at before the barrier, asserted after: a failure must not
+        // leave the waiter stuck at the barrier.
+        let taken = sem.try_acquire().map(|permit| permit.permits());
+        let available = sem.available_permits();
+        checked.wait();
+        assert_eq!(taken, Err(TryAcquireError::NoPermits), "overtaken");
+        assert_eq!(available, 0);
+        assert_eq!(waiter.join().unwrap(), 1);
+    });
+    assert_eq!(
+        format!("{sem:?}"),
+        "Semaphore { available: 1, waiters: false, closed: false }"
+    );
+}
+
 /// Waiters are served in arrival order, and a later try_acquire does not
 /// overtake a waiter that holds part of its request.
 #[test]

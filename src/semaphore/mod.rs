@@ -1,40 +1,50 @@
-//! A counting semaphore on one compare-and-swap word, with a FIFO of waiters.
+//! A counting semaphore on one compare-and-swap word, with a queue of
+//! waiters that is fair in the end, not at every step.
 //!
-//! One `AtomicUsize` holds the available permits and two flag bits, `CLOSED`
-//! and `WAITERS`. Taking and returning permits is a CAS loop on that word that
-//! checks before it commits, so the uncontended paths touch no lock and no
-//! list. A caller that must wait (`acquire`, under `std`) queues a waiter node
-//! in a lock-protected FIFO and takes whatever the word held as a first
-//! instalment. From then on, until the queue empties, the word holds zero
-//! permits and the `WAITERS` bit: returned permits are handed, under the lock,
-//! to the oldest waiter until its request is complete, then to the next, and
-//! only the remainder goes back into the word. Nobody overtakes a queued
-//! waiter, so a request for many permits is not starved by a stream of
-//! requests for one. The design is tokio's batch semaphore (see References)
-//! re-derived for one word and a [`Signal`] per waiter.
+//! One `AtomicUsize` holds the available permits and three flag bits,
+//! `CLOSED`, `HANDOFF` and `QUEUED`. Taking and returning permits is a CAS
+//! loop on that word that checks before it commits, so the uncontended paths
+//! touch no lock and no list. A caller that must wait (`acquire`, under
+//! `std`) first retries with backoff, then queues a waiter in a
+//! lock-protected queue and parks. Releases put permits back into the word,
+//! where anyone may take them (barging), and wake the oldest waiter to retry:
+//! a releasing thread that comes straight back takes a permit without a
+//! context switch, which is what avoids a lock convoy. So that nobody starves,
+//! a waiter for several permits, and a waiter for one that has waited
+//! `FAIR_BOUND` (1 ms), switch the semaphore to hand-off mode: released
+//! permits are then assigned under the lock, first come, first served, and
+//! nobody overtakes. This is parking_lot's "eventual fairness" applied to
+//! tokio's batch semaphore (see References), re-derived for one word and a
+//! [`Signal`](crate::wait::Signal) per waiter.
 //!
 //! # Sections
 //! State; Linearization points; Fairness; Waiting; Progress; ABA;
-//! References. The memory ordering contract is on [`Semaphore`].
+//! References. The memory ordering contract is on [`Semaphore`]. The waiter
+//! queue and the blocking calls are in `blocking.rs`.
 //!
 //! # State
 //! ```text
-//!  state: usize   bit  63 ...................... 2      1         0
-//!                     [   available permits      |  WAITERS  |  CLOSED  ]
-//!  waiters: Lock<VecDeque<Arc<Waiter>>>   oldest first
-//!  Waiter { signal, needed, assigned }    assigned < needed while queued
+//!  state: usize   bit 63 ............... 3     2         1         0
+//!                    [ available permits | QUEUED | HANDOFF | CLOSED ]
+//!  waiters: Lock<Queue { entries, handoffs, next_fair }>   oldest first
+//!  Entry { waiter, handoff: bool, arrival }   Waiter { signal, needed, assigned }
 //! ```
-//! - `MAX_PERMITS` is `usize::MAX >> 3`: the permit field holds twice that,
-//!   which leaves its top bit spare for a future flag.
-//! - Under the lock, `WAITERS` is set exactly when the queue is non-empty;
-//!   both change only under the lock, in the same critical section.
-//! - While `WAITERS` is set the permit field is zero: the enqueue that sets
-//!   the bit moves the field into the new waiter's `assigned` with one CAS,
-//!   and every release that sees the bit takes the locked path instead of
-//!   adding to the word.
-//! - Only the front waiter can hold a partial assignment: permits reach a
-//!   waiter either at enqueue (only when the queue was empty) or from a
-//!   release, which fills the front waiter before it touches the next.
+//! - `MAX_PERMITS` is `usize::MAX >> 3`: exactly what the permit field holds.
+//! - Under the lock, `QUEUED` is set exactly when the queue is non-empty, and
+//!   `HANDOFF` exactly when it holds an entry in hand-off mode (`handoffs >
+//!   0`); both bits change only under the lock.
+//! - While `HANDOFF` is set the permit field is zero: the CAS that sets the
+//!   bit (an enqueue for several permits, or a promotion) empties the field
+//!   into the queue's assignments, and every release that sees the bit takes
+//!   the locked path instead of adding to the word.
+//! - Only hand-off mode assigns permits, and it assigns them to the front
+//!   entry until it is complete, so only the front entry can hold a partial
+//!   assignment. Entries in barging mode ask for one permit and hold none.
+//! - Every permit that a release adds to the word while `QUEUED` is set comes
+//!   with one wake-up (fewer only if fewer are queued, or a barger already
+//!   took it: its own release then wakes). A woken waiter retries, and either
+//!   takes a permit or saw the field at zero; so no waiter sleeps while a
+//!   permit meant to wake it lies in the word.
 //! - `total` (a second word, off the fast paths) counts the permits in
 //!   existence: available, held, or assigned. `add_permits` raises it with a
 //!   checked CAS before creating permits and `forget` lowers it after they are
@@ -44,48 +54,76 @@
 //! # Linearization points
 //! - `try_acquire_many`: success at its successful CAS; `NoPermits` at the
 //!   load or failed CAS whose value showed fewer than `n` permits (a set
-//!   `WAITERS` bit shows zero); `Closed` at the value that showed `CLOSED`.
-//! - Releasing (a permit's drop, `add_permits`): at the successful CAS on the
-//!   fast path; on the locked path, at the critical section that assigns the
-//!   permits to waiters and puts the rest back in the word. A panicking
-//!   `add_permits` takes effect nowhere: it fails at its read of `total`.
-//! - `acquire_many`: at its fast-path CAS, or at its CAS under the lock, or,
-//!   if it queued, at the releasing critical section that completed its
-//!   assignment (the waiter learns of it later, through its signal).
-//!   `Closed` at `close`'s drain of the queue, or at the value that showed
-//!   `CLOSED`. A timeout at the critical section that takes the waiter off the
-//!   queue: a waiter completed before that point keeps its permits.
+//!   `HANDOFF` bit shows zero); `Closed` at the value that showed `CLOSED`.
+//! - Releasing (a permit's drop, `add_permits`): at the successful CAS that
+//!   adds to the word (the wake-up that may follow is not part of it); in
+//!   hand-off mode, at the critical section that assigns the permits to
+//!   waiters and puts the rest back in the word. A panicking `add_permits`
+//!   takes effect nowhere: it fails at its read of `total`.
+//! - `acquire_many`: at the successful CAS of its spin phase or of a retry,
+//!   or at its CAS under the lock, or, if it was assigned its permits in
+//!   hand-off mode, at the critical section that completed the assignment
+//!   (the waiter learns of it later, through its signal). `Closed` at the
+//!   value that showed `CLOSED`. A timeout at the critical section that takes
+//!   the waiter off the queue: a waiter completed before that point keeps its
+//!   permits, and one woken to retry makes that one retry first.
 //! - `close`: at its `fetch_or` of `CLOSED`. `is_closed`, `available_permits`:
 //!   at their load (permits assigned to a waiter still waiting are not
 //!   counted as available).
 //!
 //! # Fairness
-//! Waiters are served in the order they queued. A non-blocking call never
-//! overtakes a queued waiter: while one waits the word holds no permits, so
-//! `try_acquire` fails with `NoPermits` even when the released permits would
-//! cover it. A blocking call tries the word first, which only succeeds when
-//! nobody is queued. Released permits are assigned under the lock at release
-//! time, so nobody can take them between a waiter's completion and its
-//! wake-up. The price is head-of-line blocking: a waiter for four permits
-//! that holds two keeps them from a waiter for one behind it.
+//! Two modes, chosen under the lock:
+//! - **Barging** (no hand-off entry queued): any acquire, blocking or not,
+//!   may take permits from the word ahead of queued waiters. Each release
+//!   wakes the oldest waiters (one per permit) to retry; a waiter woken in
+//!   vain queues again at the front, keeping its arrival time.
+//! - **Hand-off** (`HANDOFF` set): nobody overtakes. `try_acquire` fails with
+//!   `NoPermits` even when the released permits would cover it, blocking
+//!   acquires queue behind, and releases assign permits under the lock to the
+//!   queue in order, so nobody can take them between a waiter's completion
+//!   and its wake-up. The mode ends when the last hand-off entry is complete
+//!   (or cancelled); its remaining permits go back into the word.
+//!
+//! Who switches to hand-off, and when:
+//! - A waiter for more than one permit, as soon as it queues (after its spin
+//!   phase). Its request can only be met by accumulating permits, which
+//!   single-permit bargers would otherwise take one by one, so it is never
+//!   overtaken once queued, and never starved.
+//! - A waiter for one permit, once it has been queued for `FAIR_BOUND` (1 ms,
+//!   counted from its first enqueue across retries) and is the oldest: the
+//!   next release that finds it at the front promotes it and hands it the
+//!   permit. At most one such promotion happens per `FAIR_BOUND`, so a busy
+//!   semaphore spends nearly all its time barging, yet each single-permit
+//!   waiter is served within about `FAIR_BOUND` times its position in the
+//!   queue (plus the holders' time), however many bargers there are.
+//! - Under loom (no clock) the bound is "one wake-up in vain" instead: the
+//!   front waiter is promoted by the release after its first failed retry.
+//!
+//! The price of hand-off mode is head-of-line blocking: a waiter for four
+//! permits that holds two keeps them from a waiter for one behind it.
 //!
 //! # Waiting
-//! A waiter is a [`Signal`] plus its request. A thread waits on it with
-//! `block_on_signal` (spin, then park); a task can register its `Waker` on
-//! the same signal, so threads and tasks share one queue and one policy.
-//! Whoever gives up waiting (a timeout; a dropped future) calls `cancel`,
-//! which under the lock either takes the waiter off the queue and passes its
-//! partial assignment on (none is lost), or finds it already completed (then
-//! the permits are the caller's: a grant is never undone) or closed.
+//! A waiter is a [`Signal`](crate::wait::Signal) plus its request. A thread
+//! waits on it with `block_on_signal` (spin, then park); a task can register
+//! its `Waker` on the same signal, so threads and tasks share one queue and
+//! one policy. A notified waiter is off the queue and either complete
+//! (`assigned == needed`: the permits are its own) or woken to retry (a
+//! barging wake-up, or `close`: the retry reports `Closed`). Whoever gives up
+//! waiting (a timeout; a dropped future) calls `cancel`, which under the lock
+//! either takes the waiter off the queue and passes its partial assignment on
+//! (none is lost), or finds it already completed (then the permits are the
+//! caller's: a grant is never undone), or woken to retry (then it retries
+//! once, so the wake-up is not lost).
 //!
 //! # Progress
 //! `try_acquire*`, `available_permits`, `is_closed`, and releases while
 //! nobody waits are lock-free: a CAS fails only because another thread's
-//! succeeded. While anyone waits, a release takes the waiter lock for a short
-//! critical section (it grants at most the waiters it completes); a thread
-//! preempted inside it delays other releases, enqueues and timeouts, but never
-//! the fast paths of threads that hold permits. A timeout or close searches
-//! the queue linearly. Waiting threads spin briefly, then park.
+//! succeeded. While anyone is queued, a release takes the waiter lock for a
+//! short critical section (it wakes or grants at most as many waiters as it
+//! releases permits); a thread preempted inside it delays other releases,
+//! enqueues and timeouts, but never the fast paths of threads that hold
+//! permits, and in barging mode never a `try_acquire`. A timeout or close
+//! searches the queue linearly. Waiting threads spin briefly, then park.
 //!
 //! # ABA
 //! The word holds counts and flags, never pointers: an interleaving that
@@ -96,32 +134,36 @@
 //! # References
 //! - tokio's `tokio/src/sync/batch_semaphore.rs` (tokio-rs/tokio): permits
 //!   assigned to queued waiters under a lock, FIFO across batch sizes.
+//! - parking_lot's `src/raw_mutex.rs` (Amanieu/parking_lot): barging with
+//!   "eventual fairness", a forced fair hand-off every 0.5 ms on average.
 //! - E. W. Dijkstra, *Over de sequentialiteit van procesbeschrijvingen*
 //!   (EWD 35), the P/V operations.
 //! - M. Herlihy, N. Shavit, *The Art of Multiprocessor Programming*, ch. 7-8
 //!   (spinning versus blocking).
 
-use alloc::collections::VecDeque;
+mod blocking;
+
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 use core::fmt;
 
-#[cfg(feature = "std")]
-use crate::error::AcquireError;
 use crate::error::TryAcquireError;
+use crate::sync::Backoff;
 use crate::sync::atomic::AtomicUsize;
 use crate::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use crate::sync::{self, Backoff};
-use crate::wait::{Lock, Signal};
+use crate::wait::Lock;
 
 /// Bit 0 of `state`: set once by `close`, never cleared.
-const CLOSED: usize = 0b01;
-/// Bit 1 of `state`: set while a waiter is queued (see the module docs).
-const WAITERS: usize = 0b10;
-/// Both flag bits.
-const FLAGS: usize = CLOSED | WAITERS;
+const CLOSED: usize = 0b001;
+/// Bit 1 of `state`: hand-off mode. Set while some queued waiter is owed
+/// permits first come, first served; the permit field is then 0 (see the
+/// module docs).
+const HANDOFF: usize = 0b010;
+/// Bit 2 of `state`: set while the waiter queue is non-empty.
+const QUEUED: usize = 0b100;
+/// All flag bits.
+const FLAGS: usize = CLOSED | HANDOFF | QUEUED;
 /// How far the permit count is shifted past the flag bits.
-const PERMIT_SHIFT: u32 = 2;
+const PERMIT_SHIFT: u32 = 3;
 
 /// The permit count held in a `state` value.
 #[inline]
@@ -166,11 +208,15 @@ const fn pack(permits: usize, flags: usize) -> usize {
 /// }
 /// ```
 ///
-/// Waiting is fair: waiters are served first come, first served, whatever
-/// number of permits each asks for, and no call overtakes a queued waiter.
-/// See the module source for the algorithm, its linearization points and the
+/// Waiting is fair in the end, and fast meanwhile: a released permit goes
+/// back to the semaphore, where any caller may take it, and the oldest
+/// waiter is woken to try again. A waiter for several permits, and a waiter
+/// for one that has waited about a millisecond, switch the semaphore to
+/// hand-off mode: permits then go to the waiters first come, first served and
+/// no call overtakes them, so no waiter is starved. See the module source for
+/// the algorithm, the exact fairness policy, its linearization points and the
 /// progress guarantee: `try_*` calls and releases are lock-free; only while
-/// threads wait do releases take a short lock to hand permits over.
+/// threads wait do releases take a short lock to wake or hand over.
 ///
 /// # Memory ordering
 /// - Returning permits (dropping a [`Permit`] or [`OwnedPermit`],
@@ -190,10 +236,10 @@ const fn pack(permits: usize, flags: usize) -> usize {
 /// and [`add_permits`](Semaphore::add_permits) panic rather than go past it,
 /// and leave the semaphore as it was.
 pub struct Semaphore {
-    /// `available << PERMIT_SHIFT | WAITERS | CLOSED`:
+    /// `available << PERMIT_SHIFT | QUEUED | HANDOFF | CLOSED`:
     /// ```text
-    /// bit 63 ...................... 2      1         0
-    ///    [   available permits      |  WAITERS  |  CLOSED  ]
+    /// bit 63 ............... 3     2         1         0
+    ///    [ available permits | QUEUED | HANDOFF | CLOSED ]
     /// ```
     /// The only word the fast paths touch. Not cache-padded: it is the one hot
     /// word of the struct (the others are written only on slow paths).
@@ -202,52 +248,12 @@ pub struct Semaphore {
     /// Raised by `add_permits` before it creates permits, lowered by `forget`
     /// after they left circulation; at most `MAX_PERMITS`.
     total: AtomicUsize,
-    /// Queued waiters, oldest first. The lock also guards the `WAITERS` bit
-    /// (set and cleared only while holding it) and each queued waiter's
-    /// `assigned`.
-    waiters: Lock<VecDeque<sync::Arc<Waiter>>>,
+    /// Queued waiters, oldest first, and the hand-off bookkeeping. The lock
+    /// also guards the `QUEUED` and `HANDOFF` bits (set and cleared only while
+    /// holding it) and each queued waiter's `assigned`.
+    waiters: Lock<blocking::Queue>,
 }
 
-/// A thread (or, later, a task) waiting for permits.
-#[derive(Debug)]
-struct Waiter {
-    /// Notified once the waiter leaves the queue for good: completed
-    /// (`assigned == needed`) or drained by `close` (`assigned == 0`).
-    signal: Signal,
-    /// How many permits it asked for; at least 1.
-    needed: usize,
-    /// How many it has been given so far. Written only under the waiters lock;
-    /// read under it, or by the waiter after its signal (whose Release/Acquire
-    /// pair publishes the writes).
-    assigned: AtomicUsize,
-}
-
-impl Waiter {
-    /// The verdict for a waiter that is no longer queued (the caller either
-    /// saw its signal or holds the lock and did not find it in the queue).
-    fn outcome(&self) -> Result<(), TryAcquireError> {
-        // Relaxed: written under the lock; the caller's lock or the signal's
-        // Acquire load orders those writes before this read.
-        if self.assigned.load(Relaxed) == self.needed {
-            Ok(())
-        } else {
-            Err(TryAcquireError::Closed)
-        }
-    }
-}
-
-/// What [`Semaphore::enqueue`] did.
-#[cfg_attr(not(feature = "std"), allow(dead_code))]
-enum Enqueued {
-    /// The permits were there after all; they are the caller's now.
-    Acquired,
-    /// The caller must wait on this waiter's signal.
-    Waiting(sync::Arc<Waiter>),
-    /// The semaphore is closed; nothing was queued.
-    Closed,
-}
-
-#[cfg_attr(not(feature = "std"), allow(dead_code))]
 impl Semaphore {
     /// The most permits a semaphore can hold, `usize::MAX >> 3`; the high bits
     /// of the state word hold flags.
@@ -281,14 +287,15 @@ impl Semaphore {
         Self {
             state: AtomicUsize::new(pack(permits, 0)),
             total: AtomicUsize::new(permits),
-            waiters: Lock::new(VecDeque::new()),
+            waiters: Lock::new(blocking::Queue::new()),
         }
     }
 
-    /// Takes one permit if one is available and nobody is waiting.
+    /// Takes one permit if one is available, possibly ahead of queued waiters
+    /// (but not while the semaphore is in hand-off mode for one of them).
     ///
     /// Fails with [`TryAcquireError::NoPermits`] if none is available (or a
-    /// blocked caller is queued for permits: queued waiters come first), and
+    /// waiter is owed the released permits: hand-off mode), and
     /// with [`TryAcquireError::Closed`] once the semaphore is closed. Never
     /// waits; lock-free.
     ///
@@ -305,8 +312,8 @@ impl Semaphore {
         self.try_acquire_many(1)
     }
 
-    /// Takes `n` permits at once if that many are available and nobody is
-    /// waiting; all or nothing.
+    /// Takes `n` permits at once if that many are available and no waiter is
+    /// owed them (hand-off mode); all or nothing.
     ///
     /// Asking for more than [`MAX_PERMITS`](Semaphore::MAX_PERMITS) fails with
     /// [`TryAcquireError::NoPermits`] (it can never succeed) unless the
@@ -371,7 +378,8 @@ impl Semaphore {
         })
     }
 
-    /// Adds `n` permits, handing them to waiters first (oldest first).
+    /// Adds `n` permits: to the waiters first (oldest first) in hand-off mode,
+    /// else into the semaphore, waking up to `n` waiters to take them.
     ///
     /// # Panics
     /// If the permits in existence (available, held, or handed to a waiter)
@@ -459,35 +467,18 @@ impl Semaphore {
         if previous & CLOSED != 0 {
             return false;
         }
-        if previous & WAITERS == 0 {
+        if previous & QUEUED == 0 {
             // Nobody was queued, and nobody can queue now: an `enqueue` sets
-            // WAITERS with a CAS, which either came before our `fetch_or`
+            // QUEUED with a CAS, which either came before our `fetch_or`
             // (and `previous` would show the bit) or fails on it and sees
-            // CLOSED.
+            // CLOSED. A waiter woken earlier and not yet back in the queue
+            // retries `try_take`, which sees CLOSED.
             return true;
         }
         // Step order: the bit is set above before the queue is drained below.
         // `enqueue` checks the bit under the lock, so no waiter can queue after
         // the drain and sleep forever.
-        let drained = {
-            let mut waiters = self.waiters.lock();
-            let drained = core::mem::take(&mut *waiters);
-            // Partial assignments go back into the word: held permits stay
-            // counted even on a closed semaphore.
-            let returned = drained
-                .iter()
-                // Relaxed: under the lock that guards `assigned`.
-                .map(|waiter| waiter.assigned.swap(0, Relaxed))
-                .sum();
-            let granted = self.assign_locked(&mut waiters, returned);
-            debug_assert!(granted.is_empty(), "the queue was empty");
-            drained
-        };
-        // Woken outside the lock: their `assigned` is 0 < `needed`, so each
-        // reads `Closed`.
-        for waiter in drained {
-            waiter.signal.notify();
-        }
+        self.drain_waiters();
         true
     }
 
@@ -517,7 +508,8 @@ impl Semaphore {
             if current & CLOSED != 0 {
                 return Err(TryAcquireError::Closed);
             }
-            // A set WAITERS bit means the field is 0: fails here for n >= 1.
+            // A set HANDOFF bit means the field is 0: fails here for n >= 1.
+            // A set QUEUED bit alone does not stop us: barging is allowed.
             // A request above MAX_PERMITS fails here too, before `n` is shifted.
             if permits_in(current) < n {
                 return Err(TryAcquireError::NoPermits);
@@ -543,7 +535,8 @@ impl Semaphore {
         }
     }
 
-    /// Returns `n` permits: into the word if nobody waits, else to the waiters.
+    /// Returns `n` permits: into the word (waking a queued waiter to retry,
+    /// if any), or, in hand-off mode, to the queued waiters directly.
     fn release(&self, n: usize) {
         if n == 0 {
             return;
@@ -552,183 +545,35 @@ impl Semaphore {
         let mut current = self.state.load(Relaxed);
         let backoff = Backoff::new();
         loop {
-            if current & WAITERS != 0 {
-                return self.release_slow(n);
+            if current & HANDOFF != 0 {
+                return self.release_handoff(n);
             }
             debug_assert!(
                 permits_in(current) + n <= Self::MAX_PERMITS,
                 "bounded by `total`"
             );
             let new = current + (n << PERMIT_SHIFT);
-            // Release: pairs with the Acquire CAS in `try_take` or `enqueue`
-            // that takes these permits; publishes this holder's writes.
+            // Release: pairs with the Acquire CAS in `try_take`, `enqueue` or
+            // `promote_locked` that takes these permits; publishes this
+            // holder's writes.
             match self
                 .state
                 .compare_exchange_weak(current, new, Release, Relaxed)
             {
-                Ok(_) => return,
+                Ok(_) => {
+                    if current & QUEUED != 0 {
+                        // Someone is queued: wake it to retry (or, if it
+                        // has waited too long, hand it these permits).
+                        self.release_wake(n);
+                    }
+                    return;
+                }
                 Err(actual) => {
                     current = actual;
                     backoff.spin();
                 }
             }
         }
-    }
-
-    /// The locked path of `release`: someone waits (or did when we looked).
-    #[cold]
-    fn release_slow(&self, n: usize) {
-        let granted = {
-            let mut waiters = self.waiters.lock();
-            self.assign_locked(&mut waiters, n)
-        };
-        wake(granted);
-    }
-
-    /// Hands `permits` to the queued waiters, oldest first, and puts what is
-    /// left into the word; clears `WAITERS` if the queue ends up empty.
-    /// Returns the waiters it completed (already off the queue), for the
-    /// caller to wake once it has dropped the lock.
-    fn assign_locked(
-        &self,
-        waiters: &mut VecDeque<sync::Arc<Waiter>>,
-        mut permits: usize,
-    ) -> Vec<sync::Arc<Waiter>> {
-        let mut granted = Vec::new();
-        while permits > 0 {
-            let Some(front) = waiters.front() else { break };
-            // Relaxed: `assigned` is guarded by the lock we hold.
-            let assigned = front.assigned.load(Relaxed);
-            let given = (front.needed - assigned).min(permits);
-            front.assigned.store(assigned + given, Relaxed);
-            permits -= given;
-            if assigned + given < front.needed {
-                break; // `permits` is 0: all of it went to the front waiter.
-            }
-            granted.extend(waiters.pop_front());
-        }
-        if waiters.is_empty() {
-            // The queue is empty: the remainder and the end of `WAITERS` go
-            // into the word together. (The bit may already be clear if the
-            // queue emptied before we took the lock; then this is a plain add.)
-            // Relaxed: a guess that the CAS below checks.
-            let mut current = self.state.load(Relaxed);
-            loop {
-                let new = pack(permits_in(current) + permits, current & CLOSED);
-                if new == current {
-                    break;
-                }
-                // Release: pairs with the Acquire CAS that takes these permits
-                // (in `try_take` or `enqueue`); publishes the writes of their
-                // holders, which reached us through the lock.
-                match self
-                    .state
-                    .compare_exchange_weak(current, new, Release, Relaxed)
-                {
-                    Ok(_) => break,
-                    Err(actual) => current = actual,
-                }
-            }
-        } else {
-            debug_assert_eq!(permits, 0, "a non-empty queue absorbs every permit");
-        }
-        granted
-    }
-
-    /// Takes `n >= 1` permits if the word holds them, else queues a waiter
-    /// holding the word's permits as a first instalment and sets `WAITERS`.
-    fn enqueue(&self, n: usize) -> Enqueued {
-        debug_assert!((1..=Self::MAX_PERMITS).contains(&n));
-        let mut waiters = self.waiters.lock();
-        // Acquire: pairs with the Release CAS of releases (their permits may
-        // become ours below) and the Release `fetch_or` in `close`.
-        let mut current = self.state.load(Acquire);
-        loop {
-            if current & CLOSED != 0 {
-                return Enqueued::Closed;
-            }
-            let available = permits_in(current);
-            let new = if available >= n {
-                current - (n << PERMIT_SHIFT)
-            } else {
-                // All available permits become the new waiter's; `available`
-                // is 0 unless the queue is empty (then it is the front waiter).
-                pack(0, current | WAITERS)
-            };
-            if new != current {
-                // Acquire (success and failure): as for the load above.
-                if let Err(actual) = self
-                    .state
-                    .compare_exchange_weak(current, new, Acquire, Acquire)
-                {
-                    current = actual;
-                    continue;
-                }
-            }
-            if available >= n {
-                return Enqueued::Acquired;
-            }
-            let waiter = sync::Arc::new(Waiter {
-                signal: Signal::new(),
-                needed: n,
-                assigned: AtomicUsize::new(available),
-            });
-            waiters.push_back(sync::Arc::clone(&waiter));
-            return Enqueued::Waiting(waiter);
-        }
-    }
-
-    /// Takes `waiter` off the queue (it gives up: a timeout, or later a
-    /// cancelled future) and passes its partial assignment on. If it had left
-    /// the queue already, returns its verdict instead: `Ok` means it was
-    /// completed and now holds its permits.
-    fn cancel(&self, waiter: &sync::Arc<Waiter>) -> Result<(), TryAcquireError> {
-        let (verdict, granted) = {
-            let mut waiters = self.waiters.lock();
-            match waiters
-                .iter()
-                .position(|queued| sync::Arc::ptr_eq(queued, waiter))
-            {
-                Some(index) => {
-                    waiters.remove(index);
-                    // Relaxed: guarded by the lock we hold.
-                    let partial = waiter.assigned.swap(0, Relaxed);
-                    // Even with nothing to pass on, this clears WAITERS if the
-                    // queue is now empty.
-                    (
-                        Err(TryAcquireError::NoPermits),
-                        self.assign_locked(&mut waiters, partial),
-                    )
-                }
-                None => (waiter.outcome(), Vec::new()),
-            }
-        };
-        wake(granted);
-        verdict
-    }
-
-    /// Waits for `n <= MAX_PERMITS` permits until `deadline`, if any.
-    #[cfg(feature = "std")]
-    fn wait_for(
-        &self,
-        n: usize,
-        deadline: Option<std::time::Instant>,
-    ) -> Result<(), TryAcquireError> {
-        match self.try_take(n) {
-            Err(TryAcquireError::NoPermits) => {}
-            done => return done,
-        }
-        let waiter = match self.enqueue(n) {
-            Enqueued::Acquired => return Ok(()),
-            Enqueued::Closed => return Err(TryAcquireError::Closed),
-            Enqueued::Waiting(waiter) => waiter,
-        };
-        if crate::wait::block_on_signal(&waiter.signal, deadline) {
-            return waiter.outcome();
-        }
-        // Timed out, but a release or close may have taken the waiter off the
-        // queue since: `cancel` decides under the lock.
-        self.cancel(&waiter)
     }
 
     /// Lowers `total` after `n` held permits left circulation for good.
@@ -738,173 +583,6 @@ impl Semaphore {
             // permits left `state` before their room is counted as free.
             self.total.fetch_sub(n, Release);
         }
-    }
-}
-
-/// Wakes waiters that `assign_locked` completed (call without the lock).
-fn wake(granted: Vec<sync::Arc<Waiter>>) {
-    for waiter in granted {
-        waiter.signal.notify();
-    }
-}
-
-#[cfg(feature = "std")]
-impl Semaphore {
-    /// Takes one permit, waiting for one if none is available: the thread
-    /// spins briefly, then parks until a release hands it a permit or the
-    /// semaphore is closed ([`AcquireError::Closed`]).
-    ///
-    /// Waiters are served in arrival order (see [`Semaphore`]).
-    ///
-    /// ```
-    /// use freelane::Semaphore;
-    /// use std::thread;
-    ///
-    /// let sem = Semaphore::new(1);
-    /// let held = sem.acquire().unwrap();
-    /// thread::scope(|scope| {
-    ///     let waiter = scope.spawn(|| sem.acquire().map(|permit| permit.permits()));
-    ///     drop(held); // wakes the waiter
-    ///     assert_eq!(waiter.join().unwrap(), Ok(1));
-    /// });
-    /// ```
-    pub fn acquire(&self) -> Result<Permit<'_>, AcquireError> {
-        self.acquire_many(1)
-    }
-
-    /// Takes `n` permits at once, waiting until all of them are available.
-    ///
-    /// While it waits, released permits are set aside for it (oldest waiter
-    /// first), so callers asking for fewer permits cannot starve it. Fails at
-    /// once with [`AcquireError::TooMany`] if `n` exceeds
-    /// [`MAX_PERMITS`](Semaphore::MAX_PERMITS), and with
-    /// [`AcquireError::Closed`] if the semaphore is or becomes closed while it
-    /// waits (any permits set aside for it go back).
-    ///
-    /// ```
-    /// use freelane::{AcquireError, Semaphore};
-    ///
-    /// let sem = Semaphore::new(3);
-    /// assert_eq!(sem.acquire_many(3).unwrap().permits(), 3);
-    /// assert_eq!(
-    ///     sem.acquire_many(usize::MAX).unwrap_err(),
-    ///     AcquireError::TooMany { requested: usize::MAX }
-    /// );
-    /// ```
-    pub fn acquire_many(&self, n: usize) -> Result<Permit<'_>, AcquireError> {
-        self.wait_forever(n)?;
-        Ok(Permit {
-            semaphore: self,
-            permits: n,
-        })
-    }
-
-    /// Takes one permit, waiting at most `timeout` for it. Fails with
-    /// [`TryAcquireError::NoPermits`] when the timeout passes (never before),
-    /// and [`TryAcquireError::Closed`] if the semaphore is or becomes closed. A
-    /// timeout too large to represent as a deadline means no deadline.
-    ///
-    /// ```
-    /// use freelane::{Semaphore, TryAcquireError};
-    /// use std::time::Duration;
-    ///
-    /// let sem = Semaphore::new(1);
-    /// let _held = sem.acquire_timeout(Duration::from_secs(1)).unwrap();
-    /// assert_eq!(
-    ///     sem.acquire_timeout(Duration::from_millis(10)).unwrap_err(),
-    ///     TryAcquireError::NoPermits
-    /// );
-    /// ```
-    pub fn acquire_timeout(
-        &self,
-        timeout: core::time::Duration,
-    ) -> Result<Permit<'_>, TryAcquireError> {
-        self.acquire_many_timeout(1, timeout)
-    }
-
-    /// Takes `n` permits at once, waiting at most `timeout` for all of them.
-    /// On a timeout, the permits set aside for it so far pass on to the next
-    /// waiter or back to the semaphore; none is lost. `n` above
-    /// [`MAX_PERMITS`](Semaphore::MAX_PERMITS) fails at once with
-    /// [`TryAcquireError::NoPermits`].
-    ///
-    /// ```
-    /// use freelane::{Semaphore, TryAcquireError};
-    /// use std::time::Duration;
-    ///
-    /// let sem = Semaphore::new(2);
-    /// let err = sem.acquire_many_timeout(3, Duration::from_millis(10)).unwrap_err();
-    /// assert_eq!(err, TryAcquireError::NoPermits);
-    /// assert_eq!(sem.available_permits(), 2);
-    /// ```
-    pub fn acquire_many_timeout(
-        &self,
-        n: usize,
-        timeout: core::time::Duration,
-    ) -> Result<Permit<'_>, TryAcquireError> {
-        let deadline = crate::wait::deadline_after(timeout);
-        if n > Self::MAX_PERMITS {
-            return Err(TryAcquireError::NoPermits);
-        }
-        self.wait_for(n, deadline)?;
-        Ok(Permit {
-            semaphore: self,
-            permits: n,
-        })
-    }
-
-    /// Takes one permit, waiting as [`acquire`](Semaphore::acquire) does, into
-    /// a permit that owns a reference to the semaphore.
-    ///
-    /// ```
-    /// use freelane::Semaphore;
-    /// use std::sync::Arc;
-    /// use std::thread;
-    ///
-    /// let sem = Arc::new(Semaphore::new(2));
-    /// let workers: Vec<_> = (0..4)
-    ///     .map(|_| {
-    ///         let permit = Arc::clone(&sem).acquire_owned();
-    ///         thread::spawn(move || drop(permit))
-    ///     })
-    ///     .collect();
-    /// for worker in workers {
-    ///     worker.join().unwrap();
-    /// }
-    /// assert_eq!(sem.available_permits(), 2);
-    /// ```
-    pub fn acquire_owned(self: Arc<Self>) -> Result<OwnedPermit, AcquireError> {
-        self.acquire_many_owned(1)
-    }
-
-    /// Takes `n` permits, waiting as [`acquire_many`](Semaphore::acquire_many)
-    /// does, into an [`OwnedPermit`].
-    ///
-    /// ```
-    /// use freelane::Semaphore;
-    /// use std::sync::Arc;
-    ///
-    /// let sem = Arc::new(Semaphore::new(3));
-    /// let permit = Arc::clone(&sem).acquire_many_owned(2).unwrap();
-    /// assert_eq!((permit.permits(), sem.available_permits()), (2, 1));
-    /// ```
-    pub fn acquire_many_owned(self: Arc<Self>, n: usize) -> Result<OwnedPermit, AcquireError> {
-        self.wait_forever(n)?;
-        Ok(OwnedPermit {
-            semaphore: self,
-            permits: n,
-        })
-    }
-
-    /// `wait_for` without a deadline, with `acquire`'s errors.
-    fn wait_forever(&self, n: usize) -> Result<(), AcquireError> {
-        if n > Self::MAX_PERMITS {
-            return Err(AcquireError::TooMany { requested: n });
-        }
-        self.wait_for(n, None).map_err(|error| {
-            debug_assert_eq!(error, TryAcquireError::Closed, "no deadline, so no timeout");
-            AcquireError::Closed
-        })
     }
 }
 
@@ -923,7 +601,7 @@ impl fmt::Debug for Semaphore {
         let state = self.state.load(Relaxed);
         f.debug_struct("Semaphore")
             .field("available", &permits_in(state))
-            .field("waiters", &(state & WAITERS != 0))
+            .field("waiters", &(state & QUEUED != 0))
             .field("closed", &(state & CLOSED != 0))
             .finish()
     }

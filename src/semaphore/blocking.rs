@@ -1,0 +1,687 @@
+//! The blocking layer of [`Semaphore`]: the waiter queue, the wake-up and
+//! hand-off policy, and `acquire` with its timeouts.
+//!
+//! The lock-free core (the state word, `try_take`, the release fast path)
+//! is in the parent module, which also documents the fairness policy this
+//! file implements: barging by default, first come, first served hand-off
+//! for many-permit waiters at once and for a single-permit waiter once it has
+//! waited [`FAIR_BOUND`].
+//!
+//! Everything here runs under the waiters lock, on slow paths only: a
+//! release reaches it only when `QUEUED` or `HANDOFF` is set, an acquire only
+//! after its spin phase failed.
+//!
+//! # Sections
+//! - [`Queue`], [`Entry`], [`Waiter`], [`Arrival`]: what the lock guards.
+//! - Release slow paths: `release_handoff`, `release_wake`.
+//! - The locked steps: `settle_locked`, `wake_locked`, `promote_locked`,
+//!   `publish_locked`.
+//! - Waiting: `enqueue`, `cancel`, `drain_waiters`, `wait_for`, and the
+//!   public `acquire*` methods.
+
+use alloc::collections::VecDeque;
+#[cfg(feature = "std")]
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::{CLOSED, HANDOFF, QUEUED, Semaphore, pack, permits_in};
+#[cfg(feature = "std")]
+use super::{OwnedPermit, Permit};
+#[cfg(feature = "std")]
+use crate::error::AcquireError;
+use crate::error::TryAcquireError;
+use crate::sync;
+use crate::sync::atomic::AtomicUsize;
+use crate::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use crate::wait::Signal;
+
+/// How long a queued single-permit waiter may be overtaken before the
+/// semaphore hands permits to it directly, and the least time between two
+/// such promotions. parking_lot's mutex makes a fair unlock every 0.5 ms on
+/// average (`parking_lot/src/raw_mutex.rs`, "eventual fairness"); 1 ms keeps
+/// the forced hand-offs (a context switch each) under about 1% of a
+/// contended second on this workload while bounding the wait.
+#[cfg(all(feature = "std", not(freelane_loom)))]
+pub(super) const FAIR_BOUND: core::time::Duration = core::time::Duration::from_millis(1);
+
+/// What the waiters lock guards: the queue and the hand-off bookkeeping.
+#[derive(Debug)]
+pub(super) struct Queue {
+    /// Queued waiters, oldest first (a waiter woken to retry that has to
+    /// queue again goes back to the front: it is older than the rest).
+    entries: VecDeque<Entry>,
+    /// How many queued entries are in hand-off mode. `HANDOFF` is set in the
+    /// word exactly when this is non-zero.
+    handoffs: usize,
+    /// The earliest time of the next promotion (see [`FAIR_BOUND`]).
+    #[cfg(all(feature = "std", not(freelane_loom)))]
+    next_fair: Option<std::time::Instant>,
+}
+
+impl Queue {
+    pub(super) fn new() -> Self {
+        Self {
+            entries: VecDeque::new(),
+            handoffs: 0,
+            #[cfg(all(feature = "std", not(freelane_loom)))]
+            next_fair: None,
+        }
+    }
+
+    /// Whether the front waiter (in barging mode) has waited long enough to
+    /// be promoted to hand-off now; takes the turn if so.
+    ///
+    /// With a clock: it has been queued (counting from its first enqueue) for
+    /// `FAIR_BOUND`, and no promotion happened in the last `FAIR_BOUND`.
+    /// Loom has no clock (and `no_std` has no waiters): there the decision is
+    /// "after the first wake-up that did not get it a permit", which loom can
+    /// explore deterministically.
+    fn take_fair_turn(&mut self) -> bool {
+        let Some(front) = self.entries.front() else {
+            return false;
+        };
+        debug_assert!(!front.handoff, "called in barging mode only");
+        #[cfg(all(feature = "std", not(freelane_loom)))]
+        {
+            let now = std::time::Instant::now();
+            if now.saturating_duration_since(front.arrival.since) < FAIR_BOUND
+                || self.next_fair.is_some_and(|next| now < next)
+            {
+                return false;
+            }
+            self.next_fair = now.checked_add(FAIR_BOUND);
+            true
+        }
+        #[cfg(not(all(feature = "std", not(freelane_loom))))]
+        {
+            front.arrival.failed_wakeups >= 1
+        }
+    }
+}
+
+/// A queued waiter and how it is served.
+#[derive(Debug)]
+struct Entry {
+    waiter: sync::Arc<Waiter>,
+    /// In hand-off mode: released permits are assigned to it (first come,
+    /// first served) instead of going into the word.
+    handoff: bool,
+    /// When it first queued, and how often it was woken in vain since.
+    arrival: Arrival,
+}
+
+/// When a waiting acquire first queued, kept across its retries.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Arrival {
+    #[cfg(all(feature = "std", not(freelane_loom)))]
+    since: std::time::Instant,
+    /// Wake-ups after which its retry found no permit.
+    failed_wakeups: usize,
+}
+
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
+impl Arrival {
+    fn now() -> Self {
+        Self {
+            #[cfg(all(feature = "std", not(freelane_loom)))]
+            since: std::time::Instant::now(),
+            failed_wakeups: 0,
+        }
+    }
+}
+
+/// A thread (or, later, a task) waiting for permits.
+#[derive(Debug)]
+struct Waiter {
+    /// Notified once the waiter leaves the queue: completed (`assigned ==
+    /// needed`), woken to retry, or drained by `close` (both `assigned == 0`).
+    signal: Signal,
+    /// How many permits it asked for; at least 1.
+    needed: usize,
+    /// How many it has been given so far. Written only under the waiters lock;
+    /// read under it, or by the waiter after its signal (whose Release/Acquire
+    /// pair publishes the writes).
+    assigned: AtomicUsize,
+}
+
+impl Waiter {
+    /// Whether it was given all its permits (call under the lock, or after
+    /// the signal: no longer queued, nobody writes `assigned`).
+    fn granted(&self) -> bool {
+        // Relaxed: written under the lock; the caller's lock or the signal's
+        // Acquire load orders those writes before this read.
+        self.assigned.load(Relaxed) == self.needed
+    }
+}
+
+/// What [`Semaphore::enqueue`] did.
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
+enum Enqueued {
+    /// The permits were there after all; they are the caller's now.
+    Acquired,
+    /// The caller must wait on this waiter's signal.
+    Waiting(sync::Arc<Waiter>),
+    /// The semaphore is closed; nothing was queued.
+    Closed,
+}
+
+/// Notifies waiters that a locked step took off the queue (call without the
+/// lock: a woken thread's first act may be to take it).
+fn notify(woken: Vec<sync::Arc<Waiter>>) {
+    for waiter in woken {
+        waiter.signal.notify();
+    }
+}
+
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
+impl Semaphore {
+    /// `release` found `HANDOFF` set: hands `n` permits to the queued waiters
+    /// under the lock (or, if hand-off mode ended meanwhile, puts them into
+    /// the word and wakes waiters to retry).
+    #[cold]
+    pub(super) fn release_handoff(&self, n: usize) {
+        let mut woken = Vec::new();
+        {
+            let mut queue = self.waiters.lock();
+            self.settle_locked(&mut queue, n, &mut woken);
+        }
+        notify(woken);
+    }
+
+    /// `release` put `n` permits into the word and saw `QUEUED`: wakes up to
+    /// `n` waiters to retry, or promotes the front waiter to hand-off if it
+    /// has waited too long (then it gets these permits, if still there).
+    #[cold]
+    pub(super) fn release_wake(&self, n: usize) {
+        let mut woken = Vec::new();
+        {
+            let mut queue = self.waiters.lock();
+            // With hand-offs pending, `HANDOFF` was set after our add, by a
+            // CAS that took the word's permits (ours or their successors) and
+            // assigned them under this lock: nothing is left for us to do.
+            if queue.handoffs == 0 {
+                if queue.take_fair_turn() {
+                    self.promote_locked(&mut queue, &mut woken);
+                } else {
+                    self.wake_locked(&mut queue, n, &mut woken);
+                }
+            }
+        }
+        notify(woken);
+    }
+
+    /// Gives out `permits` that are in nobody's hands and not in the word:
+    /// first come, first served to the queue while it has hand-off entries;
+    /// once it has none, the rest goes into the word (ending hand-off mode)
+    /// and up to that many waiters are woken to retry. Completed waiters are
+    /// taken off the queue and pushed to `woken`.
+    fn settle_locked(
+        &self,
+        queue: &mut Queue,
+        mut permits: usize,
+        woken: &mut Vec<sync::Arc<Waiter>>,
+    ) {
+        while permits > 0 && queue.handoffs > 0 {
+            let Some(front) = queue.entries.front() else {
+                debug_assert!(false, "hand-off entries are queued");
+                break;
+            };
+            // Relaxed: `assigned` is guarded by the lock we hold.
+            let assigned = front.waiter.assigned.load(Relaxed);
+            let given = (front.waiter.needed - assigned).min(permits);
+            front.waiter.assigned.store(assigned + given, Relaxed);
+            permits -= given;
+            if assigned + given < front.waiter.needed {
+                break; // `permits` is 0: all of it went to the front waiter.
+            }
+            if let Some(done) = queue.entries.pop_front() {
+                if done.handoff {
+                    queue.handoffs -= 1;
+                }
+                woken.push(done.waiter);
+            }
+        }
+        if queue.handoffs > 0 {
+            debug_assert_eq!(permits, 0, "a hand-off entry absorbs every permit");
+            return;
+        }
+        // Barging mode: the rest goes into the word, with `HANDOFF` cleared
+        // and `QUEUED` matching the queue; then waiters retry for it.
+        self.publish_locked(queue, permits);
+        self.wake_locked(queue, permits, woken);
+    }
+
+    /// In barging mode, after `owed` permits reached the word: takes up to
+    /// `owed` waiters off the front (no more than the word still holds, nor
+    /// than are queued) to be woken to retry. A permit some barger took
+    /// meanwhile needs no wake-up: its release will wake somebody.
+    fn wake_locked(&self, queue: &mut Queue, owed: usize, woken: &mut Vec<sync::Arc<Waiter>>) {
+        if owed == 0 || queue.entries.is_empty() {
+            return;
+        }
+        // Relaxed: read after our own RMW that added the permits (coherence
+        // orders it after that); any later add is followed by its own wake.
+        let available = permits_in(self.state.load(Relaxed));
+        let count = owed.min(available).min(queue.entries.len());
+        for entry in queue.entries.drain(..count) {
+            debug_assert!(!entry.handoff, "barging mode");
+            woken.push(entry.waiter);
+        }
+        if queue.entries.is_empty() {
+            self.publish_locked(queue, 0);
+        }
+    }
+
+    /// Puts the front waiter in hand-off mode: sets `HANDOFF`, takes every
+    /// permit from the word and assigns them first come, first served.
+    fn promote_locked(&self, queue: &mut Queue, woken: &mut Vec<sync::Arc<Waiter>>) {
+        let Some(front) = queue.entries.front_mut() else {
+            return;
+        };
+        front.handoff = true;
+        queue.handoffs += 1;
+        // Relaxed: a guess that the CAS below checks.
+        let mut current = self.state.load(Relaxed);
+        loop {
+            let new = pack(0, current | HANDOFF);
+            // Acquire: pairs with the Release CAS of the releases whose
+            // permits we take; the waiter they go to reads them after its
+            // signal (Release/Acquire), which extends the chain.
+            match self
+                .state
+                .compare_exchange_weak(current, new, Acquire, Relaxed)
+            {
+                Ok(_) => break,
+                Err(actual) => current = actual,
+            }
+        }
+        self.settle_locked(queue, permits_in(current), woken);
+    }
+
+    /// Adds `permits` to the word and makes its flags match the queue:
+    /// `QUEUED` iff it is non-empty, `HANDOFF` iff it has hand-off entries
+    /// (then `permits` is 0 and the bit is already set: only a CAS that empties
+    /// the field sets it). Returns the new word.
+    fn publish_locked(&self, queue: &Queue, permits: usize) -> usize {
+        debug_assert!(queue.handoffs == 0 || permits == 0);
+        // Relaxed: a guess that the CAS below checks.
+        let mut current = self.state.load(Relaxed);
+        loop {
+            let mut flags = current & CLOSED;
+            if queue.handoffs > 0 {
+                debug_assert!(current & HANDOFF != 0, "set with the field emptied");
+                flags |= HANDOFF;
+            }
+            if !queue.entries.is_empty() {
+                flags |= QUEUED;
+            }
+            let new = pack(permits_in(current) + permits, flags);
+            if new == current {
+                return new;
+            }
+            // Release: pairs with the Acquire CAS that takes these permits
+            // (in `try_take`, `enqueue` or `promote_locked`); publishes the
+            // writes of their holders, which reached us through the lock.
+            match self
+                .state
+                .compare_exchange_weak(current, new, Release, Relaxed)
+            {
+                Ok(_) => return new,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Takes `n >= 1` permits if the word holds them, else queues a waiter.
+    /// A request for one permit queues in barging mode (it will be woken to
+    /// retry); a request for more queues in hand-off mode at once, taking the
+    /// word's permits for the queue (its first instalment, unless older
+    /// waiters come first).
+    fn enqueue(&self, n: usize, arrival: Arrival) -> Enqueued {
+        debug_assert!((1..=Self::MAX_PERMITS).contains(&n));
+        let mut woken = Vec::new();
+        let verdict = {
+            let mut queue = self.waiters.lock();
+            // Acquire: pairs with the Release CAS of releases (their permits
+            // may become ours below) and the Release `fetch_or` in `close`.
+            let mut current = self.state.load(Acquire);
+            loop {
+                if current & CLOSED != 0 {
+                    break Enqueued::Closed;
+                }
+                let available = permits_in(current); // 0 under HANDOFF
+                let handoff = n > 1;
+                let new = if available >= n {
+                    current - (n << super::PERMIT_SHIFT)
+                } else if handoff {
+                    pack(0, current | HANDOFF | QUEUED)
+                } else {
+                    current | QUEUED // `available` is 0
+                };
+                if new != current {
+                    // Acquire (success and failure): as for the load above.
+                    if let Err(actual) = self
+                        .state
+                        .compare_exchange_weak(current, new, Acquire, Acquire)
+                    {
+                        current = actual;
+                        continue;
+                    }
+                }
+                if available >= n {
+                    break Enqueued::Acquired;
+                }
+                let waiter = sync::Arc::new(Waiter {
+                    signal: Signal::new(),
+                    needed: n,
+                    assigned: AtomicUsize::new(0),
+                });
+                let entry = Entry {
+                    waiter: sync::Arc::clone(&waiter),
+                    handoff,
+                    arrival,
+                };
+                if handoff {
+                    queue.entries.push_back(entry);
+                    queue.handoffs += 1;
+                    if current & HANDOFF == 0 {
+                        // We just emptied the field: its permits go to the
+                        // queue first come, first served (us last).
+                        self.settle_locked(&mut queue, available, &mut woken);
+                    }
+                } else if arrival.failed_wakeups > 0 && queue.handoffs == 0 {
+                    // Back after a wake-up in vain: it is older than the rest.
+                    // (Not ahead of a hand-off entry holding a partial grant.)
+                    queue.entries.push_front(entry);
+                } else {
+                    queue.entries.push_back(entry);
+                }
+                break Enqueued::Waiting(waiter);
+            }
+        };
+        notify(woken);
+        verdict
+    }
+
+    /// The waiter gives up (a timeout, or later a cancelled future). Takes it
+    /// off the queue and passes its partial assignment on (none is lost). If
+    /// it had left the queue already: granted, the permits are the caller's
+    /// (a grant is never undone); woken to retry, it retries once, so the
+    /// wake-up is not lost; drained by `close`, that retry reports `Closed`.
+    fn cancel(&self, waiter: &sync::Arc<Waiter>, n: usize) -> Result<(), TryAcquireError> {
+        let mut woken = Vec::new();
+        let queued = {
+            let mut queue = self.waiters.lock();
+            match queue
+                .entries
+                .iter()
+                .position(|entry| sync::Arc::ptr_eq(&entry.waiter, waiter))
+            {
+                Some(index) => {
+                    if let Some(entry) = queue.entries.remove(index)
+                        && entry.handoff
+                    {
+                        queue.handoffs -= 1;
+                    }
+                    // Relaxed: guarded by the lock we hold.
+                    let partial = waiter.assigned.swap(0, Relaxed);
+                    // Even with nothing to pass on, this ends hand-off mode
+                    // and clears QUEUED if the queue now allows it.
+                    self.settle_locked(&mut queue, partial, &mut woken);
+                    true
+                }
+                None => false,
+            }
+        };
+        notify(woken);
+        if queued {
+            Err(TryAcquireError::NoPermits)
+        } else if waiter.granted() {
+            Ok(())
+        } else {
+            self.try_take(n)
+        }
+    }
+
+    /// `close`'s second step: empties the queue, returns partial assignments
+    /// to the word (held permits stay counted on a closed semaphore), ends
+    /// hand-off mode, and wakes every waiter; each retries and sees `CLOSED`.
+    pub(super) fn drain_waiters(&self) {
+        let drained = {
+            let mut queue = self.waiters.lock();
+            let drained = core::mem::take(&mut queue.entries);
+            queue.handoffs = 0;
+            let returned = drained
+                .iter()
+                // Relaxed: under the lock that guards `assigned`.
+                .map(|entry| entry.waiter.assigned.swap(0, Relaxed))
+                .sum();
+            self.publish_locked(&queue, returned);
+            drained
+        };
+        for entry in drained {
+            entry.waiter.signal.notify();
+        }
+    }
+
+    /// `try_take`, retried with backoff (spinning, then yielding) for a few
+    /// microseconds: most waits for a permit end within a holder's short
+    /// critical section, without queueing. Not under loom, where each spin is
+    /// a forced yield that would hide the queueing races (see
+    /// `wait::block_on_signal`).
+    #[cfg(feature = "std")]
+    fn spin_take(&self, n: usize) -> Result<(), TryAcquireError> {
+        #[cfg(not(freelane_loom))]
+        {
+            let backoff = sync::Backoff::new();
+            loop {
+                match self.try_take(n) {
+                    Err(TryAcquireError::NoPermits) if !backoff.is_completed() => {
+                        backoff.snooze();
+                    }
+                    done => return done,
+                }
+            }
+        }
+        #[cfg(freelane_loom)]
+        self.try_take(n)
+    }
+
+    /// Waits for `n <= MAX_PERMITS` permits until `deadline`, if any.
+    #[cfg(feature = "std")]
+    fn wait_for(
+        &self,
+        n: usize,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<(), TryAcquireError> {
+        let mut arrival: Option<Arrival> = None;
+        loop {
+            match self.spin_take(n) {
+                Err(TryAcquireError::NoPermits) => {}
+                done => return done,
+            }
+            let first = *arrival.get_or_insert_with(Arrival::now);
+            let waiter = match self.enqueue(n, first) {
+                Enqueued::Acquired => return Ok(()),
+                Enqueued::Closed => return Err(TryAcquireError::Closed),
+                Enqueued::Waiting(waiter) => waiter,
+            };
+            if !crate::wait::block_on_signal(&waiter.signal, deadline) {
+                // Timed out, but a release or close may have taken the waiter
+                // off the queue since: `cancel` decides under the lock.
+                return self.cancel(&waiter, n);
+            }
+            if waiter.granted() {
+                return Ok(());
+            }
+            // Woken to retry (or by `close`: the retry sees CLOSED).
+            arrival = Some(Arrival {
+                failed_wakeups: first.failed_wakeups + 1,
+                ..first
+            });
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl Semaphore {
+    /// Takes one permit, waiting for one if none is available: the thread
+    /// spins briefly, then parks until a release hands it a permit or the
+    /// semaphore is closed ([`AcquireError::Closed`]).
+    ///
+    /// Other callers may take a released permit first, but not for long: a
+    /// waiter queued for about a millisecond is handed the next one (see
+    /// [`Semaphore`]).
+    ///
+    /// ```
+    /// use freelane::Semaphore;
+    /// use std::thread;
+    ///
+    /// let sem = Semaphore::new(1);
+    /// let held = sem.acquire().unwrap();
+    /// thread::scope(|scope| {
+    ///     let waiter = scope.spawn(|| sem.acquire().map(|permit| permit.permits()));
+    ///     drop(held); // wakes the waiter
+    ///     assert_eq!(waiter.join().unwrap(), Ok(1));
+    /// });
+    /// ```
+    pub fn acquire(&self) -> Result<Permit<'_>, AcquireError> {
+        self.acquire_many(1)
+    }
+
+    /// Takes `n` permits at once, waiting until all of them are available.
+    ///
+    /// Once it queues (after a short spin), released permits are set aside for
+    /// it (oldest waiter first) and nobody overtakes it, so callers asking for
+    /// fewer permits cannot starve it. Fails at
+    /// once with [`AcquireError::TooMany`] if `n` exceeds
+    /// [`MAX_PERMITS`](Semaphore::MAX_PERMITS), and with
+    /// [`AcquireError::Closed`] if the semaphore is or becomes closed while it
+    /// waits (any permits set aside for it go back).
+    ///
+    /// ```
+    /// use freelane::{AcquireError, Semaphore};
+    ///
+    /// let sem = Semaphore::new(3);
+    /// assert_eq!(sem.acquire_many(3).unwrap().permits(), 3);
+    /// assert_eq!(
+    ///     sem.acquire_many(usize::MAX).unwrap_err(),
+    ///     AcquireError::TooMany { requested: usize::MAX }
+    /// );
+    /// ```
+    pub fn acquire_many(&self, n: usize) -> Result<Permit<'_>, AcquireError> {
+        self.wait_forever(n)?;
+        Ok(Permit {
+            semaphore: self,
+            permits: n,
+        })
+    }
+
+    /// Takes one permit, waiting at most `timeout` for it. Fails with
+    /// [`TryAcquireError::NoPermits`] when the timeout passes (never before),
+    /// and [`TryAcquireError::Closed`] if the semaphore is or becomes closed. A
+    /// timeout too large to represent as a deadline means no deadline.
+    ///
+    /// ```
+    /// use freelane::{Semaphore, TryAcquireError};
+    /// use std::time::Duration;
+    ///
+    /// let sem = Semaphore::new(1);
+    /// let _held = sem.acquire_timeout(Duration::from_secs(1)).unwrap();
+    /// assert_eq!(
+    ///     sem.acquire_timeout(Duration::from_millis(10)).unwrap_err(),
+    ///     TryAcquireError::NoPermits
+    /// );
+    /// ```
+    pub fn acquire_timeout(
+        &self,
+        timeout: core::time::Duration,
+    ) -> Result<Permit<'_>, TryAcquireError> {
+        self.acquire_many_timeout(1, timeout)
+    }
+
+    /// Takes `n` permits at once, waiting at most `timeout` for all of them.
+    /// On a timeout, the permits set aside for it so far pass on to the next
+    /// waiter or back to the semaphore; none is lost. `n` above
+    /// [`MAX_PERMITS`](Semaphore::MAX_PERMITS) fails at once with
+    /// [`TryAcquireError::NoPermits`].
+    ///
+    /// ```
+    /// use freelane::{Semaphore, TryAcquireError};
+    /// use std::time::Duration;
+    ///
+    /// let sem = Semaphore::new(2);
+    /// let err = sem.acquire_many_timeout(3, Duration::from_millis(10)).unwrap_err();
+    /// assert_eq!(err, TryAcquireError::NoPermits);
+    /// assert_eq!(sem.available_permits(), 2);
+    /// ```
+    pub fn acquire_many_timeout(
+        &self,
+        n: usize,
+        timeout: core::time::Duration,
+    ) -> Result<Permit<'_>, TryAcquireError> {
+        let deadline = crate::wait::deadline_after(timeout);
+        if n > Self::MAX_PERMITS {
+            return Err(TryAcquireError::NoPermits);
+        }
+        self.wait_for(n, deadline)?;
+        Ok(Permit {
+            semaphore: self,
+            permits: n,
+        })
+    }
+
+    /// Takes one permit, waiting as [`acquire`](Semaphore::acquire) does, into
+    /// a permit that owns a reference to the semaphore.
+    ///
+    /// ```
+    /// use freelane::Semaphore;
+    /// use std::sync::Arc;
+    /// use std::thread;
+    ///
+    /// let sem = Arc::new(Semaphore::new(2));
+    /// let workers: Vec<_> = (0..4)
+    ///     .map(|_| {
+    ///         let permit = Arc::clone(&sem).acquire_owned();
+    ///         thread::spawn(move || drop(permit))
+    ///     })
+    ///     .collect();
+    /// for worker in workers {
+    ///     worker.join().unwrap();
+    /// }
+    /// assert_eq!(sem.available_permits(), 2);
+    /// ```
+    pub fn acquire_owned(self: Arc<Self>) -> Result<OwnedPermit, AcquireError> {
+        self.acquire_many_owned(1)
+    }
+
+    /// Takes `n` permits, waiting as [`acquire_many`](Semaphore::acquire_many)
+    /// does, into an [`OwnedPermit`].
+    ///
+    /// ```
+    /// use freelane::Semaphore;
+    /// use std::sync::Arc;
+    ///
+    /// let sem = Arc::new(Semaphore::new(3));
+    /// let permit = Arc::clone(&sem).acquire_many_owned(2).unwrap();
+    /// assert_eq!((permit.permits(), sem.available_permits()), (2, 1));
+    /// ```
+    pub fn acquire_many_owned(self: Arc<Self>, n: usize) -> Result<OwnedPermit, AcquireError> {
+        self.wait_forever(n)?;
+        Ok(OwnedPermit {
+            semaphore: self,
+            permits: n,
+        })
+    }
+
+    /// `wait_for` without a deadline, with `acquire`'s errors.
+    fn wait_forever(&self, n: usize) -> Result<(), AcquireError> {
+        if n > Self::MAX_PERMITS {
+            return Err(AcquireError::TooMany { requested: n });
+        }
+        self.wait_for(n, None).map_err(|error| {
+            debug_assert_eq!(error, TryAcquireError::Closed, "no deadline, so no timeout");
+            AcquireError::Closed
+        })
+    }
+}
