@@ -573,8 +573,9 @@ fn timed_out_waiter_passes_its_partial_assignment_on() {
     // Miri's virtual clock advances 5 µs per interpreted basic block
     // (miri/src/clock.rs), so 50 ms can pass before `wait_until_queued` first
     // looks; a longer wait is free there (the clock jumps ahead when every
-    // thread is blocked).
-    let timeout = Duration::from_millis(if cfg!(miri) { 5_000 } else { 50 });
+    // thread is blocked). Natively, 500 ms leaves a loaded (or sanitized)
+    // machine ample time to see the waiter queued before it gives up.
+    let timeout = Duration::from_millis(if cfg!(miri) { 5_000 } else { 500 });
     thread::scope(|scope| {
         // Takes both permits as a first instalment of 3, then gives up.
         let big = scope.spawn(|| sem.acquire_many_timeout(3, timeout).map(|p| p.permits()));
