@@ -1,14 +1,21 @@
-//! `MsQueue` reclaims popped nodes while it is in use, not only when dropped.
+//! `MsQueue` reclaims popped nodes while it is in use, not only when dropped,
+//! recycles them instead of allocating one per push, and gives memory back
+//! after a burst.
 //!
 //! Its own test binary because it installs a counting global allocator, and
 //! it holds exactly one test so that no other test's allocations run at the
 //! same time and blur the numbers.
 //!
-//! One pusher and one popper stream values through the queue, the pusher
-//! waiting while the queue is deeper than [`DEPTH_LIMIT`], so the queue itself
-//! never holds more than a few KiB. If popped nodes were freed only when the
-//! queue is dropped, live memory would grow by one node per push (24 MB for a
-//! million `u64` pushes on a 64-bit target) and both assertions would fail.
+//! Phase 1: one pusher and one popper stream a million values through the
+//! queue, the pusher waiting while the queue is deeper than [`DEPTH_LIMIT`],
+//! so the queue itself never holds more than a few KiB. If popped nodes were
+//! freed only when the queue is dropped, live memory would grow by one node
+//! per push (32 MB for a million `u64` pushes on a 64-bit target); if they
+//! were not recycled, there would be one allocation per push.
+//!
+//! Phase 2: a burst of [`BURST`] pushes, all popped, then a stream of pairs
+//! that keeps the epoch moving. The pool keeps a bounded number of the burst's
+//! nodes and frees the rest, so live memory falls back far below the burst's.
 
 mod support;
 
@@ -27,12 +34,14 @@ struct CountingAllocator;
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 static TOTAL: AtomicUsize = AtomicUsize::new(0);
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 
 impl CountingAllocator {
     fn allocated(size: usize) {
         let live = LIVE.fetch_add(size, SeqCst) + size;
         PEAK.fetch_max(live, SeqCst);
         TOTAL.fetch_add(size, SeqCst);
+        ALLOCATIONS.fetch_add(1, SeqCst);
     }
 
     fn freed(size: usize) {
@@ -85,9 +94,17 @@ static ALLOCATOR: CountingAllocator = CountingAllocator;
 /// bound below measures reclamation, not backlog.
 const DEPTH_LIMIT: usize = 256;
 
-/// An absolute ceiling on live bytes during the run, far below the 24 MB that
-/// a million unreclaimed nodes would take.
-const LIVE_CEILING: usize = 16 << 20;
+/// An absolute ceiling on live bytes during the stream, far below the 32 MB
+/// that a million unreclaimed nodes would take.
+const LIVE_CEILING: usize = 4 << 20;
+
+/// Values pushed at once in phase 2: 6.4 MB of nodes.
+const BURST: usize = 200_000;
+
+/// Live bytes allowed above the start once the burst is drained: the pool's
+/// cap (8192 nodes, 256 KiB) plus crossbeam-epoch's bookkeeping, far below
+/// the burst's 6.4 MB.
+const AFTER_BURST_CEILING: usize = 1 << 20;
 
 // Under Miri, crossbeam-epoch seals a bag every 4 retired nodes (64
 // normally) but still frees at most 8 bags per 128 pins, so garbage outpaces
@@ -105,7 +122,7 @@ fn popped_nodes_are_reclaimed_while_the_queue_is_in_use() {
     let start = Instant::now();
 
     let live_before = LIVE.load(SeqCst);
-    let total_before = TOTAL.load(SeqCst);
+    let allocations_before = ALLOCATIONS.load(SeqCst);
     PEAK.store(live_before, SeqCst);
 
     thread::scope(|scope| {
@@ -139,21 +156,40 @@ fn popped_nodes_are_reclaimed_while_the_queue_is_in_use() {
     assert!(queue.is_empty());
 
     let peak = PEAK.load(SeqCst) - live_before;
-    let total = TOTAL.load(SeqCst) - total_before;
-    let node_bytes = pushes * size_of::<u64>();
+    let allocations = ALLOCATIONS.load(SeqCst) - allocations_before;
     eprintln!(
-        "{pushes} pushes: {total} B allocated, peak {peak} B live above the {live_before} B at the start"
-    );
-    assert!(
-        total >= node_bytes,
-        "the allocator saw {total} bytes, fewer than the {node_bytes} of payload pushed"
-    );
-    assert!(
-        peak < total / 8,
-        "peak live memory {peak} B is not far below the {total} B allocated: popped nodes are not reclaimed during use"
+        "phase 1: {pushes} pushes, {allocations} allocations, peak {peak} B live above the {live_before} B at the start"
     );
     assert!(
         peak < LIVE_CEILING,
-        "peak live memory {peak} B exceeds {LIVE_CEILING} B"
+        "peak live memory {peak} B exceeds {LIVE_CEILING} B: popped nodes are not reclaimed during use"
+    );
+    assert!(
+        allocations < pushes / 8,
+        "{allocations} allocations for {pushes} pushes: popped nodes are not recycled"
+    );
+
+    // Phase 2: a burst, drained, then pairs to let the epoch advance and the
+    // deferred batch returns run.
+    for i in 0..BURST as u64 {
+        queue.push(i);
+    }
+    let burst_live = LIVE.load(SeqCst) - live_before;
+    for i in 0..BURST as u64 {
+        assert_eq!(queue.pop(), Some(i));
+    }
+    for i in 0..support::scaled(200_000) as u64 {
+        queue.push(i);
+        assert_eq!(queue.pop(), Some(i));
+    }
+    let after = LIVE.load(SeqCst).saturating_sub(live_before);
+    eprintln!("phase 2: {burst_live} B live at the burst's height, {after} B after draining it");
+    assert!(
+        burst_live > BURST * size_of::<u64>(),
+        "the burst took only {burst_live} B: the counting allocator is not in use"
+    );
+    assert!(
+        after < AFTER_BURST_CEILING,
+        "{after} B still live after the burst was drained (ceiling {AFTER_BURST_CEILING} B): the pool does not give memory back"
     );
 }
