@@ -38,14 +38,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 STAGE_START=$SECONDS
-step() {
-    local name=$1
-    shift
-    echo "--- miri: $name"
-    local start=$SECONDS
-    "$@"
-    echo "--- miri: $name took $((SECONDS - start)) s"
-}
+STAGE=miri
+# shellcheck source=lib.sh
+source .ci/stages/lib.sh
 
 # Test files that never touch crossbeam-epoch: both models, strict provenance,
 # leaks checked.

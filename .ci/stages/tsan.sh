@@ -35,14 +35,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 STAGE_START=$SECONDS
-step() {
-    local name=$1
-    shift
-    echo "--- tsan: $name"
-    local start=$SECONDS
-    "$@"
-    echo "--- tsan: $name took $((SECONDS - start)) s"
-}
+STAGE=tsan
+# shellcheck source=lib.sh
+source .ci/stages/lib.sh
 
 TESTS=(counter sharded_counter semaphore ring_buffer ms_queue ms_queue_memory linearizability)
 # Tests to leave out, each by full name with a reason above (none now).
