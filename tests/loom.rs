@@ -235,6 +235,49 @@ fn ms_queue_reclamation_drops_each_payload_once() {
     });
 }
 
+/// Recycling: popped nodes go back to the queue's pool a batch at a time
+/// (two nodes per batch under loom) once the epoch has moved past every pin
+/// that could see them, and pushes take their nodes from there. The prelude,
+/// on the main thread alone, retires one batch and flushes the collector
+/// until the epoch has advanced far enough for the batch to reach the pool.
+/// Then two pushers race to take those two nodes (main only waits: with it
+/// popping too the model took over a minute).
+/// Loom checks each node's value cell: two pushers handed the same node, or
+/// a pusher writing a value before the node's previous pop finished reading
+/// it, is a data race here. Asserts every value comes out exactly once.
+#[test]
+fn ms_queue_recycled_nodes_carry_each_value_once() {
+    model(1, 3, |order| {
+        let queue = Arc::new(MsQueue::new());
+        // The sentinel (index 0) and the node of 10 (index 1) form the first
+        // batch; the second pop unlinks its last node and defers it.
+        queue.push(10);
+        queue.push(11);
+        assert_eq!(queue.pop(), Some(10));
+        assert_eq!(queue.pop(), Some(11));
+        for _ in 0..3 {
+            crossbeam_epoch::pin().flush();
+        }
+        let pushers: Vec<_> = [20, 30]
+            .into_iter()
+            .enumerate()
+            .map(|(i, value)| {
+                let queue = Arc::clone(&queue);
+                thread::spawn(move || {
+                    order.start(i + 1);
+                    queue.push(value);
+                })
+            })
+            .collect();
+        for pusher in pushers {
+            pusher.join().unwrap();
+        }
+        let mut popped: Vec<i32> = std::iter::from_fn(|| queue.pop()).collect();
+        popped.sort_unstable();
+        assert_eq!(popped, [20, 30], "values lost or duplicated");
+    });
+}
+
 // ------------------------------------------------------ RingBuffer (core) --
 
 /// Capacity 1, two pushers and a popper with `try_*`. Each pushed payload is
