@@ -126,9 +126,17 @@
 //!   than half of them in `malloc`/`free` (the batched frees overflowed
 //!   glibc's per-thread cache), to about 180; crossbeam's `SegQueue`, which
 //!   allocates one block per 31 elements, takes about 145.
-//! - The pool keeps at most 256 batches (8192 nodes); further batches are
-//!   freed. So memory follows the queue's length, plus at most the pool's
-//!   cap, plus the batches waiting for their grace period.
+//! - The pool keeps every node it gets back, so the queue's memory follows
+//!   its peak length (plus the batches waiting for their grace period), and
+//!   a run of pushes and pops of any length holds bounded memory.
+//!   [`MsQueue::shrink_to_fit`] detaches the whole pool with one swap and
+//!   frees it through the epoch, like any retired node: a pusher that had
+//!   loaded one of its nodes as the pool's top is still pinned, so the free
+//!   waits for it, and its CAS fails because the node never returns.
+//!   A cap on the pool (freeing batches beyond 8192 nodes) was tried first:
+//!   in the oversubscribed benchmark the queue swings by more than 100 000
+//!   elements, and freeing and reallocating the swing put `malloc`/`free`
+//!   back at about half the profile.
 //! - The pool is shared by the queue and by every deferred batch, which may
 //!   run after the queue is gone (on the global collector): it counts its
 //!   owners, as an `Arc` would, and the last one frees it with its nodes.
@@ -242,6 +250,23 @@ impl<T> Node<T> {
         drop(unsafe { Box::from_raw(node) });
     }
 
+    /// Frees `first` and every node after it through `next`, to null.
+    ///
+    /// # Safety
+    /// As for [`Node::free`], for every node of the chain.
+    unsafe fn free_chain(first: *mut Self) {
+        let mut node = first;
+        // SAFETY: nothing dereferences through this guard.
+        let unprotected = unsafe { crossbeam_epoch::unprotected() };
+        while !node.is_null() {
+            // SAFETY: the chain is the caller's; read the link, then free.
+            let next = unsafe { &*node }.next.load(Relaxed, unprotected);
+            // SAFETY: as above, once per node.
+            unsafe { Self::free(node) };
+            node = next.as_raw().cast_mut();
+        }
+    }
+
     /// This node's `index`.
     ///
     /// # Safety
@@ -262,14 +287,6 @@ const BATCH: usize = 32;
 #[cfg(freelane_loom)]
 const BATCH: usize = 2;
 
-/// How many batches the pool keeps at most; further returned batches are
-/// freed. Bounds a drained queue's memory at about `BATCH * MAX_POOLED`
-/// nodes (8192: 256 KiB of `u64` nodes) above its length.
-#[cfg(not(freelane_loom))]
-const MAX_POOLED: usize = 256;
-#[cfg(freelane_loom)]
-const MAX_POOLED: usize = 1;
-
 /// Free nodes of one queue, returned a batch at a time after a grace period
 /// and taken one at a time by pushers: a Treiber stack linked through `next`.
 ///
@@ -280,9 +297,6 @@ struct Pool<T> {
     /// The top free node, or null. Pushers pop it; batch returns push
     /// chains. Padded: every push from every producer CASes it.
     top: CachePadded<Atomic<Node<T>>>,
-    /// Batches currently in the stack (approximate while nodes are taken;
-    /// never below zero): decides whether a returned batch is kept.
-    batches: AtomicUsize,
     /// One for the queue plus one per batch whose return is deferred.
     owners: AtomicUsize,
 }
@@ -292,7 +306,6 @@ impl<T> Pool<T> {
     fn new() -> *const Self {
         Box::into_raw(Box::new(Self {
             top: CachePadded::new(Atomic::null()),
-            batches: AtomicUsize::new(0),
             owners: AtomicUsize::new(1),
         }))
     }
@@ -319,25 +332,16 @@ impl<T> Pool<T> {
                 .top
                 .compare_exchange_weak(top, next, Acquire, Acquire, guard)
             {
-                Ok(_) => {
-                    // SAFETY: we own the node now; its `index` was last
-                    // written before it was published, which happens-before
-                    // the pop that retired it and so our Acquire CAS.
-                    if unsafe { node.index() } % BATCH == BATCH - 1 {
-                        // The last node of a batch leaves: one batch fewer.
-                        self.batches.fetch_sub(1, Relaxed);
-                    }
-                    return Some(top.as_raw().cast_mut());
-                }
+                Ok(_) => return Some(top.as_raw().cast_mut()),
                 Err(lost) => top = lost.current,
             }
         }
     }
 
     /// Returns the retired chain `first ..= last` (linked through `next`) to
-    /// the pool, or frees it if the pool is full, then drops the chain's
-    /// ownership of the pool. Runs as a deferred function once no thread
-    /// can hold a pointer to any node of the chain.
+    /// the pool, then drops the chain's ownership of the pool. Runs as a
+    /// deferred function once no thread can hold a pointer to any node of
+    /// the chain.
     ///
     /// # Safety
     /// `pool` is live and this call owns one of its `owners` counts; the
@@ -349,45 +353,49 @@ impl<T> Pool<T> {
         // SAFETY: nothing dereferences through this guard; it is only the
         // handle crossbeam's `Atomic` wants for loads and CASes.
         let unprotected = unsafe { crossbeam_epoch::unprotected() };
-        // Relaxed: a heuristic bound; a race keeps a batch or two more.
-        if this.batches.load(Relaxed) < MAX_POOLED {
-            this.batches.fetch_add(1, Relaxed);
-            // SAFETY: the chain is ours (contract), so `last` is live.
-            let last_ref = unsafe { &*last };
-            let mut top = this.top.load(Relaxed, unprotected);
-            loop {
-                // Relaxed: published by the Release CAS below.
-                last_ref.next.store(top, Relaxed);
-                // Release: pairs with the Acquire in `take`; publishes the
-                // chain's links and hands over every access its previous
-                // users made (they happen-before this deferred call).
-                match this.top.compare_exchange_weak(
-                    top,
-                    Shared::from(first.cast_const()),
-                    Release,
-                    Relaxed,
-                    unprotected,
-                ) {
-                    Ok(_) => break,
-                    Err(lost) => top = lost.current,
-                }
-            }
-        } else {
-            let mut node = first;
-            loop {
-                // SAFETY: the chain is ours and linked through `next` from
-                // `first` to `last`; read the link before freeing the node.
-                let next = unsafe { &*node }.next.load(Relaxed, unprotected);
-                // SAFETY: unreachable by anyone (contract), freed once here.
-                unsafe { Node::free(node) };
-                if node == last {
-                    break;
-                }
-                node = next.as_raw().cast_mut();
+        // SAFETY: the chain is ours (contract), so `last` is live.
+        let last = unsafe { &*last };
+        let mut top = this.top.load(Relaxed, unprotected);
+        loop {
+            // Relaxed: published by the Release CAS below.
+            last.next.store(top, Relaxed);
+            // Release: pairs with the Acquire in `take`; publishes the
+            // chain's links and hands over every access its previous users
+            // made (they happen-before this deferred call).
+            match this.top.compare_exchange_weak(
+                top,
+                Shared::from(first.cast_const()),
+                Release,
+                Relaxed,
+                unprotected,
+            ) {
+                Ok(_) => break,
+                Err(lost) => top = lost.current,
             }
         }
         // SAFETY: the count this call owned is given up exactly once.
         unsafe { Self::release(pool) };
+    }
+
+    /// Detaches every free node and frees them after a grace period.
+    /// `guard` must be pinned on the collector that retires this pool's
+    /// nodes.
+    fn shrink(&self, guard: &Guard) {
+        // Acquire: pairs with the Release CAS in `give_back`; the links of
+        // the chain we walk later were written before it.
+        let chain = self.top.swap(Shared::null(), Acquire, guard);
+        if chain.is_null() {
+            return;
+        }
+        let first = chain.as_raw().cast_mut();
+        // SAFETY: (1) the detached chain is ours: linked through `next` down
+        // to null (the pool's bottom node), never pushed back, and its
+        // values were taken; (2) a pusher that loaded one of its nodes as
+        // `top` before our swap was pinned, so the deferred free waits for
+        // it, and its CAS fails (the node cannot be `top` again); (3) the
+        // closure touches no `T`, so it may run on any thread, after `T`'s
+        // lifetime. One word: stored inline, no allocation.
+        unsafe { guard.defer_unchecked(move || Node::free_chain(first)) };
     }
 
     /// Drops one owner's count; the last one frees the pool and its nodes.
@@ -408,14 +416,10 @@ impl<T> Pool<T> {
         // SAFETY: no owner is left: no pusher and no pending return can
         // touch the pool or its nodes, so no guard is needed.
         let unprotected = unsafe { crossbeam_epoch::unprotected() };
-        let mut node = this.top.load(Relaxed, unprotected);
-        while !node.is_null() {
-            let raw = node.as_raw().cast_mut();
-            // SAFETY: a pool node is live until freed here, once.
-            node = unsafe { &*raw }.next.load(Relaxed, unprotected);
-            // SAFETY: as above; its value was taken before it was retired.
-            unsafe { Node::free(raw) };
-        }
+        let first = this.top.load(Relaxed, unprotected).as_raw().cast_mut();
+        // SAFETY: the pool's nodes are live until freed here, once; their
+        // values were taken before they were retired.
+        unsafe { Node::free_chain(first) };
         // SAFETY: made by `Box::into_raw` in `Pool::new`; last owner.
         drop(unsafe { Box::from_raw(pool.cast_mut()) });
     }
@@ -424,8 +428,11 @@ impl<T> Pool<T> {
 /// An unbounded lock-free multi-producer multi-consumer FIFO queue: the
 /// Michael–Scott queue with crossbeam-epoch reclamation.
 ///
-/// Each push allocates one node; each pop retires one, and retired nodes are
-/// freed while the queue is in use, so memory follows the queue's length.
+/// Each element lives in a node of a linked list. A pop retires its node and
+/// the queue recycles it (in batches, after a grace period) for later pushes,
+/// which allocate only when no recycled node is at hand. Memory therefore
+/// follows the queue's peak length, as a `Vec`'s capacity does;
+/// [`shrink_to_fit`](MsQueue::shrink_to_fit) gives it back.
 ///
 /// # Memory ordering
 /// - A push happens-before the pop that returns its value: everything the
@@ -594,6 +601,35 @@ impl<T> MsQueue<T> {
     /// ```
     pub fn len(&self) -> usize {
         self.with_guard(|guard| self.len_pinned(guard))
+    }
+
+    /// Frees the nodes the queue keeps for reuse.
+    ///
+    /// Popped nodes are not freed but recycled: they return to the queue's
+    /// pool (after a grace period) and later pushes take them instead of
+    /// allocating. So after a burst the queue keeps memory for its peak
+    /// length, as a `Vec` keeps its capacity; this gives that memory back.
+    /// The nodes are freed once no thread can still be reading them (a
+    /// grace period, as for any retired node), and nodes still on their way
+    /// back to the pool are kept. Values in the queue are not touched.
+    ///
+    /// Without `std` this registers a temporary epoch participant; prefer
+    /// [`MsQueueHandle::shrink_to_fit`] there.
+    ///
+    /// ```
+    /// use freelane::MsQueue;
+    ///
+    /// let queue = MsQueue::new();
+    /// for i in 0..10_000 {
+    ///     queue.push(i);
+    /// }
+    /// while queue.pop().is_some() {}
+    /// queue.shrink_to_fit();
+    /// queue.push(1); // allocates a node again
+    /// assert_eq!(queue.pop(), Some(1));
+    /// ```
+    pub fn shrink_to_fit(&self) {
+        self.with_guard(|guard| self.pool().shrink(guard));
     }
 
     /// Registers a new epoch participant for the calling thread and returns a
@@ -1031,6 +1067,23 @@ impl<T> MsQueueHandle<'_, T> {
     /// ```
     pub fn len(&self) -> usize {
         self.queue.len_pinned(&self.local.pin())
+    }
+
+    /// Frees the nodes the queue keeps for reuse, as
+    /// [`MsQueue::shrink_to_fit`] (without its temporary registration).
+    ///
+    /// ```
+    /// use freelane::MsQueue;
+    ///
+    /// let queue = MsQueue::new();
+    /// let handle = queue.handle();
+    /// handle.push(1);
+    /// assert_eq!(handle.pop(), Some(1));
+    /// handle.shrink_to_fit();
+    /// assert!(handle.is_empty());
+    /// ```
+    pub fn shrink_to_fit(&self) {
+        self.queue.pool().shrink(&self.local.pin());
     }
 }
 

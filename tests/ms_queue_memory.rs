@@ -1,6 +1,6 @@
 //! `MsQueue` reclaims popped nodes while it is in use, not only when dropped,
 //! recycles them instead of allocating one per push, and gives memory back
-//! after a burst.
+//! on request.
 //!
 //! Its own test binary because it installs a counting global allocator, and
 //! it holds exactly one test so that no other test's allocations run at the
@@ -13,9 +13,11 @@
 //! per push (32 MB for a million `u64` pushes on a 64-bit target); if they
 //! were not recycled, there would be one allocation per push.
 //!
-//! Phase 2: a burst of [`BURST`] pushes, all popped, then a stream of pairs
-//! that keeps the epoch moving. The pool keeps a bounded number of the burst's
-//! nodes and frees the rest, so live memory falls back far below the burst's.
+//! Phase 2: a burst of [`BURST`] pushes, all popped, twice: the second burst
+//! takes the first one's nodes from the pool instead of allocating.
+//!
+//! Phase 3: `shrink_to_fit` frees the pooled nodes, and live memory falls back
+//! far below the burst's.
 
 mod support;
 
@@ -101,10 +103,9 @@ const LIVE_CEILING: usize = 4 << 20;
 /// Values pushed at once in phase 2: 6.4 MB of nodes.
 const BURST: usize = 200_000;
 
-/// Live bytes allowed above the start once the burst is drained: the pool's
-/// cap (8192 nodes, 256 KiB) plus crossbeam-epoch's bookkeeping, far below
-/// the burst's 6.4 MB.
-const AFTER_BURST_CEILING: usize = 1 << 20;
+/// Live bytes allowed above the start after `shrink_to_fit`: the batches in
+/// flight and crossbeam-epoch's bookkeeping, far below the burst's 6.4 MB.
+const AFTER_SHRINK_CEILING: usize = 1 << 20;
 
 // Under Miri, crossbeam-epoch seals a bag every 4 retired nodes (64
 // normally) but still frees at most 8 bags per 128 pins, so garbage outpaces
@@ -169,27 +170,50 @@ fn popped_nodes_are_reclaimed_while_the_queue_is_in_use() {
         "{allocations} allocations for {pushes} pushes: popped nodes are not recycled"
     );
 
-    // Phase 2: a burst, drained, then pairs to let the epoch advance and the
-    // deferred batch returns run.
-    for i in 0..BURST as u64 {
-        queue.push(i);
-    }
-    let burst_live = LIVE.load(SeqCst) - live_before;
-    for i in 0..BURST as u64 {
-        assert_eq!(queue.pop(), Some(i));
-    }
-    for i in 0..support::scaled(200_000) as u64 {
-        queue.push(i);
-        assert_eq!(queue.pop(), Some(i));
-    }
-    let after = LIVE.load(SeqCst).saturating_sub(live_before);
-    eprintln!("phase 2: {burst_live} B live at the burst's height, {after} B after draining it");
-    assert!(
-        burst_live > BURST * size_of::<u64>(),
-        "the burst took only {burst_live} B: the counting allocator is not in use"
+    // Phase 2: a burst, drained, then the same burst again: its nodes are
+    // reused, not allocated anew. Pairs in between let the epoch advance and
+    // the deferred batch returns run.
+    let settle = |queue: &MsQueue<u64>| {
+        for i in 0..support::scaled(200_000) as u64 {
+            queue.push(i);
+            assert_eq!(queue.pop(), Some(i));
+        }
+    };
+    let burst = |queue: &MsQueue<u64>| {
+        for i in 0..BURST as u64 {
+            queue.push(i);
+        }
+        for i in 0..BURST as u64 {
+            assert_eq!(queue.pop(), Some(i));
+        }
+    };
+    let before_burst = ALLOCATIONS.load(SeqCst);
+    burst(&queue);
+    let first_burst = ALLOCATIONS.load(SeqCst) - before_burst;
+    settle(&queue);
+    let kept = LIVE.load(SeqCst).saturating_sub(live_before);
+    let before_second = ALLOCATIONS.load(SeqCst);
+    burst(&queue);
+    let second_burst = ALLOCATIONS.load(SeqCst) - before_second;
+    settle(&queue);
+
+    // Phase 3: `shrink_to_fit` gives the pooled nodes back.
+    queue.shrink_to_fit();
+    settle(&queue);
+    let after_shrink = LIVE.load(SeqCst).saturating_sub(live_before);
+    eprintln!(
+        "phase 2: bursts of {BURST}: {first_burst} then {second_burst} allocations, {kept} B kept; phase 3: {after_shrink} B after shrink_to_fit"
     );
     assert!(
-        after < AFTER_BURST_CEILING,
-        "{after} B still live after the burst was drained (ceiling {AFTER_BURST_CEILING} B): the pool does not give memory back"
+        first_burst >= BURST / 2,
+        "{first_burst} allocations for a burst of {BURST}: the counting allocator is not in use"
+    );
+    assert!(
+        second_burst < BURST / 8,
+        "{second_burst} allocations for the second burst of {BURST}: the first burst's nodes were not reused"
+    );
+    assert!(
+        after_shrink < AFTER_SHRINK_CEILING,
+        "{after_shrink} B still live after shrink_to_fit (ceiling {AFTER_SHRINK_CEILING} B, {kept} B before): the pool was not freed"
     );
 }
