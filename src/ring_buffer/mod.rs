@@ -393,6 +393,7 @@ impl<T> RingBuffer<T> {
     /// assert_eq!(ring.try_push('a'), Ok(()));
     /// assert_eq!(ring.try_push('b'), Err(PushError::Full('b')));
     /// ```
+    #[inline]
     pub fn try_push(&self, value: T) -> Result<(), PushError<T>> {
         let backoff = Backoff::new();
         // Relaxed: a hint; the stamp check and the CAS below validate it.
@@ -480,6 +481,7 @@ impl<T> RingBuffer<T> {
     /// assert_eq!(ring.try_pop(), Ok(7));
     /// assert_eq!(ring.try_pop(), Err(PopError::Empty));
     /// ```
+    #[inline]
     pub fn try_pop(&self) -> Result<T, PopError> {
         let backoff = Backoff::new();
         // Relaxed: a hint; the stamp check and the CAS below validate it.
