@@ -1,0 +1,951 @@
+//! [`RateLimiter`]: a token bucket kept as one 64-bit word, the generic cell
+//! rate algorithm (GCRA), updated with one compare-exchange per grant.
+//!
+//! Instead of a token count that a refill step tops up, the limiter stores
+//! one timestamp, the *theoretical arrival time* (TAT): the moment at which
+//! the bucket would be full again if nobody took anything more. Taking `n`
+//! tokens at time `now` moves it to `max(TAT, now) + n × refill_every`, and
+//! is allowed while that lands no further than `capacity × refill_every`
+//! ahead of `now`. One word read, a few integer operations, one
+//! compare-exchange: no lock, no background thread, exact bursts, no drift.
+//! The algorithm is the ATM Forum's and ITU-T's cell-conformance test
+//! (ITU-T Recommendation I.371, "Traffic control and congestion control in
+//! B-ISDN", §"Generic cell rate algorithm"; ATM Forum, *Traffic Management
+//! Specification* 4.0, af-tm-0056.000, 1996, §4.4.2 and Annex C), used for
+//! rate limiting by the `governor` crate; Brandur Leach's "Rate limiting,
+//! cells, and GCRA" (<https://brandur.org/rate-limiting>) is a friendly tour.
+//!
+//! Sections: the classic bucket and the GCRA form; why one word needs no
+//! lock; state; linearization points; stale clocks; ABA; progress; time and
+//! overflow; references. The contract users may rely on is on [`RateLimiter`].
+//!
+//! # The classic bucket and the GCRA form
+//! The textbook token bucket keeps two numbers, `tokens` and `last_refill`.
+//! A request first refills, `tokens = min(capacity, tokens + (now -
+//! last_refill) / refill_every)`, moves `last_refill` forward by the whole
+//! tokens it credited (or it drifts: the remainder of the division is lost
+//! at every refill), then takes a token if one is there. Two words that must
+//! change together, so concurrent callers need a lock, or a double-width
+//! CAS.
+//!
+//! GCRA folds both numbers into one. Write `T = refill_every` and
+//! `W = capacity × T` (the *window*). The bucket holds
+//! `(now + W - max(TAT, now)) / T` tokens: a TAT at or before `now` means a
+//! full bucket, each `T` the TAT lies ahead of `now` is one token missing.
+//! Taking `n` tokens adds `n × T` to the TAT, so the refill is implicit: as
+//! `now` advances, the distance to the TAT shrinks, and nothing needs to run
+//! to make that happen. In the cell-rate terms of the standard, with the
+//! tolerance `τ = W - T`, a single cell at time `t` conforms iff
+//! `TAT ≤ t + τ`, and then `TAT := max(TAT, t) + T` (the "virtual scheduling"
+//! form of the algorithm). For `n` tokens the test becomes
+//! `max(TAT, now) + n × T ≤ now + W`.
+//!
+//! ```text
+//!            now                       now + W
+//!   ----------|-----------|--------------|------> time
+//!             |<- ahead ->|<-- tokens × T -->|
+//!                        TAT
+//! ```
+//!
+//! Nothing is rounded when a grant is recorded: the TAT advances by whole
+//! multiples of `T` in integer nanoseconds, so after any number of grants
+//! the schedule has not drifted by a single nanosecond. Over any run, grants
+//! never exceed `capacity + elapsed / T` (the bucket starts full).
+//!
+//! # Why one word needs no lock
+//! The whole state is the TAT, one `AtomicU64`, so an update is the CAS
+//! loop of [`AtomicCounter`](crate::AtomicCounter):
+//!
+//! ```text
+//! now = clock.now()                     // read once per call
+//! tat = TAT.load()
+//! loop {
+//!     base  = max(tat, now)
+//!     ahead = base - now                // how far the schedule runs ahead
+//!     if ahead > W - n×T { return RetryAfter(ahead - (W - n×T)) }   // no write
+//!     match TAT.compare_exchange_weak(tat, base + n×T) {
+//!         Ok(_)       => return Ok(())
+//!         Err(actual) => tat = actual   // somebody else was granted first
+//!     }
+//! }
+//! ```
+//!
+//! The decision and the new TAT are computed from the value read; the CAS
+//! stores the new TAT only if the word still holds that value, so a grant
+//! always extends exactly the schedule it was checked against. A failed CAS
+//! means another thread's grant landed in between (denials never write):
+//! the loop recomputes from the value the failure reports, and may now deny.
+//! Two threads can never both take "the last token": the second CAS sees the
+//! first one's TAT. A denial returns before the CAS, so saying no is a load
+//! and leaves the cache line shared.
+//!
+//! # State
+//! ```text
+//! tat: AtomicU64   (nanoseconds on the limiter's clock)
+//!  63                                0
+//! +-----------------------------------+
+//! |   theoretical arrival time (TAT)  |
+//! +-----------------------------------+
+//! ```
+//! It starts at 0, so a new limiter is full whatever its clock reads. The
+//! constants beside it (`T`, `W`, `W - T`, `capacity`) are fixed at
+//! construction, so the hot path divides nothing. Invariant: after a grant
+//! at clock reading `now`, `TAT ≤ now + W`.
+//!
+//! # Linearization points
+//! - `try_acquire`, `try_acquire_many`: on a grant, the successful CAS; on a
+//!   denial (`RetryAfter`), the load (first or from a failed CAS) of the TAT
+//!   that was judged; `ExceedsCapacity` touches no state (it depends on
+//!   `capacity` alone). The clock is read once, before; with a clock that
+//!   does not move during the call this makes the limiter linearizable
+//!   (`tests/linearizability_rate_limiter.rs` checks it).
+//! - `available`: its load of the TAT.
+//!
+//! # Stale clocks
+//! The clock is read before the TAT, and not again when a CAS fails. A
+//! thread that reads `now`, is delayed, and then judges a TAT that another
+//! thread wrote after `now` may deny although a token has come due in the
+//! meantime; its `RetryAfter` is then too long by at most the delay. The
+//! reverse cannot happen: a stale (smaller) `now` makes `ahead` larger,
+//! never smaller, so a stale reading can only deny, never grant beyond the
+//! quota. A clock that goes backwards is the same case: nothing the limiter
+//! granted is handed out again, it only waits for the clock to catch up.
+//!
+//! # ABA
+//! The CAS compares values: the TAT may go `A → B → A` between the load and
+//! the CAS only if time went backwards by exactly the detour, and then the
+//! grant computed from `A` is still the right one for the state `A` (the
+//! word names nothing else that could have changed). A TAT only grows
+//! through grants, so in practice no detour returns to `A` at all.
+//!
+//! # Progress
+//! Lock-free: a CAS fails only because another grant succeeded. Denials are
+//! wait-free (one load). After a failed CAS the loop backs off
+//! ([`Backoff::spin`], 1 to 64 spin hints) before retrying, so that a burst
+//! of callers does not keep stealing the cache line from the winner.
+//!
+//! # Time and overflow
+//! Time is `u64` nanoseconds from the [`Clock`]. Construction rejects a
+//! window `capacity × refill_every` that does not fit in `u64` nanoseconds
+//! (about 584 years) with [`QuotaError::TooLong`]. At run time all
+//! arithmetic is checked: a grant whose new TAT would pass `u64::MAX`
+//! (a clock within `n × refill_every` of the end of its range) is denied
+//! with `RetryAfter(Duration::MAX)`, since no later reading can fix it.
+//!
+//! # References
+//! - ITU-T I.371 and the ATM Forum TM 4.0 specification (above): the GCRA,
+//!   virtual scheduling form.
+//! - B. Leach, "Rate limiting, cells, and GCRA", 2017 (above).
+//! - The `governor` crate (<https://docs.rs/governor>): GCRA on an
+//!   `AtomicU64`; the benchmark `benches/rate_limiter.rs` compares with it.
+//! - M. Bos, *Rust Atomics and Locks*, ch. 2: check before commit in a CAS
+//!   loop.
+
+use core::future::Future;
+use core::time::Duration;
+
+use crate::error::{QuotaError, RateLimited};
+use crate::sync::Backoff;
+use crate::sync::atomic::AtomicU64;
+use crate::sync::atomic::Ordering::Relaxed;
+
+/// A source of monotonic time for a [`RateLimiter`], in nanoseconds.
+///
+/// `now` should not go backwards; if it does (a clock source that jumps, or
+/// a [`ManualClock`] set back), the limiter grants nothing extra, it waits
+/// until the clock has caught up. The origin is arbitrary.
+///
+/// Implemented for [`StdClock`] (under `std`), [`ManualClock`], and for
+/// references, `Box`es and `Arc`s of clocks, so one clock can be shared.
+///
+/// # Examples
+/// A clock of one's own (on `no_std`, a hardware timer):
+/// ```
+/// use freelane::{Clock, RateLimiter};
+/// use std::time::Duration;
+///
+/// struct Ticks; // a 1 MHz timer, say
+/// impl Clock for Ticks {
+///     fn now(&self) -> u64 {
+///         42 * 1_000 // the timer's count × 1000 ns
+///     }
+/// }
+///
+/// let limiter = RateLimiter::with_clock(2, Duration::from_millis(10), Ticks);
+/// assert!(limiter.try_acquire().is_ok());
+/// ```
+pub trait Clock {
+    /// The current time in nanoseconds since an arbitrary origin.
+    fn now(&self) -> u64;
+}
+
+impl<C: Clock + ?Sized> Clock for &C {
+    #[inline]
+    fn now(&self) -> u64 {
+        (**self).now()
+    }
+}
+
+impl<C: Clock + ?Sized> Clock for alloc::boxed::Box<C> {
+    #[inline]
+    fn now(&self) -> u64 {
+        (**self).now()
+    }
+}
+
+// The user's `Arc`, not the crate's `sync::Arc` (loom's under the model
+// checker): this is a public impl for the type users hold.
+impl<C: Clock + ?Sized> Clock for alloc::sync::Arc<C> {
+    #[inline]
+    fn now(&self) -> u64 {
+        (**self).now()
+    }
+}
+
+/// A clock that moves only when told to: for tests of code that uses a
+/// [`RateLimiter`], deterministic to the nanosecond.
+///
+/// Share it by reference (`&ManualClock` is a [`Clock`]) or in an `Arc`.
+/// [`advance`](Self::advance) and [`set`](Self::set) may be called from any
+/// thread; a reader sees the new time once it is synchronized with the
+/// writer (a join, a barrier, a channel): the clock is a Relaxed atomic,
+/// it orders nothing else.
+///
+/// # Examples
+/// ```
+/// use freelane::{ManualClock, RateLimiter, RateLimited};
+/// use std::time::Duration;
+///
+/// let clock = ManualClock::new(0);
+/// let limiter = RateLimiter::with_clock(1, Duration::from_secs(1), &clock);
+/// assert!(limiter.try_acquire().is_ok());
+/// assert_eq!(
+///     limiter.try_acquire(),
+///     Err(RateLimited::RetryAfter(Duration::from_secs(1)))
+/// );
+/// clock.advance(Duration::from_millis(400));
+/// assert_eq!(
+///     limiter.try_acquire(),
+///     Err(RateLimited::RetryAfter(Duration::from_millis(600)))
+/// );
+/// clock.advance(Duration::from_millis(600));
+/// assert!(limiter.try_acquire().is_ok());
+/// ```
+#[derive(Debug, Default)]
+pub struct ManualClock {
+    /// Nanoseconds since the clock's origin.
+    now: AtomicU64,
+}
+
+impl ManualClock {
+    /// A clock that reads `start` nanoseconds.
+    ///
+    /// `const` except under the loom model checker.
+    ///
+    /// # Examples
+    /// ```
+    /// use freelane::ManualClock;
+    ///
+    /// static CLOCK: ManualClock = ManualClock::new(5);
+    /// assert_eq!(CLOCK.now(), 5);
+    /// ```
+    #[cfg(not(freelane_loom))]
+    #[must_use]
+    pub const fn new(start: u64) -> Self {
+        Self {
+            now: AtomicU64::new(start),
+        }
+    }
+
+    /// A clock that reads `start` nanoseconds (loom build: not `const`).
+    #[cfg(freelane_loom)]
+    #[must_use]
+    pub fn new(start: u64) -> Self {
+        Self {
+            now: AtomicU64::new(start),
+        }
+    }
+
+    /// The time it reads, in nanoseconds.
+    ///
+    /// # Examples
+    /// ```
+    /// use freelane::ManualClock;
+    ///
+    /// assert_eq!(ManualClock::new(7).now(), 7);
+    /// ```
+    #[must_use]
+    #[inline]
+    pub fn now(&self) -> u64 {
+        // Relaxed: the clock publishes no data (see the type's docs).
+        self.now.load(Relaxed)
+    }
+
+    /// Moves the clock forward by `by`, stopping at `u64::MAX` nanoseconds.
+    ///
+    /// # Examples
+    /// ```
+    /// use freelane::ManualClock;
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new(0);
+    /// clock.advance(Duration::from_micros(3));
+    /// assert_eq!(clock.now(), 3_000);
+    /// clock.advance(Duration::MAX);
+    /// assert_eq!(clock.now(), u64::MAX);
+    /// ```
+    pub fn advance(&self, by: Duration) {
+        let by = nanos_saturating(by);
+        // Relaxed: as in `now`; the read-modify-write keeps concurrent
+        // advances from losing each other.
+        let _ = self
+            .now
+            .fetch_update(Relaxed, Relaxed, |now| Some(now.saturating_add(by)));
+    }
+
+    /// Sets the clock to `now` nanoseconds, which may be earlier than before
+    /// (to test a clock that goes backwards).
+    ///
+    /// # Examples
+    /// ```
+    /// use freelane::ManualClock;
+    ///
+    /// let clock = ManualClock::new(100);
+    /// clock.set(40);
+    /// assert_eq!(clock.now(), 40);
+    /// ```
+    pub fn set(&self, now: u64) {
+        // Relaxed: as in `now`.
+        self.now.store(now, Relaxed);
+    }
+}
+
+impl Clock for ManualClock {
+    #[inline]
+    fn now(&self) -> u64 {
+        ManualClock::now(self)
+    }
+}
+
+/// The default clock: the cheapest monotonic time source of the platform,
+/// through the [`quanta`](https://docs.rs/quanta) crate (`std` only).
+///
+/// On x86-64 with an invariant TSC, and on aarch64, it reads the CPU's
+/// cycle counter (`rdtsc`, `cntvct_el0`) and scales it to nanoseconds with
+/// one multiply and shift, calibrated once per process against the OS
+/// clock: about 8 ns a reading where `std::time::Instant::now()` costs
+/// about 27 ns (the vDSO call and its seqlock retry loop). Elsewhere it
+/// falls back to the OS monotonic clock.
+///
+/// The first `StdClock` of a process runs that calibration, up to 200 ms
+/// (quanta's bound); later ones copy its result.
+///
+/// A counter that is not perfectly synchronized between cores can read a
+/// few nanoseconds backwards when a thread migrates; the limiter is safe
+/// against that (see [`Clock`]): it can only deny, never over-grant.
+///
+/// # Examples
+/// ```
+/// use freelane::{Clock, StdClock};
+///
+/// let clock = StdClock::new();
+/// let (first, second) = (clock.now(), clock.now());
+/// assert!(second >= first);
+/// ```
+#[cfg(feature = "std")]
+#[derive(Clone, Debug)]
+pub struct StdClock {
+    clock: quanta::Clock,
+}
+
+#[cfg(feature = "std")]
+impl StdClock {
+    /// A clock reading the platform's cheapest monotonic source.
+    ///
+    /// # Examples
+    /// ```
+    /// use freelane::{RateLimiter, StdClock};
+    /// use std::time::Duration;
+    ///
+    /// let limiter = RateLimiter::with_clock(5, Duration::from_millis(1), StdClock::new());
+    /// assert_eq!(limiter.available(), 5);
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            clock: quanta::Clock::new(),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl Default for StdClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(feature = "std")]
+impl Clock for StdClock {
+    #[inline]
+    fn now(&self) -> u64 {
+        // The raw counter scaled to nanoseconds since the counter's own
+        // origin: one read and a multiply-shift.
+        self.clock.delta_as_nanos(0, self.clock.raw())
+    }
+}
+
+/// `duration` in nanoseconds, `u64::MAX` if it has more.
+fn nanos_saturating(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+macro_rules! rate_limiter {
+    ($($default:ty)?) => {
+        /// A token-bucket rate limiter on one atomic word (GCRA): holds at
+        /// most `capacity` tokens, gains one every `refill_every`, starts full.
+        ///
+        /// Lock-free: a grant is one compare-exchange, a denial one load. No
+        /// background thread; the refill is computed from the clock when
+        /// asked.
+        ///
+        /// # How it works
+        /// A classic token bucket keeps a token count and a last-refill time,
+        /// and tops the count up on each request: two words that must change
+        /// together, so threads sharing it need a lock. This one keeps a
+        /// single timestamp, the *theoretical arrival time* (TAT) of the
+        /// generic cell rate algorithm (ITU-T I.371; ATM Forum TM 4.0): the
+        /// moment the bucket will be full again. Each `refill_every` by which
+        /// the TAT lies ahead of the clock is one token missing. Taking `n`
+        /// tokens moves the TAT to `max(TAT, now) + n × refill_every`, and is
+        /// allowed while that is at most `capacity × refill_every` ahead of
+        /// `now`; otherwise the excess is exactly the wait, returned as
+        /// [`RateLimited::RetryAfter`]. A grant is one compare-exchange from
+        /// the TAT read to the new one; if it fails, another thread's grant
+        /// landed first, and the request is judged again against that newer
+        /// TAT. The refill is never stored, so nothing drifts and nothing
+        /// needs to run in the background. `src/rate_limiter.rs` walks
+        /// through it in full (state, linearization points, stale clocks,
+        /// overflow, references).
+        ///
+        /// # Guarantees
+        /// - Over any interval of length `d`, at most
+        ///   `capacity + d / refill_every` tokens are granted (the bucket
+        ///   starts full), whatever the number of threads, and however the
+        ///   clock jumps.
+        /// - At a clock that does not move, exactly `capacity` tokens are
+        ///   granted, then each `refill_every` one more.
+        /// - `RetryAfter(d)` is exact for the clock reading the call took:
+        ///   at `now + d` the same request succeeds if nobody else takes
+        ///   tokens in between.
+        /// - A thread whose clock reading went stale before its
+        ///   compare-exchange may be denied although a token has just come
+        ///   due; never the reverse.
+        ///
+        /// # Memory ordering
+        /// The limiter publishes no data: its atomics are `Relaxed`, and a
+        /// grant does not happen-before anything in another thread. Use it
+        /// to pace work, not to hand data between threads.
+        ///
+        /// # Size
+        /// The TAT word, four constants and the clock; unpadded (the word
+        /// and the constants are read together on every call).
+        ///
+        /// # Examples
+        /// ```
+        /// use freelane::{ManualClock, RateLimiter, RateLimited};
+        /// use std::time::Duration;
+        ///
+        /// let clock = ManualClock::new(0);
+        /// // Bursts of up to 3, then one every 100 ms.
+        /// let limiter = RateLimiter::with_clock(3, Duration::from_millis(100), &clock);
+        /// for _ in 0..3 {
+        ///     assert!(limiter.try_acquire().is_ok());
+        /// }
+        /// assert_eq!(
+        ///     limiter.try_acquire(),
+        ///     Err(RateLimited::RetryAfter(Duration::from_millis(100)))
+        /// );
+        /// clock.advance(Duration::from_millis(250));
+        /// assert_eq!(limiter.available(), 2);
+        /// assert_eq!(limiter.try_acquire_many(4), Err(RateLimited::ExceedsCapacity));
+        /// ```
+        pub struct RateLimiter<C: Clock $(= $default)?> {
+            /// The theoretical arrival time, in the clock's nanoseconds: the
+            /// bucket is full when it is at or before `now`, and holds
+            /// `(now + window - max(tat, now)) / interval` tokens. Only
+            /// grants write it (see the module's "State").
+            tat: AtomicU64,
+            /// `refill_every` in nanoseconds (`T`), at least 1.
+            interval: u64,
+            /// `capacity × interval` (`W`): how far ahead of `now` the TAT
+            /// may run after a grant.
+            window: u64,
+            /// `window - interval` (the standard's `τ`): the slack a single
+            /// token's request may find, precomputed for `try_acquire`.
+            tolerance: u64,
+            /// The burst size, at least 1.
+            capacity: u32,
+            /// Where time comes from.
+            clock: C,
+        }
+    };
+}
+
+#[cfg(feature = "std")]
+rate_limiter!(StdClock);
+#[cfg(not(feature = "std"))]
+rate_limiter!();
+
+impl<C: Clock> core::fmt::Debug for RateLimiter<C> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("capacity", &self.capacity)
+            .field("refill_every", &self.refill_every())
+            .field("tat", &self.tat.load(Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "std")]
+impl RateLimiter<StdClock> {
+    /// A limiter holding at most `capacity` tokens and gaining one every
+    /// `refill_every`, full at the start, on the [`StdClock`].
+    ///
+    /// # Panics
+    /// If `capacity` is 0, `refill_every` is zero, or `capacity ×
+    /// refill_every` exceeds `u64::MAX` nanoseconds (about 584 years); the
+    /// message is [`QuotaError`]'s. [`try_new`](Self::try_new) never panics.
+    ///
+    /// # Examples
+    /// ```
+    /// use freelane::RateLimiter;
+    /// use std::time::Duration;
+    ///
+    /// let limiter = RateLimiter::new(10, Duration::from_millis(100));
+    /// assert!(limiter.try_acquire_many(10).is_ok());
+    /// assert!(limiter.try_acquire().is_err());
+    /// ```
+    #[must_use]
+    pub fn new(capacity: u32, refill_every: Duration) -> Self {
+        Self::with_clock(capacity, refill_every, StdClock::new())
+    }
+
+    /// [`new`](Self::new) without the panic.
+    ///
+    /// # Examples
+    /// ```
+    /// use freelane::{QuotaError, RateLimiter};
+    /// use std::time::Duration;
+    ///
+    /// assert_eq!(
+    ///     RateLimiter::try_new(0, Duration::from_secs(1)).unwrap_err(),
+    ///     QuotaError::ZeroCapacity
+    /// );
+    /// assert_eq!(
+    ///     RateLimiter::try_new(1, Duration::ZERO).unwrap_err(),
+    ///     QuotaError::ZeroRefill
+    /// );
+    /// assert!(RateLimiter::try_new(4, Duration::from_secs(1)).is_ok());
+    /// ```
+    pub fn try_new(capacity: u32, refill_every: Duration) -> Result<Self, QuotaError> {
+        Self::try_with_clock(capacity, refill_every, StdClock::new())
+    }
+
+    /// `n` tokens a second: capacity `n`, one token every `1 s / n`
+    /// (rounded down to whole nanoseconds, so the rate is at most a
+    /// nanosecond per token faster than asked).
+    ///
+    /// # Panics
+    /// If `n` is 0, or above 1 000 000 000 (the interval would be below one
+    /// nanosecond).
+    ///
+    /// # Examples
+    /// ```
+    /// use freelane::RateLimiter;
+    /// use std::time::Duration;
+    ///
+    /// let limiter = RateLimiter::per_second(4);
+    /// assert_eq!(limiter.capacity(), 4);
+    /// assert_eq!(limiter.refill_every(), Duration::from_millis(250));
+    /// ```
+    #[must_use]
+    pub fn per_second(n: u32) -> Self {
+        let refill_every = match n {
+            0 => Duration::ZERO, // rejected below as a zero capacity
+            n => Duration::from_secs(1) / n,
+        };
+        Self::new(n, refill_every)
+    }
+}
+
+impl<C: Clock> RateLimiter<C> {
+    /// A limiter like [`new`](RateLimiter::new)'s that reads time from
+    /// `clock`: a [`ManualClock`] in tests, a hardware timer without `std`.
+    ///
+    /// # Panics
+    /// As [`new`](RateLimiter::new): on a zero `capacity` or
+    /// `refill_every`, or a window beyond `u64::MAX` nanoseconds.
+    ///
+    /// # Examples
+    /// ```
+    /// use freelane::{ManualClock, RateLimiter};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    ///
+    /// let clock = Arc::new(ManualClock::new(0));
+    /// let limiter = RateLimiter::with_clock(2, Duration::from_secs(1), Arc::clone(&clock));
+    /// assert_eq!(limiter.available(), 2);
+    /// ```
+    #[must_use]
+    pub fn with_clock(capacity: u32, refill_every: Duration, clock: C) -> Self {
+        match Self::try_with_clock(capacity, refill_every, clock) {
+            Ok(limiter) => limiter,
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    /// [`with_clock`](Self::with_clock) without the panic.
+    ///
+    /// # Examples
+    /// ```
+    /// use freelane::{ManualClock, QuotaError, RateLimiter};
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new(0);
+    /// assert!(matches!(
+    ///     RateLimiter::try_with_clock(2, Duration::MAX, &clock),
+    ///     Err(QuotaError::TooLong { capacity: 2, .. })
+    /// ));
+    /// ```
+    pub fn try_with_clock(
+        capacity: u32,
+        refill_every: Duration,
+        clock: C,
+    ) -> Result<Self, QuotaError> {
+        if capacity == 0 {
+            return Err(QuotaError::ZeroCapacity);
+        }
+        if refill_every.is_zero() {
+            return Err(QuotaError::ZeroRefill);
+        }
+        let interval = u64::try_from(refill_every.as_nanos()).ok();
+        let window = interval.and_then(|interval| interval.checked_mul(u64::from(capacity)));
+        let (Some(interval), Some(window)) = (interval, window) else {
+            return Err(QuotaError::TooLong {
+                capacity,
+                refill_every,
+            });
+        };
+        Ok(Self {
+            tat: AtomicU64::new(0),
+            interval,
+            window,
+            tolerance: window - interval,
+            capacity,
+            clock,
+        })
+    }
+
+    /// Takes one token if one is there; else says when to retry.
+    ///
+    /// A denial writes nothing. See [`RateLimited`] for the errors
+    /// (`ExceedsCapacity` cannot happen here: the capacity is at least 1).
+    ///
+    /// # Examples
+    /// ```
+    /// use freelane::{ManualClock, RateLimiter, RateLimited};
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new(0);
+    /// let limiter = RateLimiter::with_clock(1, Duration::from_millis(20), &clock);
+    /// assert_eq!(limiter.try_acquire(), Ok(()));
+    /// assert_eq!(
+    ///     limiter.try_acquire(),
+    ///     Err(RateLimited::RetryAfter(Duration::from_millis(20)))
+    /// );
+    /// ```
+    #[inline]
+    pub fn try_acquire(&self) -> Result<(), RateLimited> {
+        self.take(self.interval, self.tolerance)
+    }
+
+    /// Takes `n` tokens at once if `n` are there (all or nothing).
+    ///
+    /// `n == 0` succeeds without touching the state. `n > capacity` fails
+    /// at once with [`RateLimited::ExceedsCapacity`]: no wait would help.
+    /// Otherwise a shortfall gives `RetryAfter(d)`, the time until `n`
+    /// tokens will be there if nobody else takes any.
+    ///
+    /// # Examples
+    /// ```
+    /// use freelane::{ManualClock, RateLimiter, RateLimited};
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new(0);
+    /// let limiter = RateLimiter::with_clock(4, Duration::from_secs(1), &clock);
+    /// assert_eq!(limiter.try_acquire_many(3), Ok(()));
+    /// assert_eq!(
+    ///     limiter.try_acquire_many(3),
+    ///     Err(RateLimited::RetryAfter(Duration::from_secs(2)))
+    /// );
+    /// assert_eq!(limiter.try_acquire_many(5), Err(RateLimited::ExceedsCapacity));
+    /// ```
+    pub fn try_acquire_many(&self, n: u32) -> Result<(), RateLimited> {
+        if n > self.capacity {
+            return Err(RateLimited::ExceedsCapacity);
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        // Cannot overflow: n ≤ capacity, and capacity × interval fits.
+        let cost = u64::from(n) * self.interval;
+        self.take(cost, self.window - cost)
+    }
+
+    /// The GCRA step: grants `cost` nanoseconds of schedule if the TAT,
+    /// after the grant, is at most `window` ahead of now, that is if the
+    /// schedule now runs at most `slack = window - cost` ahead.
+    #[inline]
+    fn take(&self, cost: u64, slack: u64) -> Result<(), RateLimited> {
+        let now = self.clock.now();
+        // Relaxed: the TAT orders nothing but itself (the type's "Memory
+        // ordering"); the CAS below re-validates the value.
+        let mut tat = self.tat.load(Relaxed);
+        let mut backoff: Option<Backoff> = None;
+        loop {
+            let base = tat.max(now);
+            let ahead = base - now;
+            if ahead > slack {
+                // Check before commit: a denial returns before any write.
+                return Err(RateLimited::RetryAfter(Duration::from_nanos(ahead - slack)));
+            }
+            let Some(next) = base.checked_add(cost) else {
+                // The clock is within `cost` of the end of its range.
+                return Err(RateLimited::RetryAfter(Duration::MAX));
+            };
+            // Relaxed both ways: the grant publishes nothing, and a failure's
+            // value only feeds the next attempt (or a denial computed from
+            // it, which a Relaxed load would equally have given).
+            match self.tat.compare_exchange_weak(tat, next, Relaxed, Relaxed) {
+                Ok(_) => return Ok(()),
+                Err(actual) => {
+                    tat = actual;
+                    backoff.get_or_insert_with(Backoff::new).spin();
+                }
+            }
+        }
+    }
+
+    /// How many tokens a request could take now (a snapshot: other threads
+    /// may take them, and time adds more).
+    ///
+    /// # Examples
+    /// ```
+    /// use freelane::{ManualClock, RateLimiter};
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new(0);
+    /// let limiter = RateLimiter::with_clock(3, Duration::from_secs(1), &clock);
+    /// limiter.try_acquire_many(3).unwrap();
+    /// assert_eq!(limiter.available(), 0);
+    /// clock.advance(Duration::from_millis(2500));
+    /// assert_eq!(limiter.available(), 2);
+    /// ```
+    #[must_use]
+    pub fn available(&self) -> u32 {
+        let now = self.clock.now();
+        // Relaxed: a snapshot of the one word.
+        let ahead = self.tat.load(Relaxed).max(now) - now;
+        match self.window.checked_sub(ahead) {
+            // At most window / interval = capacity, so it fits in a u32.
+            Some(room) => (room / self.interval) as u32,
+            None => 0,
+        }
+    }
+
+    /// The most tokens the bucket holds (the burst).
+    ///
+    /// # Examples
+    /// ```
+    /// use freelane::{ManualClock, RateLimiter};
+    /// use std::time::Duration;
+    ///
+    /// let limiter = RateLimiter::with_clock(8, Duration::from_secs(1), ManualClock::new(0));
+    /// assert_eq!(limiter.capacity(), 8);
+    /// ```
+    #[must_use]
+    pub fn capacity(&self) -> u32 {
+        self.capacity
+    }
+
+    /// How often a token is added.
+    ///
+    /// # Examples
+    /// ```
+    /// use freelane::{ManualClock, RateLimiter};
+    /// use std::time::Duration;
+    ///
+    /// let limiter = RateLimiter::with_clock(8, Duration::from_millis(5), ManualClock::new(0));
+    /// assert_eq!(limiter.refill_every(), Duration::from_millis(5));
+    /// ```
+    #[must_use]
+    pub fn refill_every(&self) -> Duration {
+        Duration::from_nanos(self.interval)
+    }
+
+    /// The limiter's clock.
+    ///
+    /// # Examples
+    /// ```
+    /// use freelane::{Clock, ManualClock, RateLimiter};
+    /// use std::time::Duration;
+    ///
+    /// let limiter = RateLimiter::with_clock(1, Duration::from_secs(1), ManualClock::new(9));
+    /// assert_eq!(limiter.clock().now(), 9);
+    /// ```
+    #[must_use]
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// Waits, through the caller's own sleep, until one token is granted;
+    /// works under any executor.
+    ///
+    /// `sleep(d)` must return a future that completes after about `d`
+    /// (`tokio::time::sleep`, `async_io::Timer::after(d)`, an embedded
+    /// timer's future...). On each denial the limiter awaits
+    /// `sleep(retry_after)` and tries again, so an early wake-up only costs
+    /// another try. Cancel-safe: dropping the future before it completes
+    /// takes no token. Available without `std`.
+    ///
+    /// # Examples
+    /// Driven here by a minimal executor, with a sleep that moves a
+    /// [`ManualClock`]:
+    /// ```
+    /// use freelane::{ManualClock, RateLimiter};
+    /// use std::future::Future;
+    /// use std::pin::pin;
+    /// use std::task::{Context, Poll, Waker};
+    /// use std::time::Duration;
+    ///
+    /// fn block_on<F: Future>(future: F) -> F::Output {
+    ///     let mut future = pin!(future);
+    ///     let mut cx = Context::from_waker(Waker::noop());
+    ///     loop {
+    ///         if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+    ///             return out;
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let clock = ManualClock::new(0);
+    /// let limiter = RateLimiter::with_clock(1, Duration::from_secs(1), &clock);
+    /// let sleep = |d| {
+    ///     clock.advance(d); // a real timer would wait here
+    ///     std::future::ready(())
+    /// };
+    /// block_on(limiter.acquire_async(sleep));
+    /// block_on(limiter.acquire_async(sleep));
+    /// assert_eq!(clock.now(), 1_000_000_000); // the second waited 1 s
+    /// ```
+    pub async fn acquire_async<S, F>(&self, sleep: S)
+    where
+        S: FnMut(Duration) -> F,
+        F: Future<Output = ()>,
+    {
+        // One token never exceeds a capacity of at least 1.
+        let _ = self.acquire_many_async(1, sleep).await;
+    }
+
+    /// [`acquire_async`](Self::acquire_async) for `n` tokens at once.
+    ///
+    /// # Errors
+    /// [`RateLimited::ExceedsCapacity`] at once if `n > capacity`; never
+    /// `RetryAfter` (it waits instead).
+    ///
+    /// # Examples
+    /// ```
+    /// use freelane::{ManualClock, RateLimited, RateLimiter};
+    /// use std::future::Future;
+    /// use std::pin::pin;
+    /// use std::task::{Context, Poll, Waker};
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new(0);
+    /// let limiter = RateLimiter::with_clock(2, Duration::from_secs(1), &clock);
+    /// let sleep = |d| {
+    ///     clock.advance(d);
+    ///     std::future::ready(())
+    /// };
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// let mut first = pin!(limiter.acquire_many_async(2, sleep));
+    /// assert_eq!(first.as_mut().poll(&mut cx), Poll::Ready(Ok(())));
+    /// let mut too_many = pin!(limiter.acquire_many_async(3, sleep));
+    /// assert_eq!(
+    ///     too_many.as_mut().poll(&mut cx),
+    ///     Poll::Ready(Err(RateLimited::ExceedsCapacity))
+    /// );
+    /// ```
+    pub async fn acquire_many_async<S, F>(&self, n: u32, mut sleep: S) -> Result<(), RateLimited>
+    where
+        S: FnMut(Duration) -> F,
+        F: Future<Output = ()>,
+    {
+        loop {
+            match self.try_acquire_many(n) {
+                Err(RateLimited::RetryAfter(wait)) => sleep(wait).await,
+                done => return done,
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl<C: Clock> RateLimiter<C> {
+    /// Waits until one token is granted, sleeping the thread (no spinning)
+    /// for each `RetryAfter` the limiter gives (`std` only).
+    ///
+    /// Sleeps in real time whatever the clock: with a [`ManualClock`],
+    /// another thread must move the clock for it to return.
+    ///
+    /// # Examples
+    /// ```
+    /// use freelane::RateLimiter;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let limiter = RateLimiter::new(1, Duration::from_millis(5));
+    /// let start = Instant::now();
+    /// limiter.acquire();
+    /// limiter.acquire(); // waits for the refill
+    /// assert!(start.elapsed() >= Duration::from_millis(4));
+    /// ```
+    pub fn acquire(&self) {
+        // One token never exceeds a capacity of at least 1.
+        let _ = self.acquire_many(1);
+    }
+
+    /// Waits until `n` tokens are granted at once, sleeping in between.
+    ///
+    /// # Errors
+    /// [`RateLimited::ExceedsCapacity`] at once if `n > capacity`.
+    ///
+    /// # Examples
+    /// ```
+    /// use freelane::{RateLimited, RateLimiter};
+    /// use std::time::Duration;
+    ///
+    /// let limiter = RateLimiter::new(3, Duration::from_millis(1));
+    /// assert_eq!(limiter.acquire_many(3), Ok(()));
+    /// assert_eq!(limiter.acquire_many(2), Ok(())); // after about 2 ms
+    /// assert_eq!(limiter.acquire_many(4), Err(RateLimited::ExceedsCapacity));
+    /// ```
+    pub fn acquire_many(&self, n: u32) -> Result<(), RateLimited> {
+        loop {
+            match self.try_acquire_many(n) {
+                Err(RateLimited::RetryAfter(wait)) => crate::sync::thread::sleep(wait),
+                done => return done,
+            }
+        }
+    }
+}
