@@ -355,7 +355,13 @@ impl Clock for ManualClock {
 #[cfg(feature = "std")]
 #[derive(Clone, Debug)]
 pub struct StdClock {
+    #[cfg(not(freelane_loom))]
     clock: quanta::Clock,
+    /// Under loom (where quanta does not build: it needs crossbeam-utils'
+    /// `AtomicCell`, which crossbeam's loom mode removes) the models use
+    /// [`ManualClock`]; this stand-in only keeps the type there.
+    #[cfg(freelane_loom)]
+    origin: std::time::Instant,
 }
 
 #[cfg(feature = "std")]
@@ -373,7 +379,10 @@ impl StdClock {
     #[must_use]
     pub fn new() -> Self {
         Self {
+            #[cfg(not(freelane_loom))]
             clock: quanta::Clock::new(),
+            #[cfg(freelane_loom)]
+            origin: std::time::Instant::now(),
         }
     }
 }
@@ -391,7 +400,11 @@ impl Clock for StdClock {
     fn now(&self) -> u64 {
         // The raw counter scaled to nanoseconds since the counter's own
         // origin: one read and a multiply-shift.
-        self.clock.delta_as_nanos(0, self.clock.raw())
+        #[cfg(not(freelane_loom))]
+        let now = self.clock.delta_as_nanos(0, self.clock.raw());
+        #[cfg(freelane_loom)]
+        let now = nanos_saturating(self.origin.elapsed());
+        now
     }
 }
 
