@@ -49,7 +49,7 @@ step() {
 
 # Test files that never touch crossbeam-epoch: both models, strict provenance,
 # leaks checked.
-STRICT_TESTS=(counter sharded_counter semaphore ring_buffer linearizability rate_limiter)
+STRICT_TESTS=(counter sharded_counter semaphore ring_buffer linearizability rate_limiter linearizability_rate_limiter)
 # Test files of the epoch group. (tests/linearizability.rs is in both: its
 # MsQueue test runs here, the rest above.)
 EPOCH_TESTS=(ms_queue ms_queue_memory)
