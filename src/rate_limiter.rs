@@ -155,7 +155,7 @@ use crate::sync::atomic::Ordering::Relaxed;
 /// a [`ManualClock`] set back), the limiter grants nothing extra, it waits
 /// until the clock has caught up. The origin is arbitrary.
 ///
-/// Implemented for [`StdClock`] (under `std`), [`ManualClock`], and for
+/// Implemented for `StdClock` (under `std`), [`ManualClock`], and for
 /// references, `Box`es and `Arc`s of clocks, so one clock can be shared.
 ///
 /// # Examples
@@ -593,11 +593,11 @@ impl RateLimiter<StdClock> {
 }
 
 impl<C: Clock> RateLimiter<C> {
-    /// A limiter like [`new`](RateLimiter::new)'s that reads time from
+    /// A limiter like `RateLimiter::new`'s that reads time from
     /// `clock`: a [`ManualClock`] in tests, a hardware timer without `std`.
     ///
     /// # Panics
-    /// As [`new`](RateLimiter::new): on a zero `capacity` or
+    /// As `RateLimiter::new`: on a zero `capacity` or
     /// `refill_every`, or a window beyond `u64::MAX` nanoseconds.
     ///
     /// # Examples
