@@ -6,7 +6,7 @@
 //! | [`RingBuffer<T>`] | bounded MPMC FIFO over a fixed slot array (Vyukov's stamped slots), closable, blocking with backpressure under `std` | lock-free claims; see its docs for the one place a preempted thread holds others up |
 //! | [`AtomicCounter`] | one 64-bit word: fetch-and-add, and the CAS-loop pattern (`fetch_update`, `checked_*`, `saturating_*`) | wait-free increments, lock-free CAS loops |
 //! | [`ShardedCounter`] | increments spread over cache-padded cells, summed on read | wait-free updates |
-//! | [`RateLimiter`] | token bucket on one 64-bit word (GCRA: a theoretical arrival time, one CAS per grant), exact bursts, no drift, no background thread; blocking and async acquire | lock-free grants, wait-free denials (one load) |
+//! | [`RateLimiter`] | token bucket on one 64-bit word (GCRA: a theoretical arrival time, one CAS per grant), exact bursts, no drift, no background thread; blocking and async acquire | lock-free; a denial on the first look is one load, no write |
 //! | [`Semaphore`] | counting semaphore on one CAS word, with blocking (parking) acquire under `std` | lock-free `try_acquire`; waiters spin, then park; arrivals may overtake a waiter for at most ~1 ms, a many-permit waiter is served first-come-first-served |
 //!
 //! Every structure documents, where it lives, its state words, the

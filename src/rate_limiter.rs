@@ -8,12 +8,12 @@
 //! is allowed while that lands no further than `capacity × refill_every`
 //! ahead of `now`. One word read, a few integer operations, one
 //! compare-exchange: no lock, no background thread, exact bursts, no drift.
-//! The algorithm is the ATM Forum's and ITU-T's cell-conformance test
-//! (ITU-T Recommendation I.371, "Traffic control and congestion control in
-//! B-ISDN", §"Generic cell rate algorithm"; ATM Forum, *Traffic Management
-//! Specification* 4.0, af-tm-0056.000, 1996, §4.4.2 and Annex C), used for
-//! rate limiting by the `governor` crate; Brandur Leach's "Rate limiting,
-//! cells, and GCRA" (<https://brandur.org/rate-limiting>) is a friendly tour.
+//! The algorithm is the cell-conformance test of ATM networks (ITU-T
+//! Recommendation I.371, "Traffic control and congestion control in
+//! B-ISDN", which defines the GCRA; ATM Forum, *Traffic Management
+//! Specification* 4.0, af-tm-0056.000, 1996), used for rate limiting by the
+//! `governor` crate; Brandur Leach's "Rate limiting, cells, and GCRA"
+//! (<https://brandur.org/rate-limiting>) is a friendly tour.
 //!
 //! Sections: the classic bucket and the GCRA form; why one word needs no
 //! lock; state; linearization points; stale clocks; ABA; progress; time and
@@ -49,8 +49,11 @@
 //!
 //! Nothing is rounded when a grant is recorded: the TAT advances by whole
 //! multiples of `T` in integer nanoseconds, so after any number of grants
-//! the schedule has not drifted by a single nanosecond. Over any run, grants
-//! never exceed `capacity + elapsed / T` (the bucket starts full).
+//! the schedule has not drifted by a single nanosecond. Grants judged at
+//! clock readings within any span of length `d` never exceed
+//! `capacity + d / T`: the first of them leaves the TAT at least one cost
+//! past the span's start, each further one adds its cost, and the last
+//! leaves it at most `W` past the span's end.
 //!
 //! # Why one word needs no lock
 //! The whole state is the TAT, one `AtomicU64`, so an update is the CAS
@@ -112,15 +115,16 @@
 //! granted is handed out again, it only waits for the clock to catch up.
 //!
 //! # ABA
-//! The CAS compares values: the TAT may go `A → B → A` between the load and
-//! the CAS only if time went backwards by exactly the detour, and then the
-//! grant computed from `A` is still the right one for the state `A` (the
-//! word names nothing else that could have changed). A TAT only grows
-//! through grants, so in practice no detour returns to `A` at all.
+//! Cannot happen: every write stores `max(TAT, now) + cost` with a cost of
+//! at least 1 ns, strictly more than the value it replaces, so the word only
+//! grows and never returns to a value a thread has read. (Were it to, the
+//! grant computed from that value would still be right for it: the word
+//! names nothing else that could have changed.)
 //!
 //! # Progress
-//! Lock-free: a CAS fails only because another grant succeeded. Denials are
-//! wait-free (one load). After a failed CAS the loop backs off
+//! Lock-free: a CAS fails only because another grant succeeded. A call that
+//! finds too few tokens on its first load returns after that load, whatever
+//! other threads do. After a failed CAS the loop backs off
 //! ([`Backoff::spin`], 1 to 64 spin hints) before retrying, so that a burst
 //! of callers does not keep stealing the cache line from the winner.
 //!
@@ -135,7 +139,7 @@
 //! # References
 //! - ITU-T I.371 and the ATM Forum TM 4.0 specification (above): the GCRA,
 //!   virtual scheduling form.
-//! - B. Leach, "Rate limiting, cells, and GCRA", 2017 (above).
+//! - B. Leach, "Rate limiting, cells, and GCRA" (above).
 //! - The `governor` crate (<https://docs.rs/governor>): GCRA on an
 //!   `AtomicU64`; the benchmark `benches/rate_limiter.rs` compares with it.
 //! - M. Bos, *Rust Atomics and Locks*, ch. 2: check before commit in a CAS
@@ -418,9 +422,10 @@ macro_rules! rate_limiter {
         /// A token-bucket rate limiter on one atomic word (GCRA): holds at
         /// most `capacity` tokens, gains one every `refill_every`, starts full.
         ///
-        /// Lock-free: a grant is one compare-exchange, a denial one load. No
-        /// background thread; the refill is computed from the clock when
-        /// asked.
+        /// Lock-free. Uncontended, a grant is one clock read and one
+        /// compare-exchange, a denial one clock read and one load (no
+        /// write). No background thread; the refill is computed from the
+        /// clock when asked.
         ///
         /// # How it works
         /// A classic token bucket keeps a token count and a last-refill time,
@@ -442,10 +447,11 @@ macro_rules! rate_limiter {
         /// overflow, references).
         ///
         /// # Guarantees
-        /// - Over any interval of length `d`, at most
-        ///   `capacity + d / refill_every` tokens are granted (the bucket
-        ///   starts full), whatever the number of threads, and however the
-        ///   clock jumps.
+        /// - Requests judged at clock readings within any span of length `d`
+        ///   are granted at most `capacity + d / refill_every` tokens in all
+        ///   (the bucket starts full), whatever the number of threads, and
+        ///   however the clock jumps. (Each call reads the clock once, at
+        ///   its start.)
         /// - At a clock that does not move, exactly `capacity` tokens are
         ///   granted, then each `refill_every` one more.
         /// - `RetryAfter(d)` is exact for the clock reading the call took:
