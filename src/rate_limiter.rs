@@ -881,7 +881,8 @@ impl<C: Clock> RateLimiter<C> {
     ///
     /// # Errors
     /// [`RateLimited::ExceedsCapacity`] at once if `n > capacity`; never
-    /// `RetryAfter` (it waits instead).
+    /// `RetryAfter` (it waits instead, through `sleep(Duration::MAX)` if the
+    /// clock is at the end of its range).
     ///
     /// # Examples
     /// ```
@@ -926,7 +927,9 @@ impl<C: Clock> RateLimiter<C> {
     /// for each `RetryAfter` the limiter gives (`std` only).
     ///
     /// Sleeps in real time whatever the clock: with a [`ManualClock`],
-    /// another thread must move the clock for it to return.
+    /// another thread must move the clock for it to return. A clock at the
+    /// end of its `u64` range (`RetryAfter(Duration::MAX)`) makes it sleep
+    /// for good: no later reading can grant.
     ///
     /// # Examples
     /// ```
