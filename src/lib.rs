@@ -15,7 +15,9 @@
 //!
 //! # Features
 //! - `std` (default): blocking waits (spin, then park), crossbeam-epoch's
-//!   global collector, `std::error::Error` impls.
+//!   global collector, `std::error::Error` impls, and the rate limiter's
+//!   default clock `StdClock` (the TSC through the `quanta` crate). Without
+//!   it a [`RateLimiter`] takes the caller's [`Clock`].
 //! - Without default features the crate is `#![no_std]` + `alloc` and builds
 //!   for targets such as `thumbv7em-none-eabihf`. Everything that does not
 //!   block is there; [`MsQueue`] is used through an explicitly registered
