@@ -33,7 +33,8 @@
 //! # Model checking
 //! Compiled with `RUSTFLAGS="--cfg freelane_loom --cfg crossbeam_loom"`, the
 //! crate's primitives (the private `sync` module) become [loom]'s, and the
-//! tests in `tests/loom.rs` explore their interleavings.
+//! tests in `tests/loom.rs` (and the rate limiter's in
+//! `tests/loom_rate_limiter.rs`) explore their interleavings.
 //!
 //! [loom]: https://docs.rs/loom
 #![no_std]
