@@ -412,6 +412,26 @@ impl Clock for StdClock {
     }
 }
 
+/// The quota in the limiter's units, `(interval, window)` in nanoseconds,
+/// or why it cannot be built.
+fn check_quota(capacity: u32, refill_every: Duration) -> Result<(u64, u64), QuotaError> {
+    if capacity == 0 {
+        return Err(QuotaError::ZeroCapacity);
+    }
+    if refill_every.is_zero() {
+        return Err(QuotaError::ZeroRefill);
+    }
+    let interval = u64::try_from(refill_every.as_nanos()).ok();
+    let window = interval.and_then(|interval| interval.checked_mul(u64::from(capacity)));
+    match (interval, window) {
+        (Some(interval), Some(window)) => Ok((interval, window)),
+        _ => Err(QuotaError::TooLong {
+            capacity,
+            refill_every,
+        }),
+    }
+}
+
 /// `duration` in nanoseconds, `u64::MAX` if it has more.
 fn nanos_saturating(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
@@ -547,7 +567,10 @@ impl RateLimiter<StdClock> {
     /// ```
     #[must_use]
     pub fn new(capacity: u32, refill_every: Duration) -> Self {
-        Self::with_clock(capacity, refill_every, StdClock::new())
+        match Self::try_new(capacity, refill_every) {
+            Ok(limiter) => limiter,
+            Err(err) => panic!("{err}"),
+        }
     }
 
     /// [`new`](Self::new) without the panic.
@@ -568,6 +591,8 @@ impl RateLimiter<StdClock> {
     /// assert!(RateLimiter::try_new(4, Duration::from_secs(1)).is_ok());
     /// ```
     pub fn try_new(capacity: u32, refill_every: Duration) -> Result<Self, QuotaError> {
+        // The quota first: a bad one must not cost the clock's calibration.
+        check_quota(capacity, refill_every)?;
         Self::try_with_clock(capacity, refill_every, StdClock::new())
     }
 
@@ -642,20 +667,7 @@ impl<C: Clock> RateLimiter<C> {
         refill_every: Duration,
         clock: C,
     ) -> Result<Self, QuotaError> {
-        if capacity == 0 {
-            return Err(QuotaError::ZeroCapacity);
-        }
-        if refill_every.is_zero() {
-            return Err(QuotaError::ZeroRefill);
-        }
-        let interval = u64::try_from(refill_every.as_nanos()).ok();
-        let window = interval.and_then(|interval| interval.checked_mul(u64::from(capacity)));
-        let (Some(interval), Some(window)) = (interval, window) else {
-            return Err(QuotaError::TooLong {
-                capacity,
-                refill_every,
-            });
-        };
+        let (interval, window) = check_quota(capacity, refill_every)?;
         Ok(Self {
             tat: AtomicU64::new(0),
             interval,
