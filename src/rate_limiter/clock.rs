@@ -1,6 +1,6 @@
-//! Time for the [`RateLimiter`](super::RateLimiter): the [`Clock`] trait, the [`ManualClock`]
-//! tests drive by hand, and `StdClock`, the default (the CPU's cycle counter
-//! through quanta, under `std`).
+//! Time for the [`RateLimiter`](super::RateLimiter): the [`Clock`] trait,
+//! the [`ManualClock`] tests drive by hand, and `StdClock`, the default (the
+//! CPU's cycle counter through quanta, under `std`).
 //!
 //! The limiter reads its clock once per call, before it loads the TAT; a
 //! clock that goes backwards can make it deny, never over-grant (see the
@@ -11,7 +11,8 @@ use core::time::Duration;
 use crate::sync::atomic::AtomicU64;
 use crate::sync::atomic::Ordering::Relaxed;
 
-/// A source of monotonic time for a [`RateLimiter`](super::RateLimiter), in nanoseconds.
+/// A source of monotonic time for a [`RateLimiter`](super::RateLimiter), in
+/// nanoseconds.
 ///
 /// `now` should not go backwards; if it does (a clock source that jumps, or
 /// a [`ManualClock`] set back), the limiter grants nothing extra, it waits
