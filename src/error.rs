@@ -9,8 +9,12 @@
 //! - [`PushError`]: a value the ring buffer could not take, given back.
 //! - [`PopError`]: why the ring buffer gave nothing.
 //! - [`TryAcquireError`], [`AcquireError`]: why the semaphore gave no permit.
+//! - [`QuotaError`]: a rate limiter quota that cannot be built.
+//! - [`RateLimited`]: why the rate limiter granted nothing, and when to retry.
 
 use core::fmt;
+#[cfg(target_has_atomic = "64")]
+use core::time::Duration;
 
 /// A [`RingBuffer`](crate::RingBuffer) capacity that cannot be built.
 ///
@@ -238,6 +242,109 @@ impl fmt::Display for AcquireError {
     }
 }
 
+#[cfg(target_has_atomic = "64")]
+/// A [`RateLimiter`](crate::RateLimiter) quota that cannot be built.
+///
+/// Returned by `RateLimiter::try_new` and
+/// [`RateLimiter::try_with_clock`](crate::RateLimiter::try_with_clock);
+/// `new` and `with_clock` panic with the same message.
+///
+/// ```
+/// use freelane::{ManualClock, QuotaError, RateLimiter};
+/// use std::time::Duration;
+///
+/// let clock = ManualClock::new(0);
+/// let err = RateLimiter::try_with_clock(0, Duration::from_secs(1), &clock).unwrap_err();
+/// assert_eq!(err, QuotaError::ZeroCapacity);
+/// assert_eq!(err.to_string(), "rate limiter capacity must be at least 1");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum QuotaError {
+    /// A capacity of zero: a bucket that holds nothing could never grant.
+    ZeroCapacity,
+    /// A zero refill interval: an unlimited rate is no limit.
+    ZeroRefill,
+    /// `capacity × refill_every` (the time a full bucket takes to refill)
+    /// exceeds `u64::MAX` nanoseconds, about 584 years: the limiter's
+    /// clock arithmetic is `u64` nanoseconds.
+    TooLong {
+        /// The capacity asked for.
+        capacity: u32,
+        /// The refill interval asked for.
+        refill_every: Duration,
+    },
+}
+
+#[cfg(target_has_atomic = "64")]
+impl fmt::Display for QuotaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ZeroCapacity => f.write_str("rate limiter capacity must be at least 1"),
+            Self::ZeroRefill => f.write_str("rate limiter refill interval must not be zero"),
+            Self::TooLong {
+                capacity,
+                refill_every,
+            } => write!(
+                f,
+                "rate limiter window of {capacity} tokens x {refill_every:?} exceeds u64::MAX nanoseconds (about 584 years)"
+            ),
+        }
+    }
+}
+
+#[cfg(target_has_atomic = "64")]
+/// Why a [`RateLimiter`](crate::RateLimiter) granted no token.
+///
+/// ```
+/// use freelane::{ManualClock, RateLimited, RateLimiter};
+/// use std::time::Duration;
+///
+/// let clock = ManualClock::new(0);
+/// let limiter = RateLimiter::with_clock(2, Duration::from_millis(10), &clock);
+/// limiter.try_acquire_many(2).unwrap();
+/// let err = limiter.try_acquire().unwrap_err();
+/// assert_eq!(err.retry_after(), Some(Duration::from_millis(10)));
+/// assert_eq!(limiter.try_acquire_many(3), Err(RateLimited::ExceedsCapacity));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RateLimited {
+    /// Too few tokens now; the request would succeed after this long, if
+    /// nobody else takes tokens in between. `Duration::MAX` means never (the
+    /// clock is at the end of its `u64` range).
+    RetryAfter(Duration),
+    /// More tokens were asked for than the bucket can ever hold: waiting
+    /// would never help.
+    ExceedsCapacity,
+}
+
+#[cfg(target_has_atomic = "64")]
+impl RateLimited {
+    /// The wait a `RetryAfter` carries; `None` for `ExceedsCapacity`.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RetryAfter(wait) => Some(*wait),
+            Self::ExceedsCapacity => None,
+        }
+    }
+
+    /// Whether the request can never succeed.
+    pub fn is_exceeds_capacity(&self) -> bool {
+        matches!(self, Self::ExceedsCapacity)
+    }
+}
+
+#[cfg(target_has_atomic = "64")]
+impl fmt::Display for RateLimited {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::RetryAfter(wait) => write!(f, "rate limited; retry after {wait:?}"),
+            Self::ExceedsCapacity => {
+                f.write_str("more tokens asked for than the rate limiter holds")
+            }
+        }
+    }
+}
+
 // `core::error::Error` is the trait `std::error::Error` re-exports, so these
 // impls serve `std` users (`Box<dyn std::error::Error>`, `?`) and `no_std`
 // users alike.
@@ -246,3 +353,7 @@ impl<T> core::error::Error for PushError<T> {}
 impl core::error::Error for PopError {}
 impl core::error::Error for TryAcquireError {}
 impl core::error::Error for AcquireError {}
+#[cfg(target_has_atomic = "64")]
+impl core::error::Error for QuotaError {}
+#[cfg(target_has_atomic = "64")]
+impl core::error::Error for RateLimited {}

@@ -6,6 +6,7 @@
 //! | [`RingBuffer<T>`] | bounded MPMC FIFO over a fixed slot array (Vyukov's stamped slots), closable, blocking with backpressure under `std` | lock-free claims; see its docs for the one place a preempted thread holds others up |
 //! | [`AtomicCounter`] | one 64-bit word: fetch-and-add, and the CAS-loop pattern (`fetch_update`, `checked_*`, `saturating_*`) | wait-free increments, lock-free CAS loops |
 //! | [`ShardedCounter`] | increments spread over cache-padded cells, summed on read | wait-free updates |
+//! | [`RateLimiter`] | token bucket on one 64-bit word (GCRA: a theoretical arrival time, one CAS per grant), exact bursts, no drift, no background thread; blocking and async acquire | lock-free; a denial on the first look is one load, no write |
 //! | [`Semaphore`] | counting semaphore on one CAS word, with blocking (parking) acquire under `std` | lock-free `try_acquire`; waiters spin, then park; arrivals may overtake a waiter for at most ~1 ms, a many-permit waiter is served first-come-first-served |
 //!
 //! Every structure documents, where it lives, its state words, the
@@ -14,14 +15,17 @@
 //!
 //! # Features
 //! - `std` (default): blocking waits (spin, then park), crossbeam-epoch's
-//!   global collector, `std::error::Error` impls.
+//!   global collector, `std::error::Error` impls, and the rate limiter's
+//!   default clock `StdClock` (the TSC through the `quanta` crate). Without
+//!   it a [`RateLimiter`] takes the caller's [`Clock`].
 //! - Without default features the crate is `#![no_std]` + `alloc` and builds
 //!   for targets such as `thumbv7em-none-eabihf`. Everything that does not
 //!   block is there; [`MsQueue`] is used through an explicitly registered
 //!   epoch participant (`MsQueue::handle`).
 //!
 //! # 64-bit atomics
-//! [`AtomicCounter`] and [`ShardedCounter`] exist only where
+//! [`AtomicCounter`], [`ShardedCounter`] and [`RateLimiter`] (with its
+//! [`Clock`]s and errors) exist only where
 //! `target_has_atomic = "64"`. Cortex-M has no 64-bit atomic instructions,
 //! and a lock-based fallback would not be lock-free, so on such targets these
 //! types are absent rather than silently slower and blocking.
@@ -29,7 +33,8 @@
 //! # Model checking
 //! Compiled with `RUSTFLAGS="--cfg freelane_loom --cfg crossbeam_loom"`, the
 //! crate's primitives (the private `sync` module) become [loom]'s, and the
-//! tests in `tests/loom.rs` explore their interleavings.
+//! tests in `tests/loom.rs` (and the rate limiter's in
+//! `tests/loom_rate_limiter.rs`) explore their interleavings.
 //!
 //! [loom]: https://docs.rs/loom
 #![no_std]
@@ -59,15 +64,23 @@ mod semaphore;
 #[cfg(target_has_atomic = "64")]
 mod counter;
 #[cfg(target_has_atomic = "64")]
+mod rate_limiter;
+#[cfg(target_has_atomic = "64")]
 mod sharded_counter;
 
 pub use error::{AcquireError, CapacityError, PopError, PushError, TryAcquireError};
+#[cfg(target_has_atomic = "64")]
+pub use error::{QuotaError, RateLimited};
 pub use ms_queue::{MsQueue, MsQueueHandle};
 pub use ring_buffer::RingBuffer;
 pub use semaphore::{OwnedPermit, Permit, Semaphore};
 
 #[cfg(target_has_atomic = "64")]
 pub use counter::AtomicCounter;
+#[cfg(all(target_has_atomic = "64", feature = "std"))]
+pub use rate_limiter::StdClock;
+#[cfg(target_has_atomic = "64")]
+pub use rate_limiter::{Clock, ManualClock, RateLimiter};
 #[cfg(target_has_atomic = "64")]
 pub use sharded_counter::ShardedCounter;
 

@@ -48,7 +48,7 @@ pub(crate) use loom::hint::spin_loop;
 /// Thread parking, as `std::thread` has it; loom's under the model checker.
 #[cfg(all(feature = "std", not(freelane_loom)))]
 pub(crate) mod thread {
-    pub(crate) use std::thread::{Thread, current, park, park_timeout};
+    pub(crate) use std::thread::{Thread, current, park, park_timeout, sleep};
 }
 
 /// Thread parking under loom. Loom has no clock, so a timed park is modelled
@@ -59,6 +59,12 @@ pub(crate) mod thread {
     pub(crate) use loom::thread::{Thread, current, park};
 
     pub(crate) fn park_timeout(_timeout: core::time::Duration) {
+        loom::thread::yield_now();
+    }
+
+    /// A sleep is a yield under loom, for the same reason.
+    #[allow(dead_code)]
+    pub(crate) fn sleep(_duration: core::time::Duration) {
         loom::thread::yield_now();
     }
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Loom model checks (tests/loom.rs): every structure through the `sync` shim,
-# with crossbeam-epoch's own loom mode so MsQueue's reclamation is modelled.
+# Loom model checks (tests/loom.rs, tests/loom_rate_limiter.rs): every
+# structure through the `sync` shim, with crossbeam-epoch's own loom mode so
+# MsQueue's reclamation is modelled.
 # Its own target dir: the cfg'd build must not invalidate the normal one.
 #
 # Each model sets its own preemption bound (at most 2); LOOM_MAX_PREEMPTIONS
@@ -13,3 +14,5 @@ export RUSTFLAGS="--cfg freelane_loom --cfg crossbeam_loom"
 export CARGO_TARGET_DIR="${LOOM_TARGET_DIR:-target/loom}"
 
 cargo test --release --test loom
+# The rate limiter's models (seconds).
+cargo test --release --test loom_rate_limiter

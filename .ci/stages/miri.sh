@@ -44,13 +44,13 @@ source .ci/stages/lib.sh
 
 # Test files that never touch crossbeam-epoch: both models, strict provenance,
 # leaks checked.
-STRICT_TESTS=(counter sharded_counter semaphore ring_buffer linearizability)
+STRICT_TESTS=(counter sharded_counter semaphore ring_buffer linearizability rate_limiter linearizability_rate_limiter)
 # Test files of the epoch group. (tests/linearizability.rs is in both: its
 # MsQueue test runs here, the rest above.)
 EPOCH_TESTS=(ms_queue ms_queue_memory)
 EPOCH_LINEARIZABILITY_TEST=ms_queue_histories_are_linearizable
-# tests/loom.rs is `#![cfg(freelane_loom)]`: empty outside the loom stage.
-NOT_MIRI_TESTS=(loom)
+# tests/loom*.rs are `#![cfg(freelane_loom)]`: empty outside the loom stage.
+NOT_MIRI_TESTS=(loom loom_rate_limiter)
 
 BASE_FLAGS="-Zmiri-symbolic-alignment-check"
 STRICT_FLAGS="$BASE_FLAGS -Zmiri-strict-provenance"

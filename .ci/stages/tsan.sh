@@ -39,7 +39,8 @@ STAGE=tsan
 # shellcheck source=lib.sh
 source .ci/stages/lib.sh
 
-TESTS=(counter sharded_counter semaphore ring_buffer ms_queue ms_queue_memory linearizability)
+TESTS=(counter sharded_counter semaphore ring_buffer ms_queue ms_queue_memory linearizability
+    rate_limiter linearizability_rate_limiter)
 # Tests to leave out, each by full name with a reason above (none now).
 SKIP=()
 

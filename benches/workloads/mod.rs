@@ -1233,5 +1233,41 @@ pub fn catalog() -> Vec<Workload> {
             threads: ThreadPlan::Fixed(2),
             cases: vec![case("rtrb (SPSC)", Ceiling, rtrb_spsc)],
         },
+        Workload {
+            id: "ratelimit/granted",
+            about: "n threads: try_acquire under a quota that grants every call",
+            threads: ThreadPlan::Scaling { min: 1 },
+            cases: vec![
+                case(
+                    "RateLimiter",
+                    Subject,
+                    rate_limit::granted::<freelane::RateLimiter>,
+                ),
+                case(
+                    "governor",
+                    Peer,
+                    rate_limit::granted::<governor::DefaultDirectRateLimiter>,
+                ),
+            ],
+        },
+        Workload {
+            id: "ratelimit/exhausted",
+            about: "n threads: try_acquire on an exhausted quota (1000 grants, then denials)",
+            threads: ThreadPlan::Scaling { min: 1 },
+            cases: vec![
+                case(
+                    "RateLimiter",
+                    Subject,
+                    rate_limit::exhausted::<freelane::RateLimiter>,
+                ),
+                case(
+                    "governor",
+                    Peer,
+                    rate_limit::exhausted::<governor::DefaultDirectRateLimiter>,
+                ),
+            ],
+        },
     ]
 }
+
+pub mod rate_limit;

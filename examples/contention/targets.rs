@@ -83,4 +83,11 @@ pub const TARGETS: &[Target] = &[
         threshold: 2.0,
         scope: Scope::Oversubscribed,
     },
+    Target {
+        workloads: "ratelimit/",
+        subject: "RateLimiter",
+        peer: "governor",
+        threshold: 1.0,
+        scope: Scope::Every,
+    },
 ];

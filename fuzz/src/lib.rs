@@ -16,8 +16,9 @@
 //! Work per input is bounded ([`MAX_SEQUENTIAL_OPS`], [`MAX_THREAD_OPS`]) and
 //! nothing waits without a bound, so each execution is short.
 //!
-//! Modules: [`ms_queue`], [`ring_buffer`], [`semaphore`], [`counters`]; this
-//! file holds the pieces they share ([`Ledger`], [`Scripts`], [`Amount`]).
+//! Modules: [`ms_queue`], [`ring_buffer`], [`semaphore`], [`counters`],
+//! [`rate_limiter`]; this file holds the pieces they share ([`Ledger`],
+//! [`Scripts`], [`Amount`]).
 
 use std::sync::atomic::AtomicU8;
 use std::sync::atomic::Ordering::SeqCst;
@@ -27,6 +28,7 @@ use arbitrary::Arbitrary;
 
 pub mod counters;
 pub mod ms_queue;
+pub mod rate_limiter;
 pub mod ring_buffer;
 pub mod semaphore;
 
