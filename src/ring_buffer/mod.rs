@@ -125,6 +125,7 @@
 //! - Rust std `sync::mpmc::array` (the mark bit for disconnection).
 //! - heapless `mpmc` (an honest account of the progress caveat).
 
+mod async_waits;
 #[cfg(feature = "std")]
 mod blocking;
 
@@ -140,7 +141,6 @@ use crate::sync::atomic::{
     fence,
 };
 use crate::sync::{Backoff, CachePadded, UnsafeCell};
-#[cfg(feature = "std")]
 use crate::wait::WaitQueue;
 
 /// One slot of the array: a stamp and room for one value.
@@ -235,11 +235,11 @@ pub struct RingBuffer<T> {
     mark_bit: usize,
     /// `2 * mark_bit`: adding it to a position moves it one lap on.
     one_lap: usize,
-    /// Blocked pops, woken by every successful push and by `close`.
-    #[cfg(feature = "std")]
+    /// Blocked pops (threads and tasks), woken by every successful push and
+    /// by `close`.
     not_empty: WaitQueue,
-    /// Blocked pushes, woken by every successful pop and by `close`.
-    #[cfg(feature = "std")]
+    /// Blocked pushes (threads and tasks), woken by every successful pop and
+    /// by `close`.
     not_full: WaitQueue,
 }
 
@@ -371,9 +371,7 @@ impl<T> RingBuffer<T> {
             slots: slots.into_boxed_slice(),
             mark_bit,
             one_lap: mark_bit << 1,
-            #[cfg(feature = "std")]
             not_empty: WaitQueue::new(),
-            #[cfg(feature = "std")]
             not_full: WaitQueue::new(),
         })
     }
@@ -677,7 +675,6 @@ impl<T> RingBuffer<T> {
         let closed_now = tail & self.mark_bit == 0;
         // Mark first, then wake: a waiter's re-check after registering must
         // find the mark, or the notify below must find the waiter.
-        #[cfg(feature = "std")]
         if closed_now {
             self.not_empty.notify_all();
             self.not_full.notify_all();
@@ -872,11 +869,35 @@ impl<T> RingBuffer<T> {
         PushError::Closed(value)
     }
 
+    /// Step 3 for a push: whether the positions say full and open, read with
+    /// the SeqCst loads the protocol needs. `false` means room exists or is
+    /// being made (a pop has claimed), or the buffer is closed.
+    fn push_must_wait(&self) -> bool {
+        // SeqCst: pairs with the SeqCst `head` claim CAS of pops followed by
+        // their SeqCst count load in `notify_one` (see the module docs).
+        let head = self.head.load(SeqCst);
+        // SeqCst: orders this after the registration, as above; sees the
+        // mark set by `close`'s SeqCst `fetch_or`.
+        let tail = self.tail.load(SeqCst);
+        tail & self.mark_bit == 0 && head.wrapping_add(self.one_lap) == tail
+    }
+
+    /// Step 3 for a pop: whether the positions say empty and open. `false`
+    /// means a value is there or being written, or the buffer is closed.
+    fn pop_must_wait(&self) -> bool {
+        // SeqCst: pairs with the SeqCst `tail` claim CAS (or `close`'s
+        // `fetch_or`) followed by the SeqCst count load in `notify_one`.
+        let tail = self.tail.load(SeqCst);
+        // Any `head` not older than this one will do: a stale one can only
+        // make us retry instead of park.
+        let head = self.head.load(SeqCst);
+        tail & self.mark_bit == 0 && head == tail
+    }
+
     /// Wakes one blocked pop, if any: one load when none waits. Must follow
     /// the SeqCst claim of the push (see `blocking`).
     #[inline(always)]
     fn notify_pushed(&self) {
-        #[cfg(feature = "std")]
         self.not_empty.notify_one();
     }
 
@@ -884,7 +905,6 @@ impl<T> RingBuffer<T> {
     /// the SeqCst claim of the pop (see `blocking`).
     #[inline(always)]
     fn notify_popped(&self) {
-        #[cfg(feature = "std")]
         self.not_full.notify_one();
     }
 }

@@ -119,23 +119,28 @@ pub(super) struct Arrival {
     failed_wakeups: usize,
 }
 
-#[cfg_attr(not(feature = "std"), allow(dead_code))]
 impl Arrival {
-    fn now() -> Self {
+    pub(super) fn now() -> Self {
         Self {
             #[cfg(all(feature = "std", not(freelane_loom)))]
             since: std::time::Instant::now(),
             failed_wakeups: 0,
         }
     }
+
+    /// The same arrival, after one more wake-up that found no permit.
+    pub(super) fn after_failed_wakeup(mut self) -> Self {
+        self.failed_wakeups += 1;
+        self
+    }
 }
 
-/// A thread (or, later, a task) waiting for permits.
+/// A thread or a task waiting for permits.
 #[derive(Debug)]
-struct Waiter {
+pub(super) struct Waiter {
     /// Notified once the waiter leaves the queue: completed (`assigned ==
     /// needed`), woken to retry, or drained by `close` (both `assigned == 0`).
-    signal: Signal,
+    pub(super) signal: Signal,
     /// How many permits it asked for; at least 1.
     needed: usize,
     /// How many it has been given so far. Written only under the waiters lock;
@@ -147,7 +152,7 @@ struct Waiter {
 impl Waiter {
     /// Whether it was given all its permits (call under the lock, or after
     /// the signal: no longer queued, nobody writes `assigned`).
-    fn granted(&self) -> bool {
+    pub(super) fn granted(&self) -> bool {
         // Relaxed: written under the lock; the caller's lock or the signal's
         // Acquire load orders those writes before this read.
         self.assigned.load(Relaxed) == self.needed
@@ -155,8 +160,7 @@ impl Waiter {
 }
 
 /// What [`Semaphore::enqueue`] did.
-#[cfg_attr(not(feature = "std"), allow(dead_code))]
-enum Enqueued {
+pub(super) enum Enqueued {
     /// The permits were there after all; they are the caller's now.
     Acquired,
     /// The caller must wait on this waiter's signal.
@@ -173,7 +177,6 @@ fn notify(woken: Vec<sync::Arc<Waiter>>) {
     }
 }
 
-#[cfg_attr(not(feature = "std"), allow(dead_code))]
 impl Semaphore {
     /// `release` found `HANDOFF` set: hands `n` permits to the queued waiters
     /// under the lock (or, if hand-off mode ended meanwhile, puts them into
@@ -337,7 +340,7 @@ impl Semaphore {
     /// retry); a request for more queues in hand-off mode at once, taking the
     /// word's permits for the queue (its first instalment, unless older
     /// waiters come first).
-    fn enqueue(&self, n: usize, arrival: Arrival) -> Enqueued {
+    pub(super) fn enqueue(&self, n: usize, arrival: Arrival) -> Enqueued {
         debug_assert!((1..=Self::MAX_PERMITS).contains(&n));
         let mut woken = Vec::new();
         let verdict = {
@@ -408,7 +411,11 @@ impl Semaphore {
     /// it had left the queue already: granted, the permits are the caller's
     /// (a grant is never undone); woken to retry, it retries once, so the
     /// wake-up is not lost; drained by `close`, that retry reports `Closed`.
-    fn cancel(&self, waiter: &sync::Arc<Waiter>, n: usize) -> Result<(), TryAcquireError> {
+    pub(super) fn cancel(
+        &self,
+        waiter: &sync::Arc<Waiter>,
+        n: usize,
+    ) -> Result<(), TryAcquireError> {
         let mut woken = Vec::new();
         let queued = {
             let mut queue = self.waiters.lock();
@@ -515,10 +522,7 @@ impl Semaphore {
                 return Ok(());
             }
             // Woken to retry (or by `close`: the retry sees CLOSED).
-            arrival = Some(Arrival {
-                failed_wakeups: first.failed_wakeups + 1,
-                ..first
-            });
+            arrival = Some(first.after_failed_wakeup());
         }
     }
 }

@@ -141,6 +141,7 @@
 //! - M. Herlihy, N. Shavit, *The Art of Multiprocessor Programming*, ch. 7-8
 //!   (spinning versus blocking).
 
+mod async_waits;
 mod blocking;
 
 use alloc::sync::Arc;
