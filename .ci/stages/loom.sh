@@ -13,3 +13,5 @@ export RUSTFLAGS="--cfg freelane_loom --cfg crossbeam_loom"
 export CARGO_TARGET_DIR="${LOOM_TARGET_DIR:-target/loom}"
 
 cargo test --release --test loom
+# The async waits: waker hand-off and cancellation racing a wake-up.
+cargo test --release --test loom_async
