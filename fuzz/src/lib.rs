@@ -16,8 +16,9 @@
 //! Work per input is bounded ([`MAX_SEQUENTIAL_OPS`], [`MAX_THREAD_OPS`]) and
 //! nothing waits without a bound, so each execution is short.
 //!
-//! Modules: [`ms_queue`], [`ring_buffer`], [`semaphore`], [`counters`]; this
-//! file holds the pieces they share ([`Ledger`], [`Scripts`], [`Amount`]).
+//! Modules: [`ms_queue`], [`ring_buffer`], [`semaphore`], [`counters`],
+//! [`async_cancel`] (futures polled, woken and dropped by a script); this file
+//! holds the pieces they share ([`Ledger`], [`Scripts`], [`Amount`]).
 
 use std::sync::atomic::AtomicU8;
 use std::sync::atomic::Ordering::SeqCst;
@@ -25,6 +26,7 @@ use std::sync::{Arc, Barrier};
 
 use arbitrary::Arbitrary;
 
+pub mod async_cancel;
 pub mod counters;
 pub mod ms_queue;
 pub mod ring_buffer;
