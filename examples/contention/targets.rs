@@ -83,4 +83,18 @@ pub const TARGETS: &[Target] = &[
         threshold: 2.0,
         scope: Scope::Oversubscribed,
     },
+    Target {
+        workloads: "async/semaphore",
+        subject: "Semaphore",
+        peer: "tokio Semaphore",
+        threshold: 1.0,
+        scope: Scope::Every,
+    },
+    Target {
+        workloads: "async/ring",
+        subject: "RingBuffer",
+        peer: "async-channel",
+        threshold: 1.0,
+        scope: Scope::Every,
+    },
 ];
