@@ -89,6 +89,16 @@ impl Signal {
         }
     }
 
+    /// A signal with `waker` already installed: for a task that creates its
+    /// waiter itself, it saves the locked `register` (nobody else can see
+    /// the signal yet, so no re-check is needed either).
+    pub(crate) fn with_waker(waker: Option<&Waker>) -> Self {
+        Self {
+            state: AtomicUsize::new(WAITING),
+            waker: Lock::new(waker.cloned()),
+        }
+    }
+
     /// Marks the signal notified and wakes its waiter. Returns `true` for the
     /// call that made the change.
     pub(crate) fn notify(&self) -> bool {

@@ -92,6 +92,8 @@ struct AcquireAsync<H: Handle> {
     arrival: Option<Arrival>,
     /// Our waiter while it is queued, or until we see its notification.
     waiter: Option<sync::Arc<Waiter>>,
+    /// A waiter that left the queue, kept for reuse by the next enqueue.
+    spare: Option<sync::Arc<Waiter>>,
 }
 
 // Not self-referential: nothing is borrowed across a poll.
@@ -104,6 +106,7 @@ impl<H: Handle> AcquireAsync<H> {
             needed,
             arrival: None,
             waiter: None,
+            spare: None,
         }
     }
 
@@ -135,7 +138,7 @@ impl<H: Handle> AcquireAsync<H> {
                     return Poll::Pending;
                 }
                 let granted = waiter.granted();
-                self.waiter = None;
+                self.spare = self.waiter.take();
                 if granted {
                     // Assigned in hand-off mode: the signal's Release/Acquire
                     // pair published the assignment (and the releases' writes).
@@ -150,10 +153,19 @@ impl<H: Handle> AcquireAsync<H> {
                 Err(TryAcquireError::NoPermits) => {}
             }
             let arrival = *self.arrival.get_or_insert_with(Arrival::now);
-            match semaphore.enqueue(n, arrival) {
+            match semaphore.enqueue(n, arrival, self.spare.take(), Some(cx.waker())) {
                 Enqueued::Acquired => return Poll::Ready(Ok(())),
                 Enqueued::Closed => return Poll::Ready(Err(AcquireError::Closed)),
-                Enqueued::Waiting(waiter) => self.waiter = Some(waiter),
+                Enqueued::Waiting(waiter) => {
+                    // The waker went in with the waiter, before it was
+                    // queued: a notifier finds it there. Pending, unless
+                    // notified already (then the loop handles it).
+                    if !waiter.signal.is_notified() {
+                        self.waiter = Some(waiter);
+                        return Poll::Pending;
+                    }
+                    self.waiter = Some(waiter);
+                }
             }
         }
     }
