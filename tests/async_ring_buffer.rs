@@ -16,7 +16,7 @@ use std::task::Poll;
 use std::thread;
 
 use freelane::{PushError, RingBuffer};
-use support::executor::{CountingWaker, assert_send, block_on, yield_now};
+use support::executor::{CountingWaker, assert_send, block_on};
 use support::{DropCounter, scaled};
 
 #[test]
@@ -219,6 +219,7 @@ mod runtimes {
     use rand::{RngExt, SeedableRng, rngs::StdRng};
     use std::sync::Mutex;
     use std::time::Duration;
+    use support::executor::yield_now;
 
     fn runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_multi_thread()

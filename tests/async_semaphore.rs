@@ -18,7 +18,7 @@ use std::task::Poll;
 use std::thread;
 
 use freelane::{AcquireError, Semaphore};
-use support::executor::{CountingWaker, assert_send, block_on, yield_now};
+use support::executor::{CountingWaker, assert_send, block_on};
 use support::scaled;
 
 #[test]
@@ -220,6 +220,7 @@ mod runtimes {
     use super::*;
     use rand::{RngExt, SeedableRng, rngs::StdRng};
     use std::time::Duration;
+    use support::executor::yield_now;
 
     fn runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_multi_thread()
