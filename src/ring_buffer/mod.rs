@@ -14,7 +14,9 @@
 //! points**, **ABA**, **Progress** (where a stalled thread holds others up),
 //! **Memory ordering** (on [`RingBuffer`]), **Sizes and padding**,
 //! **References**. The blocking layer (`push`, `pop`, `_timeout`, under `std`)
-//! lives in `blocking.rs` and documents its wait protocol there.
+//! lives in `blocking.rs` and documents its wait protocol there; the async
+//! layer (`push_async`, `pop_async`, with or without `std`) runs the same
+//! protocol on the same queues from `async_waits.rs`.
 //!
 //! Reclamation needs no scheme: slots live as long as the buffer, and a value
 //! is moved out of its slot before the slot is handed to the next push.
@@ -165,13 +167,17 @@ struct Slot<T> {
 }
 
 /// A bounded multi-producer multi-consumer FIFO of fixed capacity, lock-free
-/// to claim, closable, and (under `std`) blocking with backpressure.
+/// to claim, closable, with backpressure: blocking (under `std`) or async.
 ///
 /// It holds exactly [`capacity`](RingBuffer::capacity) values; the capacity
 /// need not be a power of two. Non-blocking operations: [`try_push`],
 /// [`try_pop`], [`force_push`] (overwrite the oldest when full), [`close`].
 /// Under `std`, `push`, `pop`, `push_timeout` and `pop_timeout` wait, first
-/// spinning briefly and then parking the thread.
+/// spinning briefly and then parking the thread. With or without `std`,
+/// [`push_async`](RingBuffer::push_async) and
+/// [`pop_async`](RingBuffer::pop_async) wait as futures under any executor;
+/// blocked threads and pending tasks share the same two wait queues, and
+/// dropping a pending future loses no value and no wake-up.
 ///
 /// The algorithm is Vyukov's bounded MPMC queue: each slot carries a stamp
 /// saying which lap's push or pop it is ready for, and a push or pop claims a
