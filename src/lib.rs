@@ -3,11 +3,11 @@
 //! | type | what it is | progress |
 //! |---|---|---|
 //! | [`MsQueue<T>`] | unbounded MPMC FIFO: the Michael–Scott queue, nodes reclaimed by crossbeam-epoch | lock-free push and pop |
-//! | [`RingBuffer<T>`] | bounded MPMC FIFO over a fixed slot array (Vyukov's stamped slots), closable, blocking with backpressure under `std` | lock-free claims; see its docs for the one place a preempted thread holds others up |
+//! | [`RingBuffer<T>`] | bounded MPMC FIFO over a fixed slot array (Vyukov's stamped slots), closable, with backpressure: blocking under `std`, async (any executor) everywhere | lock-free claims; see its docs for the one place a preempted thread holds others up |
 //! | [`AtomicCounter`] | one 64-bit word: fetch-and-add, and the CAS-loop pattern (`fetch_update`, `checked_*`, `saturating_*`) | wait-free increments, lock-free CAS loops |
 //! | [`ShardedCounter`] | increments spread over cache-padded cells, summed on read | wait-free updates |
 //! | [`RateLimiter`] | token bucket on one 64-bit word (GCRA: a theoretical arrival time, one CAS per grant), exact bursts, no drift, no background thread; blocking and async acquire | lock-free; a denial on the first look is one load, no write |
-//! | [`Semaphore`] | counting semaphore on one CAS word, with blocking (parking) acquire under `std` | lock-free `try_acquire`; waiters spin, then park; arrivals may overtake a waiter for at most ~1 ms, a many-permit waiter is served first-come-first-served |
+//! | [`Semaphore`] | counting semaphore on one CAS word, with blocking (parking) acquire under `std` and async acquire everywhere | lock-free `try_acquire`; waiters spin, then park; arrivals may overtake a waiter for at most ~1 ms, a many-permit waiter is served first-come-first-served |
 //!
 //! Every structure documents, where it lives, its state words, the
 //! linearization point of each operation, why ABA cannot bite, how memory is
@@ -20,8 +20,20 @@
 //!   it a [`RateLimiter`] takes the caller's [`Clock`].
 //! - Without default features the crate is `#![no_std]` + `alloc` and builds
 //!   for targets such as `thumbv7em-none-eabihf`. Everything that does not
-//!   block is there; [`MsQueue`] is used through an explicitly registered
+//!   block a thread is there, the async waits included; [`MsQueue`] is used through an explicitly registered
 //!   epoch participant (`MsQueue::handle`).
+//!
+//! # Async waits
+//! [`Semaphore::acquire_async`] (and its `_many` / `_owned` forms),
+//! [`RingBuffer::push_async`] and [`RingBuffer::pop_async`] return futures
+//! built on [`core::task::Waker`] alone: they run under any executor and
+//! need no `std`. A pending future waits in the same queue as a blocked
+//! thread (a signal holding either an unparking waker or the task's), under
+//! the same fairness policy; the protocol is register, re-check, wake, so no
+//! wake-up is lost. Dropping a future is always safe: a pending one loses no
+//! element and no permit, and one dropped after it was woken or handed
+//! permits passes them on to the next waiter. The futures are `Send` when
+//! `T: Send`.
 //!
 //! # 64-bit atomics
 //! [`AtomicCounter`], [`ShardedCounter`] and [`RateLimiter`] (with its

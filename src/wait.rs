@@ -1,13 +1,26 @@
 //! Waiting without burning a core: one-shot signals and a FIFO wait queue.
 //!
 //! The blocking layers ([`RingBuffer`](crate::RingBuffer)'s `push`/`pop`,
-//! [`Semaphore`](crate::Semaphore)'s `acquire`) and, later, their async
-//! forms share this one mechanism. A waiter is a [`Signal`]: a flag that goes
-//! from *waiting* to *notified* exactly once, plus a [`Waker`] slot. A thread
-//! waits on a signal by spinning briefly with [`Backoff`], then installing a
-//! waker that unparks it and parking ([`block_on_signal`]); a task would
-//! install its context's waker instead. Threads and tasks therefore sit in the
-//! same queue under the same fairness policy.
+//! [`Semaphore`](crate::Semaphore)'s `acquire`) and their async forms
+//! (`push_async`, `pop_async`, `acquire_async`) share this one mechanism. A
+//! waiter is a [`Signal`]: a flag that goes from *waiting* to *notified*
+//! exactly once, plus a [`Waker`] slot. A thread waits on a signal by spinning
+//! briefly with `Backoff`, then installing a waker that unparks it and
+//! parking (`block_on_signal`, under `std`); a task installs its context's
+//! waker instead ([`Signal::register`], re-checked with
+//! [`Signal::is_notified`] and replaced on every poll whose waker would not
+//! wake the same task) and returns `Pending`. Threads and tasks therefore sit
+//! in the same queue under the same fairness policy, and none of this needs
+//! `std`: the queue's lock is a spin lock without it.
+//!
+//! # Registering a waker
+//! `notify` swaps the state to *notified*, then takes the waker under the
+//! slot's lock; `register` stores the waker under that lock, then the caller
+//! re-checks the state. The lock orders the two: either the notifier finds
+//! the waker and wakes it, or the waiter's re-check finds *notified* and it
+//! does not sleep. A later poll with another waker replaces the stored one
+//! (unless [`Waker::will_wake`] says it is the same task), so the newest
+//! waker is the one woken.
 //!
 //! # The no-lost-wake-up protocol
 //! A [`WaitQueue`] is a lock-protected FIFO of signals plus an atomic count of
@@ -68,13 +81,21 @@ pub(crate) struct Signal {
     waker: Lock<Option<Waker>>,
 }
 
-// Without `std` nothing waits yet (no thread to park); async waits will.
-#[cfg_attr(not(feature = "std"), allow(dead_code))]
 impl Signal {
     pub(crate) fn new() -> Self {
         Self {
             state: AtomicUsize::new(WAITING),
             waker: Lock::new(None),
+        }
+    }
+
+    /// A signal with `waker` already installed: for a task that creates its
+    /// waiter itself, it saves the locked `register` (nobody else can see
+    /// the signal yet, so no re-check is needed either).
+    pub(crate) fn with_waker(waker: Option<&Waker>) -> Self {
+        Self {
+            state: AtomicUsize::new(WAITING),
+            waker: Lock::new(waker.cloned()),
         }
     }
 
@@ -125,7 +146,6 @@ pub(crate) struct WaitQueue {
     list: Lock<VecDeque<Arc<Signal>>>,
 }
 
-#[allow(dead_code)]
 impl WaitQueue {
     pub(crate) fn new() -> Self {
         Self {
@@ -169,6 +189,16 @@ impl WaitQueue {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Takes `signal` off the queue for a waiter that will not wait on it any
+    /// more (it succeeded on a retry, timed out, or its future was dropped).
+    /// If a notifier had already dequeued it, the wake-up it carried is passed
+    /// on, so the room or value it announced still reaches a waiter.
+    pub(crate) fn leave(&self, signal: &Arc<Signal>) {
+        if !self.unregister(signal) {
+            self.notify_one();
         }
     }
 
@@ -223,11 +253,6 @@ impl WaitQueue {
         for signal in drained {
             signal.notify();
         }
-    }
-
-    /// Whether any waiter is queued (a snapshot).
-    pub(crate) fn has_waiters(&self) -> bool {
-        self.waiting.load(Relaxed) != 0
     }
 }
 

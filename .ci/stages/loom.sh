@@ -16,3 +16,5 @@ export CARGO_TARGET_DIR="${LOOM_TARGET_DIR:-target/loom}"
 cargo test --release --test loom
 # The rate limiter's models (seconds).
 cargo test --release --test loom_rate_limiter
+# The async waits: waker hand-off and cancellation racing a wake-up.
+cargo test --release --test loom_async

@@ -1267,7 +1267,47 @@ pub fn catalog() -> Vec<Workload> {
                 ),
             ],
         },
+        Workload {
+            id: "async/semaphore",
+            about: "tokio runtime, n workers, 2n tasks: acquire().await, yield holding it, release; n permits",
+            threads: ThreadPlan::Scaling { min: 1 },
+            cases: vec![
+                case("Semaphore", Subject, async_waits::semaphore::<Semaphore>),
+                case(
+                    "tokio Semaphore",
+                    Peer,
+                    async_waits::semaphore::<tokio::sync::Semaphore>,
+                ),
+            ],
+        },
+        Workload {
+            id: "async/ring-1p1c",
+            about: "tokio runtime: 1 producer task, 1 consumer task (bounded, capacity 1024)",
+            threads: ThreadPlan::Fixed(2),
+            cases: vec![
+                case("RingBuffer", Subject, |r| {
+                    async_waits::ring::<RingBuffer<u64>>(r, 1, 1)
+                }),
+                case("async-channel", Peer, |r| {
+                    async_waits::ring::<async_waits::AsyncChannel>(r, 1, 1)
+                }),
+            ],
+        },
+        Workload {
+            id: "async/ring-2p2c",
+            about: "tokio runtime: 2 producer tasks, 2 consumer tasks (bounded, capacity 1024)",
+            threads: ThreadPlan::Fixed(4),
+            cases: vec![
+                case("RingBuffer", Subject, |r| {
+                    async_waits::ring::<RingBuffer<u64>>(r, 2, 2)
+                }),
+                case("async-channel", Peer, |r| {
+                    async_waits::ring::<async_waits::AsyncChannel>(r, 2, 2)
+                }),
+            ],
+        },
     ]
 }
 
+pub mod async_waits;
 pub mod rate_limit;

@@ -90,4 +90,18 @@ pub const TARGETS: &[Target] = &[
         threshold: 1.0,
         scope: Scope::Every,
     },
+    Target {
+        workloads: "async/semaphore",
+        subject: "Semaphore",
+        peer: "tokio Semaphore",
+        threshold: 1.0,
+        scope: Scope::Every,
+    },
+    Target {
+        workloads: "async/ring",
+        subject: "RingBuffer",
+        peer: "async-channel",
+        threshold: 1.0,
+        scope: Scope::Every,
+    },
 ];

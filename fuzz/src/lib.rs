@@ -17,7 +17,8 @@
 //! nothing waits without a bound, so each execution is short.
 //!
 //! Modules: [`ms_queue`], [`ring_buffer`], [`semaphore`], [`counters`],
-//! [`rate_limiter`]; this file holds the pieces they share ([`Ledger`],
+//! [`rate_limiter`], and [`async_cancel`] (futures polled, woken and dropped
+//! by a script); this file holds the pieces they share ([`Ledger`],
 //! [`Scripts`], [`Amount`]).
 
 use std::sync::atomic::AtomicU8;
@@ -26,6 +27,7 @@ use std::sync::{Arc, Barrier};
 
 use arbitrary::Arbitrary;
 
+pub mod async_cancel;
 pub mod counters;
 pub mod ms_queue;
 pub mod rate_limiter;

@@ -73,7 +73,6 @@ use std::time::Instant;
 use super::RingBuffer;
 use crate::error::{PopError, PushError};
 use crate::sync::Backoff;
-use crate::sync::atomic::Ordering::SeqCst;
 use crate::wait::{WaitQueue, block_on_signal, deadline_after};
 
 impl<T> RingBuffer<T> {
@@ -192,31 +191,6 @@ impl<T> RingBuffer<T> {
         })
         .unwrap_or(Err(PopError::Empty))
     }
-
-    /// Step 3 for a push: whether the positions say full and open, read with
-    /// the SeqCst loads the protocol needs. `false` means room exists or is
-    /// being made (a pop has claimed), or the buffer is closed.
-    fn push_must_wait(&self) -> bool {
-        // SeqCst: pairs with the SeqCst `head` claim CAS of pops followed by
-        // their SeqCst count load in `notify_one` (see the module docs).
-        let head = self.head.load(SeqCst);
-        // SeqCst: orders this after the registration, as above; sees the
-        // mark set by `close`'s SeqCst `fetch_or`.
-        let tail = self.tail.load(SeqCst);
-        tail & self.mark_bit == 0 && head.wrapping_add(self.one_lap) == tail
-    }
-
-    /// Step 3 for a pop: whether the positions say empty and open. `false`
-    /// means a value is there or being written, or the buffer is closed.
-    fn pop_must_wait(&self) -> bool {
-        // SeqCst: pairs with the SeqCst `tail` claim CAS (or `close`'s
-        // `fetch_or`) followed by the SeqCst count load in `notify_one`.
-        let tail = self.tail.load(SeqCst);
-        // Any `head` not older than this one will do: a stale one can only
-        // make us retry instead of park.
-        let head = self.head.load(SeqCst);
-        tail & self.mark_bit == 0 && head == tail
-    }
 }
 
 /// Runs `attempt` until it finishes (`Ok`), waiting on `queue` between tries,
@@ -248,7 +222,7 @@ fn wait_until<S, R>(
         // 2. Retry: the value or room may have come meanwhile.
         state = match attempt(state) {
             Ok(done) => {
-                leave(queue, &signal);
+                queue.leave(&signal);
                 return Ok(done);
             }
             Err(state) => state,
@@ -256,24 +230,15 @@ fn wait_until<S, R>(
         // 3. The protocol's re-check: only positions that show nothing on its
         // way make parking safe. A claim in flight, or a close, means retry.
         if !must_wait() {
-            leave(queue, &signal);
+            queue.leave(&signal);
             backoff.snooze();
             continue;
         }
         // 4. Spin, then park until notified or the deadline passes.
         if !block_on_signal(&signal, deadline) {
-            leave(queue, &signal);
+            queue.leave(&signal);
             return Err(state);
         }
         // 5. Notified: the notifier dequeued the signal; try again.
-    }
-}
-
-/// Takes `signal` off `queue` for a waiter that will not wait on it any
-/// more. If a notifier had already dequeued it, the wake-up it carried is
-/// passed on, so the room or value it announced still reaches a waiter.
-fn leave(queue: &WaitQueue, signal: &crate::sync::Arc<crate::wait::Signal>) {
-    if !queue.unregister(signal) {
-        queue.notify_one();
     }
 }

@@ -14,7 +14,9 @@
 //! points**, **ABA**, **Progress** (where a stalled thread holds others up),
 //! **Memory ordering** (on [`RingBuffer`]), **Sizes and padding**,
 //! **References**. The blocking layer (`push`, `pop`, `_timeout`, under `std`)
-//! lives in `blocking.rs` and documents its wait protocol there.
+//! lives in `blocking.rs` and documents its wait protocol there; the async
+//! layer (`push_async`, `pop_async`, with or without `std`) runs the same
+//! protocol on the same queues from `async_waits.rs`.
 //!
 //! Reclamation needs no scheme: slots live as long as the buffer, and a value
 //! is moved out of its slot before the slot is handed to the next push.
@@ -125,6 +127,7 @@
 //! - Rust std `sync::mpmc::array` (the mark bit for disconnection).
 //! - heapless `mpmc` (an honest account of the progress caveat).
 
+mod async_waits;
 #[cfg(feature = "std")]
 mod blocking;
 
@@ -140,7 +143,6 @@ use crate::sync::atomic::{
     fence,
 };
 use crate::sync::{Backoff, CachePadded, UnsafeCell};
-#[cfg(feature = "std")]
 use crate::wait::WaitQueue;
 
 /// One slot of the array: a stamp and room for one value.
@@ -165,13 +167,17 @@ struct Slot<T> {
 }
 
 /// A bounded multi-producer multi-consumer FIFO of fixed capacity, lock-free
-/// to claim, closable, and (under `std`) blocking with backpressure.
+/// to claim, closable, with backpressure: blocking (under `std`) or async.
 ///
 /// It holds exactly [`capacity`](RingBuffer::capacity) values; the capacity
 /// need not be a power of two. Non-blocking operations: [`try_push`],
 /// [`try_pop`], [`force_push`] (overwrite the oldest when full), [`close`].
 /// Under `std`, `push`, `pop`, `push_timeout` and `pop_timeout` wait, first
-/// spinning briefly and then parking the thread.
+/// spinning briefly and then parking the thread. With or without `std`,
+/// [`push_async`](RingBuffer::push_async) and
+/// [`pop_async`](RingBuffer::pop_async) wait as futures under any executor;
+/// blocked threads and pending tasks share the same two wait queues, and
+/// dropping a pending future loses no value and no wake-up.
 ///
 /// The algorithm is Vyukov's bounded MPMC queue: each slot carries a stamp
 /// saying which lap's push or pop it is ready for, and a push or pop claims a
@@ -235,11 +241,11 @@ pub struct RingBuffer<T> {
     mark_bit: usize,
     /// `2 * mark_bit`: adding it to a position moves it one lap on.
     one_lap: usize,
-    /// Blocked pops, woken by every successful push and by `close`.
-    #[cfg(feature = "std")]
+    /// Blocked pops (threads and tasks), woken by every successful push and
+    /// by `close`.
     not_empty: WaitQueue,
-    /// Blocked pushes, woken by every successful pop and by `close`.
-    #[cfg(feature = "std")]
+    /// Blocked pushes (threads and tasks), woken by every successful pop and
+    /// by `close`.
     not_full: WaitQueue,
 }
 
@@ -371,9 +377,7 @@ impl<T> RingBuffer<T> {
             slots: slots.into_boxed_slice(),
             mark_bit,
             one_lap: mark_bit << 1,
-            #[cfg(feature = "std")]
             not_empty: WaitQueue::new(),
-            #[cfg(feature = "std")]
             not_full: WaitQueue::new(),
         })
     }
@@ -679,7 +683,6 @@ impl<T> RingBuffer<T> {
         let closed_now = tail & self.mark_bit == 0;
         // Mark first, then wake: a waiter's re-check after registering must
         // find the mark, or the notify below must find the waiter.
-        #[cfg(feature = "std")]
         if closed_now {
             self.not_empty.notify_all();
             self.not_full.notify_all();
@@ -874,11 +877,35 @@ impl<T> RingBuffer<T> {
         PushError::Closed(value)
     }
 
+    /// Step 3 for a push: whether the positions say full and open, read with
+    /// the SeqCst loads the protocol needs. `false` means room exists or is
+    /// being made (a pop has claimed), or the buffer is closed.
+    fn push_must_wait(&self) -> bool {
+        // SeqCst: pairs with the SeqCst `head` claim CAS of pops followed by
+        // their SeqCst count load in `notify_one` (see the module docs).
+        let head = self.head.load(SeqCst);
+        // SeqCst: orders this after the registration, as above; sees the
+        // mark set by `close`'s SeqCst `fetch_or`.
+        let tail = self.tail.load(SeqCst);
+        tail & self.mark_bit == 0 && head.wrapping_add(self.one_lap) == tail
+    }
+
+    /// Step 3 for a pop: whether the positions say empty and open. `false`
+    /// means a value is there or being written, or the buffer is closed.
+    fn pop_must_wait(&self) -> bool {
+        // SeqCst: pairs with the SeqCst `tail` claim CAS (or `close`'s
+        // `fetch_or`) followed by the SeqCst count load in `notify_one`.
+        let tail = self.tail.load(SeqCst);
+        // Any `head` not older than this one will do: a stale one can only
+        // make us retry instead of park.
+        let head = self.head.load(SeqCst);
+        tail & self.mark_bit == 0 && head == tail
+    }
+
     /// Wakes one blocked pop, if any: one load when none waits. Must follow
     /// the SeqCst claim of the push (see `blocking`).
     #[inline(always)]
     fn notify_pushed(&self) {
-        #[cfg(feature = "std")]
         self.not_empty.notify_one();
     }
 
@@ -886,7 +913,6 @@ impl<T> RingBuffer<T> {
     /// the SeqCst claim of the pop (see `blocking`).
     #[inline(always)]
     fn notify_popped(&self) {
-        #[cfg(feature = "std")]
         self.not_full.notify_one();
     }
 }

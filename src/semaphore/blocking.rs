@@ -34,6 +34,7 @@ use crate::sync;
 use crate::sync::atomic::AtomicUsize;
 use crate::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::wait::Signal;
+use core::task::Waker;
 
 /// How long a queued single-permit waiter may be overtaken before the
 /// semaphore hands permits to it directly, and the least time between two
@@ -119,23 +120,28 @@ pub(super) struct Arrival {
     failed_wakeups: usize,
 }
 
-#[cfg_attr(not(feature = "std"), allow(dead_code))]
 impl Arrival {
-    fn now() -> Self {
+    pub(super) fn now() -> Self {
         Self {
             #[cfg(all(feature = "std", not(freelane_loom)))]
             since: std::time::Instant::now(),
             failed_wakeups: 0,
         }
     }
+
+    /// The same arrival, after one more wake-up that found no permit.
+    pub(super) fn after_failed_wakeup(mut self) -> Self {
+        self.failed_wakeups += 1;
+        self
+    }
 }
 
-/// A thread (or, later, a task) waiting for permits.
+/// A thread or a task waiting for permits.
 #[derive(Debug)]
-struct Waiter {
+pub(super) struct Waiter {
     /// Notified once the waiter leaves the queue: completed (`assigned ==
     /// needed`), woken to retry, or drained by `close` (both `assigned == 0`).
-    signal: Signal,
+    pub(super) signal: Signal,
     /// How many permits it asked for; at least 1.
     needed: usize,
     /// How many it has been given so far. Written only under the waiters lock;
@@ -147,7 +153,7 @@ struct Waiter {
 impl Waiter {
     /// Whether it was given all its permits (call under the lock, or after
     /// the signal: no longer queued, nobody writes `assigned`).
-    fn granted(&self) -> bool {
+    pub(super) fn granted(&self) -> bool {
         // Relaxed: written under the lock; the caller's lock or the signal's
         // Acquire load orders those writes before this read.
         self.assigned.load(Relaxed) == self.needed
@@ -155,8 +161,7 @@ impl Waiter {
 }
 
 /// What [`Semaphore::enqueue`] did.
-#[cfg_attr(not(feature = "std"), allow(dead_code))]
-enum Enqueued {
+pub(super) enum Enqueued {
     /// The permits were there after all; they are the caller's now.
     Acquired,
     /// The caller must wait on this waiter's signal.
@@ -165,22 +170,41 @@ enum Enqueued {
     Closed,
 }
 
+/// Waiters that a locked step took off the queue, to be notified once the
+/// lock is released. The first is kept inline: a release usually wakes one
+/// waiter, and this path runs on every contended release, so it should not
+/// allocate.
+#[derive(Default)]
+struct Woken {
+    first: Option<sync::Arc<Waiter>>,
+    rest: Vec<sync::Arc<Waiter>>,
+}
+
+impl Woken {
+    fn push(&mut self, waiter: sync::Arc<Waiter>) {
+        if self.first.is_none() {
+            self.first = Some(waiter);
+        } else {
+            self.rest.push(waiter);
+        }
+    }
+}
+
 /// Notifies waiters that a locked step took off the queue (call without the
 /// lock: a woken thread's first act may be to take it).
-fn notify(woken: Vec<sync::Arc<Waiter>>) {
-    for waiter in woken {
+fn notify(woken: Woken) {
+    for waiter in woken.first.into_iter().chain(woken.rest) {
         waiter.signal.notify();
     }
 }
 
-#[cfg_attr(not(feature = "std"), allow(dead_code))]
 impl Semaphore {
     /// `release` found `HANDOFF` set: hands `n` permits to the queued waiters
     /// under the lock (or, if hand-off mode ended meanwhile, puts them into
     /// the word and wakes waiters to retry).
     #[cold]
     pub(super) fn release_handoff(&self, n: usize) {
-        let mut woken = Vec::new();
+        let mut woken = Woken::default();
         {
             let mut queue = self.waiters.lock();
             self.settle_locked(&mut queue, n, &mut woken);
@@ -193,7 +217,7 @@ impl Semaphore {
     /// has waited too long (then it gets these permits, if still there).
     #[cold]
     pub(super) fn release_wake(&self, n: usize) {
-        let mut woken = Vec::new();
+        let mut woken = Woken::default();
         {
             let mut queue = self.waiters.lock();
             // With hand-offs pending, `HANDOFF` was set after our add, by a
@@ -215,12 +239,7 @@ impl Semaphore {
     /// once it has none, the rest goes into the word (ending hand-off mode)
     /// and up to that many waiters are woken to retry. Completed waiters are
     /// taken off the queue and pushed to `woken`.
-    fn settle_locked(
-        &self,
-        queue: &mut Queue,
-        mut permits: usize,
-        woken: &mut Vec<sync::Arc<Waiter>>,
-    ) {
+    fn settle_locked(&self, queue: &mut Queue, mut permits: usize, woken: &mut Woken) {
         while permits > 0 && queue.handoffs > 0 {
             let Some(front) = queue.entries.front() else {
                 debug_assert!(false, "hand-off entries are queued");
@@ -255,7 +274,7 @@ impl Semaphore {
     /// `owed` waiters off the front (no more than the word still holds, nor
     /// than are queued) to be woken to retry. A permit some barger took
     /// meanwhile needs no wake-up: its release will wake somebody.
-    fn wake_locked(&self, queue: &mut Queue, owed: usize, woken: &mut Vec<sync::Arc<Waiter>>) {
+    fn wake_locked(&self, queue: &mut Queue, owed: usize, woken: &mut Woken) {
         if owed == 0 || queue.entries.is_empty() {
             return;
         }
@@ -274,7 +293,7 @@ impl Semaphore {
 
     /// Puts the front waiter in hand-off mode: sets `HANDOFF`, takes every
     /// permit from the word and assigns them first come, first served.
-    fn promote_locked(&self, queue: &mut Queue, woken: &mut Vec<sync::Arc<Waiter>>) {
+    fn promote_locked(&self, queue: &mut Queue, woken: &mut Woken) {
         let Some(front) = queue.entries.front_mut() else {
             return;
         };
@@ -337,9 +356,20 @@ impl Semaphore {
     /// retry); a request for more queues in hand-off mode at once, taking the
     /// word's permits for the queue (its first instalment, unless older
     /// waiters come first).
-    fn enqueue(&self, n: usize, arrival: Arrival) -> Enqueued {
+    ///
+    /// `spare`, a waiter of an earlier wait of the same caller that has left
+    /// the queue, is reused if nobody else holds it (saves an allocation per
+    /// retry). `waker`, a task's, is installed in the new waiter's signal
+    /// before it is queued (a thread installs its own when it parks).
+    pub(super) fn enqueue(
+        &self,
+        n: usize,
+        arrival: Arrival,
+        mut spare: Option<sync::Arc<Waiter>>,
+        waker: Option<&Waker>,
+    ) -> Enqueued {
         debug_assert!((1..=Self::MAX_PERMITS).contains(&n));
-        let mut woken = Vec::new();
+        let mut woken = Woken::default();
         let verdict = {
             let mut queue = self.waiters.lock();
             // Acquire: pairs with the Release CAS of releases (their permits
@@ -371,11 +401,25 @@ impl Semaphore {
                 if available >= n {
                     break Enqueued::Acquired;
                 }
-                let waiter = sync::Arc::new(Waiter {
-                    signal: Signal::new(),
+                let fresh = Waiter {
+                    signal: Signal::with_waker(waker),
                     needed: n,
                     assigned: AtomicUsize::new(0),
-                });
+                };
+                let waiter = match spare.take() {
+                    // Unshared: off the queue, and its notifier has dropped
+                    // its reference (`get_mut` synchronizes with that drop),
+                    // so nothing can touch the old signal any more.
+                    Some(mut old) => {
+                        if let Some(slot) = sync::Arc::get_mut(&mut old) {
+                            *slot = fresh;
+                            old
+                        } else {
+                            sync::Arc::new(fresh)
+                        }
+                    }
+                    None => sync::Arc::new(fresh),
+                };
                 let entry = Entry {
                     waiter: sync::Arc::clone(&waiter),
                     handoff,
@@ -408,8 +452,12 @@ impl Semaphore {
     /// it had left the queue already: granted, the permits are the caller's
     /// (a grant is never undone); woken to retry, it retries once, so the
     /// wake-up is not lost; drained by `close`, that retry reports `Closed`.
-    fn cancel(&self, waiter: &sync::Arc<Waiter>, n: usize) -> Result<(), TryAcquireError> {
-        let mut woken = Vec::new();
+    pub(super) fn cancel(
+        &self,
+        waiter: &sync::Arc<Waiter>,
+        n: usize,
+    ) -> Result<(), TryAcquireError> {
+        let mut woken = Woken::default();
         let queued = {
             let mut queue = self.waiters.lock();
             match queue
@@ -495,13 +543,14 @@ impl Semaphore {
         deadline: Option<std::time::Instant>,
     ) -> Result<(), TryAcquireError> {
         let mut arrival: Option<Arrival> = None;
+        let mut spare = None;
         loop {
             match self.spin_take(n) {
                 Err(TryAcquireError::NoPermits) => {}
                 done => return done,
             }
             let first = *arrival.get_or_insert_with(Arrival::now);
-            let waiter = match self.enqueue(n, first) {
+            let waiter = match self.enqueue(n, first, spare.take(), None) {
                 Enqueued::Acquired => return Ok(()),
                 Enqueued::Closed => return Err(TryAcquireError::Closed),
                 Enqueued::Waiting(waiter) => waiter,
@@ -515,10 +564,8 @@ impl Semaphore {
                 return Ok(());
             }
             // Woken to retry (or by `close`: the retry sees CLOSED).
-            arrival = Some(Arrival {
-                failed_wakeups: first.failed_wakeups + 1,
-                ..first
-            });
+            arrival = Some(first.after_failed_wakeup());
+            spare = Some(waiter);
         }
     }
 }

@@ -20,7 +20,8 @@
 //! # Sections
 //! State; Linearization points; Fairness; Waiting; Progress; ABA;
 //! References. The memory ordering contract is on [`Semaphore`]. The waiter
-//! queue and the blocking calls are in `blocking.rs`.
+//! queue and the blocking calls are in `blocking.rs`; the async acquires,
+//! their poll and cancel protocol, in `async_waits.rs`.
 //!
 //! # State
 //! ```text
@@ -96,7 +97,7 @@
 //!   semaphore spends nearly all its time barging, yet each single-permit
 //!   waiter is served within about `FAIR_BOUND` times its position in the
 //!   queue (plus the holders' time), however many bargers there are.
-//! - Under loom (no clock) the bound is "one wake-up in vain" instead: the
+//! - Under loom and without `std` (no clock) the bound is "one wake-up in vain" instead: the
 //!   front waiter is promoted by the release after its first failed retry.
 //!
 //! The price of hand-off mode is head-of-line blocking: a waiter for four
@@ -104,9 +105,15 @@
 //!
 //! # Waiting
 //! A waiter is a [`Signal`](crate::wait::Signal) plus its request. A thread
-//! waits on it with `block_on_signal` (spin, then park); a task can register
-//! its `Waker` on the same signal, so threads and tasks share one queue and
-//! one policy. A notified waiter is off the queue and either complete
+//! waits on it with `block_on_signal` (spin, then park); a task (an
+//! `acquire*_async` future) installs its `Waker` in the same signal and
+//! returns `Pending`, so threads and tasks share one queue and one policy.
+//! With a clock (`std`) the ~1 ms bound applies to tasks as to threads;
+//! without one (no `std`, and under loom) the front single-permit waiter is
+//! promoted after its first wake-up in vain instead. A task does not spin
+//! before it queues (it would hold up its executor thread's other tasks).
+//!
+//! A notified waiter is off the queue and either complete
 //! (`assigned == needed`: the permits are its own) or woken to retry (a
 //! barging wake-up, or `close`: the retry reports `Closed`). Whoever gives up
 //! waiting (a timeout; a dropped future) calls `cancel`, which under the lock
@@ -141,6 +148,7 @@
 //! - M. Herlihy, N. Shavit, *The Art of Multiprocessor Programming*, ch. 7-8
 //!   (spinning versus blocking).
 
+mod async_waits;
 mod blocking;
 
 use alloc::sync::Arc;
@@ -178,9 +186,10 @@ const fn pack(permits: usize, flags: usize) -> usize {
 }
 
 /// A counting semaphore: [`try_acquire`](Semaphore::try_acquire) takes a
-/// permit if one is available, dropping the [`Permit`] returns it, and under
+/// permit if one is available, dropping the [`Permit`] returns it, under
 /// `std` [`acquire`](Semaphore::acquire) waits (spins briefly, then parks)
-/// until one is.
+/// until one is, and [`acquire_async`](Semaphore::acquire_async) waits as a
+/// future under any executor, with or without `std`.
 ///
 /// Limit concurrent work to `N` by holding a permit around it:
 ///
@@ -213,7 +222,9 @@ const fn pack(permits: usize, flags: usize) -> usize {
 /// waiter is woken to try again. A waiter for several permits, and a waiter
 /// for one that has waited about a millisecond, switch the semaphore to
 /// hand-off mode: permits then go to the waiters first come, first served and
-/// no call overtakes them, so no waiter is starved. See the module source for
+/// no call overtakes them, so no waiter is starved. Blocked threads and
+/// pending async acquires wait in one queue under this one policy. See the
+/// module source for
 /// the algorithm, the exact fairness policy, its linearization points and the
 /// progress guarantee: `try_*` calls and releases are lock-free; only while
 /// threads wait do releases take a short lock to wake or hand over.

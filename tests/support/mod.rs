@@ -3,6 +3,7 @@
 //! it needs.
 #![allow(dead_code)]
 
+pub mod executor;
 pub mod linearizability;
 
 use std::sync::Arc;
