@@ -187,8 +187,7 @@ const fn pack(permits: usize, flags: usize) -> usize {
 
 /// A counting semaphore: [`try_acquire`](Semaphore::try_acquire) takes a
 /// permit if one is available, dropping the [`Permit`] returns it, under
-/// `std` [`acquire`](Semaphore::acquire) waits (spins briefly, then parks)
-/// until one is, and [`acquire_async`](Semaphore::acquire_async) waits as a
+/// `std` `acquire` waits (spins briefly, then parks) until one is, and [`acquire_async`](Semaphore::acquire_async) waits as a
 /// future under any executor, with or without `std`.
 ///
 /// Limit concurrent work to `N` by holding a permit around it:
