@@ -9,6 +9,12 @@
 //! parking, the future installs its context's waker in its signal, re-checks
 //! the signal, and returns `Pending`.
 //!
+//! The futures take no part in a runtime's cooperative scheduling (tokio's
+//! task budget): a producer that always finds room, or a consumer that
+//! always finds an element, completes every await at once and keeps its
+//! worker thread. Loops that may run long that way need a yield point if
+//! other tasks share the thread.
+//!
 //! Sections: **Poll**, **Cancellation**.
 //!
 //! # Poll

@@ -14,6 +14,14 @@
 //! tasks of its executor thread), and it waits by storing its context's
 //! waker in the waiter's signal and returning `Pending` instead of parking.
 //!
+//! One more difference from runtime-bound semaphores: the futures know no
+//! executor, so they take no part in a runtime's cooperative scheduling
+//! (tokio's task budget). A loop that acquires and releases while permits are
+//! free completes every `acquire_async().await` at once, never returning
+//! `Pending`, and so never yields its worker thread to other tasks. Put a
+//! yield point in such a loop (`tokio::task::yield_now().await`, or any real
+//! await) if other tasks share the thread; the contention benchmark does.
+//!
 //! Sections: **Poll**, **Cancellation**.
 //!
 //! # Poll
