@@ -29,48 +29,9 @@ use loom::future::block_on;
 use loom::sync::Arc;
 use loom::thread;
 
-/// Which thread of a model runs its operations first (see tests/loom.rs:
-/// loom's partial-order reduction can explore a model whose first thread
-/// only reads in a single interleaving, so each thread takes a turn first).
-#[derive(Clone, Copy, Debug)]
-struct Order {
-    first: usize,
-}
-
-impl Order {
-    /// Called by thread `me` (0 is main) before its first operation: every
-    /// thread but the chosen one steps aside once (a yield, not a preemption).
-    fn start(self, me: usize) {
-        if me != self.first {
-            thread::yield_now();
-        }
-    }
-}
-
-/// Explores `body` once per choice of first thread (`threads` of them,
-/// main included), each with at most `bound` preemptions per interleaving
-/// (lowered to `LOOM_MAX_PREEMPTIONS` if that is set and smaller).
-fn model(bound: usize, threads: usize, body: impl Fn(Order) + Sync + Send + 'static) {
-    let body = std::sync::Arc::new(body);
-    for first in 0..threads {
-        let mut builder = loom::model::Builder::new();
-        let ceiling = builder.preemption_bound.unwrap_or(usize::MAX);
-        builder.preemption_bound = Some(bound.min(ceiling));
-        let body = std::sync::Arc::clone(&body);
-        let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counted = std::sync::Arc::clone(&runs);
-        builder.check(move || {
-            counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            body(Order { first });
-        });
-        // Shown with `--nocapture`: a model that explores a handful of
-        // executions checks little, whatever its assertions say.
-        eprintln!(
-            "thread {first} first: {} executions",
-            runs.load(std::sync::atomic::Ordering::Relaxed)
-        );
-    }
-}
+#[path = "support/loom_model.rs"]
+mod loom_model;
+use loom_model::model;
 
 /// Polls `future` once with a waker that does nothing.
 fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {

@@ -21,37 +21,11 @@ use freelane::{ManualClock, RateLimited, RateLimiter};
 use loom::sync::Arc;
 use loom::thread;
 
+#[path = "support/loom_model.rs"]
+mod loom_model;
+use loom_model::model;
+
 const T: Duration = Duration::from_millis(1);
-
-/// Runs `body(first)` under loom for each `first` in `0..threads`, with at
-/// most `bound` preemptions (or `LOOM_MAX_PREEMPTIONS`, if smaller).
-fn model(bound: usize, threads: usize, body: impl Fn(usize) + Sync + Send + 'static) {
-    let body = std::sync::Arc::new(body);
-    for first in 0..threads {
-        let mut builder = loom::model::Builder::new();
-        let ceiling = builder.preemption_bound.unwrap_or(usize::MAX);
-        builder.preemption_bound = Some(bound.min(ceiling));
-        let body = std::sync::Arc::clone(&body);
-        let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counted = std::sync::Arc::clone(&runs);
-        builder.check(move || {
-            counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            body(first);
-        });
-        eprintln!(
-            "thread {first} first: {} executions",
-            runs.load(std::sync::atomic::Ordering::Relaxed)
-        );
-    }
-}
-
-/// Thread `me` steps aside once unless it is the one to run first (a yield
-/// costs no preemption budget).
-fn start(first: usize, me: usize) {
-    if me != first {
-        thread::yield_now();
-    }
-}
 
 /// One grant or the exact denial for a frozen clock with the bucket empty.
 fn check_outcome(outcome: Result<(), RateLimited>) -> usize {
@@ -68,18 +42,18 @@ fn check_outcome(outcome: Result<(), RateLimited>) -> usize {
 
 #[test]
 fn three_threads_race_for_two_tokens() {
-    model(2, 3, |first| {
+    model(2, 3, |order| {
         let limiter = Arc::new(RateLimiter::with_clock(2, T, ManualClock::new(0)));
         let spawned: Vec<_> = (1..3)
             .map(|me| {
                 let limiter = Arc::clone(&limiter);
                 thread::spawn(move || {
-                    start(first, me);
+                    order.start(me);
                     check_outcome(limiter.try_acquire())
                 })
             })
             .collect();
-        start(first, 0);
+        order.start(0);
         let mut granted = check_outcome(limiter.try_acquire());
         for handle in spawned {
             granted += handle.join().unwrap();
@@ -95,17 +69,17 @@ fn many_and_one_race_for_two_tokens() {
     // try_acquire_many(2) against two single acquires: either the pair wins
     // (and both singles are denied) or a single wins first (and the pair is
     // denied); never more than two tokens in all.
-    model(2, 3, |first| {
+    model(2, 3, |order| {
         let limiter = Arc::new(RateLimiter::with_clock(2, T, ManualClock::new(0)));
         let single = |me: usize| {
             let limiter = Arc::clone(&limiter);
             thread::spawn(move || {
-                start(first, me);
+                order.start(me);
                 u32::from(limiter.try_acquire().is_ok())
             })
         };
         let (one, two) = (single(1), single(2));
-        start(first, 0);
+        order.start(0);
         let pair = match limiter.try_acquire_many(2) {
             Ok(()) => 2,
             Err(RateLimited::RetryAfter(wait)) => {
