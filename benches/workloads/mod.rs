@@ -17,8 +17,11 @@
 //!
 //! Sections: machine and settings; the runner; queues (pairs, SPSC, MPMC);
 //! counters; semaphores; physical limits (cache-line ping-pong, rtrb SPSC);
-//! the catalog every front end iterates.
-// Each includer (four benches, one example) uses a different part.
+//! the catalog every front end iterates. Two submodules at the end:
+//! `rate_limit` (RateLimiter beside governor) and `async_waits` (the async
+//! semaphore and ring on tokio's runtime, beside tokio's Semaphore and
+//! async-channel).
+// Each includer (six benches, one example) uses a different part.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
