@@ -1,0 +1,58 @@
+//! The loom models' driver, shared by `tests/loom*.rs` (included with
+//! `#[path]`; it needs loom, so it is not part of `tests/support/mod.rs`).
+
+use loom::thread;
+
+/// Which thread of a model runs its operations first.
+///
+/// Loom's partial-order reduction remembers only the last access to each
+/// atomic, so a load can hide an earlier load by another thread from a later
+/// write (loom issues #166 and #392): if the thread that runs first only
+/// *reads* a word that a later thread reads and then writes (every CAS loop
+/// does), loom never tries the later thread first, and explores that model in
+/// one interleaving. Letting each thread in turn run first closes the gap:
+/// from the reversed start, the reads find a write to race with and loom
+/// backtracks as it should. (Found while writing these models: a pop racing a
+/// push with the slot stamp store weakened to Relaxed passed with main first
+/// and fails with the pusher first.)
+#[derive(Clone, Copy, Debug)]
+pub struct Order {
+    first: usize,
+}
+
+impl Order {
+    /// Called by thread `me` before its first operation (0 is the main
+    /// thread, after spawning; spawned threads are numbered from 1): every
+    /// thread but the chosen one steps aside once. A yield is not a
+    /// preemption, so this costs no preemption budget.
+    pub fn start(self, me: usize) {
+        if me != self.first {
+            thread::yield_now();
+        }
+    }
+}
+
+/// Explores `body` once per choice of first thread (`threads` of them,
+/// including main), each with at most `bound` preemptions per interleaving,
+/// lowered to `LOOM_MAX_PREEMPTIONS` if that is set and smaller.
+pub fn model(bound: usize, threads: usize, body: impl Fn(Order) + Sync + Send + 'static) {
+    let body = std::sync::Arc::new(body);
+    for first in 0..threads {
+        let mut builder = loom::model::Builder::new();
+        let ceiling = builder.preemption_bound.unwrap_or(usize::MAX);
+        builder.preemption_bound = Some(bound.min(ceiling));
+        let body = std::sync::Arc::clone(&body);
+        let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = std::sync::Arc::clone(&runs);
+        builder.check(move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            body(Order { first });
+        });
+        // Shown with `--nocapture`: a model that explores a handful of
+        // executions checks little, whatever its assertions say.
+        eprintln!(
+            "thread {first} first: {} executions",
+            runs.load(std::sync::atomic::Ordering::Relaxed)
+        );
+    }
+}
