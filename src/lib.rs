@@ -2,7 +2,7 @@
 //!
 //! | type | what it is | progress |
 //! |---|---|---|
-//! | [`MsQueue<T>`] | unbounded MPMC FIFO: the Michael–Scott queue, nodes reclaimed by crossbeam-epoch | lock-free push and pop |
+//! | [`MsQueue<T>`] | unbounded MPMC FIFO: the Michael–Scott queue, popped nodes recycled through crossbeam-epoch (`shrink_to_fit` frees them) | lock-free push and pop |
 //! | [`RingBuffer<T>`] | bounded MPMC FIFO over a fixed slot array (Vyukov's stamped slots), closable, with backpressure: blocking under `std`, async (any executor) everywhere | lock-free claims; see its docs for the one place a preempted thread holds others up |
 //! | [`AtomicCounter`] | one 64-bit word: fetch-and-add, and the CAS-loop pattern (`fetch_update`, `checked_*`, `saturating_*`) | wait-free increments, lock-free CAS loops |
 //! | [`ShardedCounter`] | increments spread over cache-padded cells, summed on read | wait-free updates |

@@ -329,6 +329,8 @@ impl<T> Pool<T> {
             // success means `next` was read while `node` was on top.
             let next = node.next.load(Relaxed, guard);
             // Acquire on success: as for the load above; we own the node.
+            // Acquire on failure too: the new `top` is dereferenced on the
+            // next turn, so its link must be visible as the load's was.
             match self
                 .top
                 .compare_exchange_weak(top, next, Acquire, Acquire, guard)
@@ -356,6 +358,8 @@ impl<T> Pool<T> {
         let unprotected = unsafe { crossbeam_epoch::unprotected() };
         // SAFETY: the chain is ours (contract), so `last` is live.
         let last = unsafe { &*last };
+        // Relaxed: only a guess for the CAS below, which checks it; nothing
+        // is read through it.
         let mut top = this.top.load(Relaxed, unprotected);
         loop {
             // Relaxed: published by the Release CAS below.
@@ -417,6 +421,8 @@ impl<T> Pool<T> {
         // SAFETY: no owner is left: no pusher and no pending return can
         // touch the pool or its nodes, so no guard is needed.
         let unprotected = unsafe { crossbeam_epoch::unprotected() };
+        // Relaxed: the AcqRel decrement above already made every owner's
+        // writes (the links included) visible to us.
         let first = this.top.load(Relaxed, unprotected).as_raw().cast_mut();
         // SAFETY: the pool's nodes are live until freed here, once; their
         // values were taken before they were retired.
@@ -933,6 +939,8 @@ impl<T> Drop for MsQueue<T> {
         // SAFETY: `&mut self`: no other thread can touch the nodes, so no
         // guard is needed to read or free them.
         let guard = unsafe { crossbeam_epoch::unprotected() };
+        // Relaxed here and below: `&mut self` means every other thread's
+        // use of the queue happens-before this drop.
         let head = self.head.load(Relaxed, guard).as_raw().cast_mut();
         // The nodes of the sentinel's batch before it were unlinked but
         // their batch was never handed back (that waits for the batch's last

@@ -185,6 +185,10 @@ impl WaitQueue {
         match list.iter().position(|queued| Arc::ptr_eq(queued, signal)) {
             Some(index) => {
                 list.remove(index);
+                // Relaxed: under the list's lock, which orders it with every
+                // other change of the list; an RMW loses no SeqCst increment,
+                // and a notifier that still reads the old count only takes
+                // the lock and finds the list as it is.
                 self.waiting.fetch_sub(1, Relaxed);
                 true
             }
@@ -229,6 +233,7 @@ impl WaitQueue {
             let mut list = self.list.lock();
             let signal = list.pop_front();
             if signal.is_some() {
+                // Relaxed: under the lock, as in `unregister`.
                 self.waiting.fetch_sub(1, Relaxed);
             }
             signal
@@ -247,6 +252,8 @@ impl WaitQueue {
         }
         let drained: VecDeque<Arc<Signal>> = {
             let mut list = self.list.lock();
+            // Relaxed: under the lock, as in `unregister`. A plain store is
+            // safe because every increment is made under this lock too.
             self.waiting.store(0, Relaxed);
             core::mem::take(&mut *list)
         };
