@@ -128,13 +128,16 @@
 //!   above), so the system always progresses, but one thread can lose
 //!   repeatedly under sustained contention, and `f` runs once per attempt.
 //!
-//! # Why 64-bit only
-//! The type exists where `target_has_atomic = "64"`. Cortex-M has 32-bit
-//! atomics at most, and a fallback that guarded the word with a lock or a
-//! critical section would not be lock-free: a thread preempted inside it
-//! would stall every other, and an interrupt handler that touched the counter
-//! could deadlock. So there the type is absent, and code that needs it fails
-//! to build rather than silently blocking.
+//! # Targets without 64-bit atomics
+//! The type exists where `target_has_atomic = "64"`, and elsewhere only with
+//! the `portable-atomic` feature. Cortex-M has 32-bit atomics at most, and
+//! portable-atomic's `AtomicU64` there guards the word with a global lock
+//! (or disables interrupts, with its `unsafe-assume-single-core` option): not
+//! lock-free, since a thread preempted inside it stalls every other, and an
+//! interrupt handler that touched the counter could deadlock on the lock.
+//! Without the feature the type is absent there, so code that needs it fails
+//! to build rather than silently blocking; with it, the choice is the
+//! user's, made knowingly (the crate docs, "Targets").
 //!
 //! # References
 //! - M. Herlihy, "Wait-free synchronization", 1991 (above): CAS is universal.

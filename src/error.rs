@@ -13,7 +13,7 @@
 //! - [`RateLimited`]: why the rate limiter granted nothing, and when to retry.
 
 use core::fmt;
-#[cfg(target_has_atomic = "64")]
+#[cfg(any(target_has_atomic = "64", feature = "portable-atomic"))]
 use core::time::Duration;
 
 /// A [`RingBuffer`](crate::RingBuffer) capacity that cannot be built.
@@ -242,7 +242,7 @@ impl fmt::Display for AcquireError {
     }
 }
 
-#[cfg(target_has_atomic = "64")]
+#[cfg(any(target_has_atomic = "64", feature = "portable-atomic"))]
 /// A [`RateLimiter`](crate::RateLimiter) quota that cannot be built.
 ///
 /// Returned by `RateLimiter::try_new` and
@@ -275,7 +275,7 @@ pub enum QuotaError {
     },
 }
 
-#[cfg(target_has_atomic = "64")]
+#[cfg(any(target_has_atomic = "64", feature = "portable-atomic"))]
 impl fmt::Display for QuotaError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -292,7 +292,7 @@ impl fmt::Display for QuotaError {
     }
 }
 
-#[cfg(target_has_atomic = "64")]
+#[cfg(any(target_has_atomic = "64", feature = "portable-atomic"))]
 /// Why a [`RateLimiter`](crate::RateLimiter) granted no token.
 ///
 /// ```
@@ -317,7 +317,7 @@ pub enum RateLimited {
     ExceedsCapacity,
 }
 
-#[cfg(target_has_atomic = "64")]
+#[cfg(any(target_has_atomic = "64", feature = "portable-atomic"))]
 impl RateLimited {
     /// The wait a `RetryAfter` carries; `None` for `ExceedsCapacity`.
     pub fn retry_after(&self) -> Option<Duration> {
@@ -333,7 +333,7 @@ impl RateLimited {
     }
 }
 
-#[cfg(target_has_atomic = "64")]
+#[cfg(any(target_has_atomic = "64", feature = "portable-atomic"))]
 impl fmt::Display for RateLimited {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -353,7 +353,7 @@ impl<T> core::error::Error for PushError<T> {}
 impl core::error::Error for PopError {}
 impl core::error::Error for TryAcquireError {}
 impl core::error::Error for AcquireError {}
-#[cfg(target_has_atomic = "64")]
+#[cfg(any(target_has_atomic = "64", feature = "portable-atomic"))]
 impl core::error::Error for QuotaError {}
-#[cfg(target_has_atomic = "64")]
+#[cfg(any(target_has_atomic = "64", feature = "portable-atomic"))]
 impl core::error::Error for RateLimited {}

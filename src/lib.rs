@@ -22,6 +22,13 @@
 //!   for targets such as `thumbv7em-none-eabihf`. Everything that does not
 //!   block a thread is there, the async waits included; [`MsQueue`] is used through an explicitly registered
 //!   epoch participant (`MsQueue::handle`).
+//! - `portable-atomic` (off by default): atomics from the portable-atomic
+//!   crate, for targets without 64-bit atomics or without CAS; see
+//!   [Targets](#targets) for what each target then has and what stays
+//!   lock-free.
+//!
+//! Items that need a feature or a target capability are labelled so in
+//! these docs (on docs.rs, which renders every feature).
 //!
 //! # Async waits
 //! [`Semaphore::acquire_async`] (and its `_many` / `_owned` forms),
@@ -35,12 +42,30 @@
 //! permits passes them on to the next waiter. The futures are `Send` when
 //! `T: Send`.
 //!
-//! # 64-bit atomics
-//! [`AtomicCounter`], [`ShardedCounter`] and [`RateLimiter`] (with its
-//! [`Clock`]s and errors) exist only where
-//! `target_has_atomic = "64"`. Cortex-M has no 64-bit atomic instructions,
-//! and a lock-based fallback would not be lock-free, so on such targets these
-//! types are absent rather than silently slower and blocking.
+//! # Targets
+//! The crate needs compare-and-swap on `usize` (every structure is built on
+//! it) and, for [`AtomicCounter`], [`ShardedCounter`] and [`RateLimiter`]
+//! (with its [`Clock`]s and errors), 64-bit atomics. The optional
+//! `portable-atomic` feature takes every atomic from the [portable-atomic]
+//! crate instead of `core`, which fills both gaps, at a price this table
+//! states:
+//!
+//! | target | without `portable-atomic` | with `portable-atomic` |
+//! |---|---|---|
+//! | 64-bit atomics and CAS (x86-64, AArch64, RV64GC, ...) | everything, lock-free as documented per type | the same code: portable-atomic uses the native instructions |
+//! | CAS on 32 bits, none on 64 (`thumbv7em-none-eabihf`, Cortex-M3/M4/M7) | everything but the three 64-bit types, which are absent | those three exist too, but their `AtomicU64` is portable-atomic's fallback: a global lock (a seqlock), or interrupts disabled around each access with its `unsafe-assume-single-core` option. Not lock-free: a thread preempted holding the lock stalls the others, and an interrupt handler touching the same word could deadlock |
+//! | no CAS at all (`thumbv6m-none-eabi` Cortex-M0/M0+, `riscv32imc-unknown-none-elf`) | does not build | builds once the final binary picks how CAS is emulated: portable-atomic's `unsafe-assume-single-core` (each CAS runs with interrupts disabled: sound on a single core only, never blocks, but every read-modify-write costs an interrupt-latency window) or its `critical-section` feature (a critical section provided by the platform, e.g. an RTOS). Nothing there is lock-free in the multi-core sense; on a single core each operation completes without waiting for another. [`MsQueue`] and [`OwnedPermit`] (with the `_owned` acquires) are absent: crossbeam-epoch and `alloc::sync::Arc` need native CAS |
+//!
+//! A library must not choose between `unsafe-assume-single-core` and
+//! `critical-section` (portable-atomic's README says why), so freelane
+//! enables neither; the application does, in its own `Cargo.toml`
+//! (`portable-atomic = { version = "1", features = ["critical-section"] }`)
+//! or with `RUSTFLAGS="--cfg portable_atomic_unsafe_assume_single_core"`.
+//! Without either, the build stops with portable-atomic's message saying so.
+//! On a target with native atomics, leave the feature off: it changes
+//! nothing there.
+//!
+//! [portable-atomic]: https://docs.rs/portable-atomic
 //!
 //! # Model checking
 //! Compiled with `RUSTFLAGS="--cfg freelane_loom --cfg crossbeam_loom"`, the
@@ -69,31 +94,38 @@ mod error;
 mod sync;
 mod wait;
 
+#[cfg(target_has_atomic = "ptr")]
 mod ms_queue;
 mod ring_buffer;
 mod semaphore;
 
-#[cfg(target_has_atomic = "64")]
+#[cfg(any(target_has_atomic = "64", feature = "portable-atomic"))]
 mod counter;
-#[cfg(target_has_atomic = "64")]
+#[cfg(any(target_has_atomic = "64", feature = "portable-atomic"))]
 mod rate_limiter;
-#[cfg(target_has_atomic = "64")]
+#[cfg(any(target_has_atomic = "64", feature = "portable-atomic"))]
 mod sharded_counter;
 
 pub use error::{AcquireError, CapacityError, PopError, PushError, TryAcquireError};
-#[cfg(target_has_atomic = "64")]
+#[cfg(any(target_has_atomic = "64", feature = "portable-atomic"))]
 pub use error::{QuotaError, RateLimited};
+#[cfg(target_has_atomic = "ptr")]
 pub use ms_queue::{MsQueue, MsQueueHandle};
 pub use ring_buffer::RingBuffer;
-pub use semaphore::{OwnedPermit, Permit, Semaphore};
+#[cfg(target_has_atomic = "ptr")]
+pub use semaphore::OwnedPermit;
+pub use semaphore::{Permit, Semaphore};
 
-#[cfg(target_has_atomic = "64")]
+#[cfg(any(target_has_atomic = "64", feature = "portable-atomic"))]
 pub use counter::AtomicCounter;
-#[cfg(all(target_has_atomic = "64", feature = "std"))]
+#[cfg(all(
+    any(target_has_atomic = "64", feature = "portable-atomic"),
+    feature = "std"
+))]
 pub use rate_limiter::StdClock;
-#[cfg(target_has_atomic = "64")]
+#[cfg(any(target_has_atomic = "64", feature = "portable-atomic"))]
 pub use rate_limiter::{Clock, ManualClock, RateLimiter};
-#[cfg(target_has_atomic = "64")]
+#[cfg(any(target_has_atomic = "64", feature = "portable-atomic"))]
 pub use sharded_counter::ShardedCounter;
 
 /// The README's examples, compiled and run as doctests so they cannot rot.

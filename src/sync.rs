@@ -16,12 +16,25 @@
 //!
 //! [loom]: https://docs.rs/loom
 
-#[cfg(not(freelane_loom))]
+#[cfg(all(not(freelane_loom), not(feature = "portable-atomic")))]
 #[allow(unused_imports)]
 pub(crate) mod atomic {
     #[cfg(target_has_atomic = "64")]
     pub(crate) use core::sync::atomic::AtomicU64;
     pub(crate) use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+}
+
+/// The `portable-atomic` feature: the same names from the `portable-atomic`
+/// crate. Where the target has the instruction, each is core's (a
+/// `#[repr(transparent)]` wrapper, the same code); `AtomicU64` without 64-bit
+/// atomics is its lock-based fallback, and compare-and-swap without CAS
+/// instructions is provided by disabling interrupts or by the
+/// `critical-section` crate, whichever the final binary enables (the crate
+/// docs, "Targets", say what that costs). `Ordering` is core's own.
+#[cfg(all(not(freelane_loom), feature = "portable-atomic"))]
+#[allow(unused_imports)]
+pub(crate) mod atomic {
+    pub(crate) use portable_atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 }
 
 #[cfg(freelane_loom)]
@@ -30,10 +43,14 @@ pub(crate) mod atomic {
     pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 }
 
-#[cfg(not(freelane_loom))]
+#[cfg(all(not(freelane_loom), target_has_atomic = "ptr"))]
 pub(crate) use alloc::sync::Arc;
 #[cfg(freelane_loom)]
 pub(crate) use loom::sync::Arc;
+/// `alloc` has no `Arc` without compare-and-swap; portable-atomic-util's is
+/// the same type over portable-atomic's counters.
+#[cfg(all(not(freelane_loom), not(target_has_atomic = "ptr")))]
+pub(crate) use portable_atomic_util::Arc;
 
 pub(crate) use crossbeam_utils::{Backoff, CachePadded};
 

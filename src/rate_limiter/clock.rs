@@ -58,6 +58,7 @@ impl<C: Clock + ?Sized> Clock for alloc::boxed::Box<C> {
 
 // The user's `Arc`, not the crate's `sync::Arc` (loom's under the model
 // checker): this is a public impl for the type users hold.
+#[cfg(target_has_atomic = "ptr")]
 impl<C: Clock + ?Sized> Clock for alloc::sync::Arc<C> {
     #[inline]
     fn now(&self) -> u64 {

@@ -130,6 +130,9 @@
 //! other threads do. After a failed CAS the loop backs off
 //! ([`Backoff::spin`], 1 to 64 spin hints) before retrying, so that a burst
 //! of callers does not keep stealing the cache line from the winner.
+//! That holds where the target has 64-bit atomics; elsewhere (Cortex-M) the
+//! type exists only with the `portable-atomic` feature, whose `AtomicU64`
+//! there takes a lock or disables interrupts (the crate docs, "Targets").
 //!
 //! # Time and overflow
 //! Time is `u64` nanoseconds from the [`Clock`]. Construction rejects a

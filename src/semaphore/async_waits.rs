@@ -53,14 +53,17 @@
 //! `Acquire::drop` history: a future dropped between its wake-up and its
 //! next poll must pass on what it was given.
 
+#[cfg(target_has_atomic = "ptr")]
 use alloc::sync::Arc;
 use core::future::Future;
 use core::ops::Deref;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
+#[cfg(target_has_atomic = "ptr")]
+use super::OwnedPermit;
 use super::blocking::{Arrival, Enqueued, Waiter};
-use super::{OwnedPermit, Permit, Semaphore};
+use super::{Permit, Semaphore};
 use crate::error::{AcquireError, TryAcquireError};
 use crate::sync;
 
@@ -80,6 +83,7 @@ impl<'a> Handle for &'a Semaphore {
     }
 }
 
+#[cfg(target_has_atomic = "ptr")]
 impl Handle for Arc<Semaphore> {
     type Permit = OwnedPermit;
     fn into_permit(self, permits: usize) -> OwnedPermit {
@@ -337,6 +341,7 @@ impl Semaphore {
     /// std::thread::spawn(move || drop(permit)).join().unwrap();
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
+    #[cfg(target_has_atomic = "ptr")]
     pub fn acquire_owned_async(
         self: Arc<Self>,
     ) -> impl Future<Output = Result<OwnedPermit, AcquireError>> {
@@ -368,6 +373,7 @@ impl Semaphore {
     /// let permit = block_on(Arc::clone(&sem).acquire_many_owned_async(2)).unwrap();
     /// assert_eq!((permit.permits(), sem.available_permits()), (2, 1));
     /// ```
+    #[cfg(target_has_atomic = "ptr")]
     pub fn acquire_many_owned_async(
         self: Arc<Self>,
         n: usize,

@@ -151,6 +151,7 @@
 mod async_waits;
 mod blocking;
 
+#[cfg(target_has_atomic = "ptr")]
 use alloc::sync::Arc;
 use core::fmt;
 
@@ -362,6 +363,7 @@ impl Semaphore {
     /// std::thread::spawn(move || drop(permit)).join().unwrap();
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
+    #[cfg(target_has_atomic = "ptr")]
     pub fn try_acquire_owned(self: Arc<Self>) -> Result<OwnedPermit, TryAcquireError> {
         self.try_acquire_many_owned(1)
     }
@@ -377,6 +379,7 @@ impl Semaphore {
     /// let permit = Arc::clone(&sem).try_acquire_many_owned(3).unwrap();
     /// assert_eq!((permit.permits(), sem.available_permits()), (3, 1));
     /// ```
+    #[cfg(target_has_atomic = "ptr")]
     pub fn try_acquire_many_owned(
         self: Arc<Self>,
         n: usize,
@@ -743,11 +746,13 @@ impl fmt::Debug for Permit<'_> {
 /// assert_eq!(sem.available_permits(), 1);
 /// ```
 #[must_use = "dropping a permit returns it to the semaphore at once"]
+#[cfg(target_has_atomic = "ptr")]
 pub struct OwnedPermit {
     semaphore: Arc<Semaphore>,
     permits: usize,
 }
 
+#[cfg(target_has_atomic = "ptr")]
 impl OwnedPermit {
     /// How many permits this holds.
     ///
@@ -828,12 +833,14 @@ impl OwnedPermit {
     }
 }
 
+#[cfg(target_has_atomic = "ptr")]
 impl Drop for OwnedPermit {
     fn drop(&mut self) {
         self.semaphore.release(self.permits);
     }
 }
 
+#[cfg(target_has_atomic = "ptr")]
 impl fmt::Debug for OwnedPermit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OwnedPermit")
