@@ -383,7 +383,11 @@ impl<T> RingBuffer<T> {
     }
 
     /// Pushes `value` at the back if there is room and the buffer is open.
-    /// Never waits (see the module docs on a slot held by a stalled thread).
+    ///
+    /// Never reports `Full` while there is room: when the slot it needs is
+    /// still being emptied by a pop that has claimed it (or refilled by a
+    /// `force_push`), it waits for that thread, spinning and then yielding
+    /// (see [Progress](RingBuffer#progress)).
     ///
     /// # Errors
     ///
@@ -407,15 +411,16 @@ impl<T> RingBuffer<T> {
                 return Err(self.closed_push(value));
             }
             let slot = self.slot(tail);
-            // Acquire: pairs with the Release stamp store in `try_pop`; the
-            // previous lap's pop has moved the old value out before we write.
+            // Acquire: pairs with the Release stamp store in `read_claimed`;
+            // the previous lap's pop has moved the old value out before we
+            // write.
             let stamp = slot.stamp.load(Acquire);
             if stamp == tail {
                 let new_tail = self.advance(tail);
                 // SeqCst: the claim needs no ordering (the stamp publishes the
-                // value), but pops' Empty check (SeqCst fence, then a load of
-                // `tail`) must see every completed claim, and mark-bit CAS
-                // failures must not be missed; see `try_pop`.
+                // value), but the waiters' re-check (`pop_must_wait`, SeqCst
+                // loads) must be ordered with it, and a CAS that fails on the
+                // close mark must not be missed; see `crate::wait`.
                 match self
                     .tail
                     .compare_exchange_weak(tail, new_tail, SeqCst, Relaxed)
@@ -424,6 +429,7 @@ impl<T> RingBuffer<T> {
                         // SAFETY: the CAS claimed position `tail`; the stamp
                         // said the slot is empty for it. See `write_claimed`.
                         unsafe { self.write_claimed(slot, tail, value) };
+                        self.notify_pushed();
                         return Ok(());
                     }
                     Err(current) => {
@@ -431,46 +437,21 @@ impl<T> RingBuffer<T> {
                         backoff.spin();
                     }
                 }
-            } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
-                // The slot still holds the previous lap's value: full, unless
-                // a pop has already claimed it and is moving it out.
-                // SeqCst: pairs with the SeqCst `head` CAS in `try_pop`; a
-                // completed pop's claim is visible to the load below, so Full
-                // is reported only while `head` really is a lap behind.
-                fence(SeqCst);
-                let head = self.head.load(Relaxed);
-                if head.wrapping_add(self.one_lap) == tail {
-                    return Err(PushError::Full(value));
-                }
-                // A pop of this slot is in flight (or `tail` is stale).
-                if backoff.is_completed() {
-                    return Err(PushError::Full(value));
-                }
-                backoff.snooze();
-                tail = self.tail.load(Relaxed);
             } else {
-                // Usually `tail` is stale: another push claimed this position
-                // and the fresh `tail` is elsewhere. If `tail` has not moved,
-                // the slot is still being written by the push of the previous
-                // lap (stamp `tail - ONE_LAP`), or refilled by a `force_push`:
-                // in flight, as above.
-                // Relaxed: a hint, as at the top.
-                let current = self.tail.load(Relaxed);
-                if current == tail {
-                    if backoff.is_completed() {
-                        return Err(PushError::Full(value));
-                    }
-                    backoff.snooze();
-                } else {
-                    backoff.spin();
+                match self.push_slot_busy(tail, stamp, &backoff) {
+                    Some(current) => tail = current,
+                    None => return Err(PushError::Full(value)),
                 }
-                tail = current;
             }
         }
     }
 
-    /// Takes the value at the front, if any. Never waits (see the module
-    /// docs on a slot held by a stalled thread).
+    /// Takes the value at the front, if any.
+    ///
+    /// Never reports `Empty` while a value is there: when the slot at the
+    /// front has been claimed by a push that has not finished writing it, it
+    /// waits for that thread, spinning and then yielding (see
+    /// [Progress](RingBuffer#progress)).
     ///
     /// # Errors
     ///
@@ -491,15 +472,22 @@ impl<T> RingBuffer<T> {
         // Relaxed: a hint; the stamp check and the CAS below validate it.
         let mut head = self.head.load(Relaxed);
         loop {
+            if head & self.mark_bit != 0 {
+                // A `force_push` is moving `head` and `tail`: the buffer is
+                // full meanwhile; wait for it to let go of `head`.
+                backoff.snooze();
+                // Relaxed: a hint, as above.
+                head = self.head.load(Relaxed);
+                continue;
+            }
             let slot = self.slot(head);
             // Acquire: pairs with the Release stamp store in `write_claimed`;
             // makes the pushed value visible before we read it.
             let stamp = slot.stamp.load(Acquire);
             if stamp == head + 1 {
                 let new_head = self.advance(head);
-                // SeqCst: the claim needs no ordering (the stamp published
-                // the value), but pushes' Full check (SeqCst fence, then a load
-                // of `head`) must see every completed claim.
+                // SeqCst: as the `tail` CAS in `try_push`, for the waiters'
+                // re-check in `push_must_wait`.
                 match self
                     .head
                     .compare_exchange_weak(head, new_head, SeqCst, Relaxed)
@@ -507,66 +495,32 @@ impl<T> RingBuffer<T> {
                     Ok(_) => {
                         // SAFETY: the CAS claimed position `head`; the stamp
                         // said the slot holds its value. See `read_claimed`.
-                        return Ok(unsafe { self.read_claimed(slot, head) });
+                        let value = unsafe { self.read_claimed(slot, head) };
+                        self.notify_popped();
+                        return Ok(value);
                     }
                     Err(current) => {
                         head = current;
                         backoff.spin();
                     }
                 }
-            } else if stamp == head {
-                // The slot has not been filled for this lap: empty, unless a
-                // push has claimed it and is still writing.
-                // SeqCst: pairs with the SeqCst `tail` CAS in the pushes and
-                // the `fetch_or` in `close`; a completed claim or close is
-                // visible to the load below, so Empty is reported only while
-                // `tail` really equals `head`.
-                fence(SeqCst);
-                let tail = self.tail.load(Relaxed);
-                if tail & !self.mark_bit == head {
-                    if tail & self.mark_bit != 0 {
-                        // Acquire: pairs with the release half of the SeqCst
-                        // `fetch_or` in `close`; close happens-before Closed.
-                        fence(Acquire);
-                        return Err(PopError::Closed);
-                    }
-                    return Err(PopError::Empty);
-                }
-                // A push of this slot is in flight: wait a bounded while.
-                if backoff.is_completed() {
-                    return Err(PopError::Empty);
-                }
-                backoff.snooze();
-                head = self.head.load(Relaxed);
             } else {
-                // Usually `head` is stale: another pop took this position and
-                // the fresh `head` is elsewhere. If `head` has not moved, a
-                // `force_push` has taken this slot's old value and not yet
-                // stored its own (every older value has been popped since):
-                // in flight, as above.
-                // Relaxed: a hint, as at the top.
-                let current = self.head.load(Relaxed);
-                if current == head {
-                    if backoff.is_completed() {
-                        return Err(PopError::Empty);
-                    }
-                    backoff.snooze();
-                } else {
-                    backoff.spin();
+                match self.pop_slot_busy(head, stamp, &backoff) {
+                    Ok(current) => head = current,
+                    Err(error) => return Err(error),
                 }
-                head = current;
             }
         }
     }
 
     /// Pushes `value` at the back; if the buffer is full, first removes the
     /// oldest value and returns it. The buffer never rejects a value for
-    /// lack of room.
+    /// lack of room, and never replaces one while there is room.
     ///
     /// When the slot it needs is held by another thread that claimed it and
-    /// has not finished (a pop still reading it, or a push still writing the
-    /// value it would replace), this waits for that thread, spinning and then
-    /// yielding: it cannot report `Full`. See the type's docs on progress.
+    /// has not finished (a pop still reading it, a push still writing the
+    /// value it would replace, another `force_push`), this waits for that
+    /// thread, spinning and then yielding. See [Progress](RingBuffer#progress).
     ///
     /// # Errors
     ///
@@ -592,9 +546,9 @@ impl<T> RingBuffer<T> {
                 return Err(self.closed_push(value).into_inner());
             }
             let slot = self.slot(tail);
-            // Acquire: pairs with the Release stamp stores in `try_pop` (the
-            // old value is gone before we write) and in `write_claimed` (the
-            // value we may take out below is visible).
+            // Acquire: pairs with the Release stamp stores in `read_claimed`
+            // (the old value is gone before we write) and in `write_claimed`
+            // (the value we may take out below is visible).
             let stamp = slot.stamp.load(Acquire);
             if stamp == tail {
                 let new_tail = self.advance(tail);
@@ -607,6 +561,7 @@ impl<T> RingBuffer<T> {
                         // SAFETY: the CAS claimed position `tail`; the stamp
                         // said the slot is empty for it. See `write_claimed`.
                         unsafe { self.write_claimed(slot, tail, value) };
+                        self.notify_pushed();
                         return Ok(None);
                     }
                     Err(current) => {
@@ -614,34 +569,52 @@ impl<T> RingBuffer<T> {
                         backoff.spin();
                     }
                 }
-            } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
-                // The slot holds the previous lap's value, pushed at `head`.
-                // If `head` is there the buffer is full and that value is the
-                // oldest: claim it by moving `head` on. While the CAS below
-                // can succeed, `tail` cannot move (its slot is full and only
-                // this CAS frees it), so the unmarked `tail` read above is
-                // still current: that load is the linearization point.
-                let head = tail.wrapping_sub(self.one_lap);
-                let new_head = self.advance(head);
-                // SeqCst: as the `head` CAS in `try_pop`.
+                continue;
+            }
+            let holds_previous_lap = stamp.wrapping_add(self.one_lap) == tail + 1;
+            if !holds_previous_lap {
+                // Relaxed: a hint; see `push_slot_busy`.
+                let current = self.tail.load(Relaxed);
+                if current != tail {
+                    backoff.spin();
+                    tail = current;
+                    continue;
+                }
+            }
+            // SeqCst: as in `push_slot_busy`; `head` below is at least as new
+            // as the stamp above.
+            fence(SeqCst);
+            // Relaxed: ordered by the fence; the CAS below validates it.
+            let head = self.head.load(Relaxed);
+            if holds_previous_lap && head.wrapping_add(self.one_lap) == tail {
+                // Full (an unmarked `head` a lap behind `tail`), and the
+                // slot holds the oldest value, published. Lock `head` by
+                // setting its mark: pops and other `force_push`es wait while
+                // it is set, so from here on only this thread moves `head`
+                // and `tail` cannot move either (its slot is full). The
+                // operation takes effect at the `tail` load that found it
+                // open (see Linearization points).
+                // SeqCst: a claim, as the `head` CAS in `try_pop`.
                 if self
                     .head
-                    .compare_exchange(head, new_head, SeqCst, Relaxed)
+                    .compare_exchange(head, head | self.mark_bit, SeqCst, Relaxed)
                     .is_ok()
                 {
-                    // Move `tail` on too. Only `close` can have changed it
-                    // since (no push can claim a full slot; another
-                    // force_push's `head` CAS would have failed), so adding
-                    // the distance keeps a concurrent mark bit.
-                    // SeqCst: as the `tail` CAS in `try_push`.
+                    // `tail` is still `tail`, but `close` may set its mark
+                    // meanwhile: add the distance, which keeps the mark.
+                    // SeqCst: orders the move with the waiters' re-checks.
                     let new_tail = self.advance(tail);
                     self.tail.fetch_add(new_tail.wrapping_sub(tail), SeqCst);
+                    // Unlock: `head` moves on past the replaced value.
+                    // SeqCst: as above; the next pop's CAS reads this.
+                    self.head.store(self.advance(head), SeqCst);
                     let old = slot.value.with_mut(|value_ptr| {
-                        // SAFETY: (1) the `head` CAS gave this thread the
-                        // position `head`, whose value the stamp (Acquire)
-                        // showed published, and nobody else can claim the
-                        // slot until we store the stamp below; (2) the value
-                        // is initialized (stamp "full"), and `replace` moves
+                        // SAFETY: (1) the mark CAS gave this thread position
+                        // `head`, whose value the stamp (Acquire) showed
+                        // published; (2) nobody else touches the slot until
+                        // the stamp store below: pops of it wait for stamp
+                        // `tail + 1`, pushes for stamp `tail + ONE_LAP`;
+                        // (3) the value is initialized, and `replace` moves
                         // it out exactly once while writing the new one.
                         unsafe { value_ptr.replace(MaybeUninit::new(value)).assume_init() }
                     });
@@ -651,15 +624,103 @@ impl<T> RingBuffer<T> {
                     self.notify_pushed();
                     return Ok(Some(old));
                 }
-                // A pop claimed this slot (or `tail` is stale): wait for it to
-                // finish; then the slot is free for a plain push.
-                backoff.snooze();
-                tail = self.tail.load(Relaxed);
-            } else {
+            }
+            // Not full, or full but the slot is still in another thread's
+            // hands (a pop reading it, a push writing the value we would
+            // replace, a `force_push` holding `head`): wait for it.
+            backoff.snooze();
+            // Relaxed: a hint, as at the top.
+            tail = self.tail.load(Relaxed);
+        }
+    }
+
+    /// The slow path of a push at position `tail` whose slot's stamp is
+    /// `stamp != tail`: decides whether the buffer is full (`None`), or
+    /// returns the `tail` to retry with, after waiting if the slot is held
+    /// by another thread.
+    #[inline]
+    fn push_slot_busy(&self, tail: usize, stamp: usize, backoff: &Backoff) -> Option<usize> {
+        // The usual full case: the slot still holds the previous lap's value.
+        // Otherwise `tail` is usually stale (another push took this position).
+        if stamp.wrapping_add(self.one_lap) != tail + 1 {
+            // Relaxed: a hint; the next round re-validates it.
+            let current = self.tail.load(Relaxed);
+            if current != tail {
                 backoff.spin();
-                tail = self.tail.load(Relaxed);
+                return Some(current);
             }
         }
+        // SeqCst: pairs with the SeqCst claims of pops (`head` CAS) and of
+        // `force_push` (mark CAS, store): the `head` read below is not older
+        // than the stamp read above, so a pop that emptied the slot is seen.
+        fence(SeqCst);
+        // Relaxed: ordered by the fence above.
+        let head = self.head.load(Relaxed);
+        if self.full_at(head, tail) {
+            // Linearization point of Full: at this load `tail` held `tail`
+            // (it is at least that, and at most a lap past `head`).
+            return None;
+        }
+        // Room exists: a pop has claimed this slot and is still moving the
+        // value out, a `force_push` is refilling it, or `tail` is stale.
+        // Wait for that thread.
+        backoff.snooze();
+        // Relaxed: a hint, as above.
+        Some(self.tail.load(Relaxed))
+    }
+
+    /// The slow path of a pop at unmarked position `head` whose slot's stamp
+    /// is `stamp != head + 1`: decides whether the buffer is empty (the
+    /// error), or returns the `head` to retry with, after waiting if the
+    /// slot is held by another thread.
+    #[inline]
+    fn pop_slot_busy(
+        &self,
+        head: usize,
+        stamp: usize,
+        backoff: &Backoff,
+    ) -> Result<usize, PopError> {
+        // The usual empty case: the slot has not been filled for this lap.
+        // Otherwise `head` is usually stale (another pop took this position).
+        if stamp != head {
+            // Relaxed: a hint; the next round re-validates it.
+            let current = self.head.load(Relaxed);
+            if current != head {
+                backoff.spin();
+                return Ok(current);
+            }
+        }
+        // SeqCst: pairs with the SeqCst `tail` claims of pushes and the
+        // `fetch_or` of `close`: the `tail` read below is not older than the
+        // stamp read above, so a push that filled the slot, or a close, is
+        // seen.
+        fence(SeqCst);
+        // Relaxed: ordered by the fence above.
+        let tail = self.tail.load(Relaxed);
+        if tail & !self.mark_bit == head {
+            // Linearization point of Empty/Closed: `head` is at least `head`
+            // and never passes `tail`, so both held `head` at this load.
+            if tail & self.mark_bit != 0 {
+                // Acquire: pairs with the release half of the SeqCst
+                // `fetch_or` in `close`; close happens-before Closed.
+                fence(Acquire);
+                return Err(PopError::Closed);
+            }
+            return Err(PopError::Empty);
+        }
+        // A value is there: a push has claimed this slot and is still
+        // writing, or `head` is stale. Wait for that thread.
+        backoff.snooze();
+        // Relaxed: a hint, as above.
+        Ok(self.head.load(Relaxed))
+    }
+
+    /// Whether `head` (possibly marked) and unmarked `tail`, read in that
+    /// order, say full: `head` is locked by a `force_push` (the buffer is
+    /// full for as long as it holds it), or a lap behind `tail`.
+    #[inline(always)]
+    fn full_at(&self, head: usize, tail: usize) -> bool {
+        head & self.mark_bit != 0 || head.wrapping_add(self.one_lap) == tail
     }
 
     /// Closes the buffer: from now on pushes fail with `Closed`, pops drain
@@ -738,6 +799,10 @@ impl<T> RingBuffer<T> {
             let tail = self.tail.load(SeqCst) & !self.mark_bit;
             let head = self.head.load(SeqCst);
             if self.tail.load(SeqCst) & !self.mark_bit == tail {
+                // A marked `head`: a `force_push` holds it, full meanwhile.
+                if head & self.mark_bit != 0 {
+                    return self.capacity();
+                }
                 return self.distance(head, tail);
             }
         }
@@ -755,7 +820,9 @@ impl<T> RingBuffer<T> {
     /// ```
     pub fn is_empty(&self) -> bool {
         // SeqCst: both loads in the total order of the claims; `head` never
-        // passes `tail`, so equal values were equal at the `tail` load.
+        // passes `tail`, so equal values were equal at the `tail` load. (A
+        // marked `head`, held by a `force_push` of a full buffer, never
+        // equals an unmarked `tail`.)
         let head = self.head.load(SeqCst);
         let tail = self.tail.load(SeqCst) & !self.mark_bit;
         head == tail
@@ -774,7 +841,7 @@ impl<T> RingBuffer<T> {
         // SeqCst: as in `is_empty`; `tail` never gets more than a lap ahead.
         let tail = self.tail.load(SeqCst) & !self.mark_bit;
         let head = self.head.load(SeqCst);
-        head.wrapping_add(self.one_lap) == tail
+        self.full_at(head, tail)
     }
 
     /// The slot that `position` (a head or tail word) refers to.
@@ -821,8 +888,8 @@ impl<T> RingBuffer<T> {
         }
     }
 
-    /// Writes `value` into a slot claimed for push position `tail`, publishes
-    /// it and wakes a blocked pop.
+    /// Writes `value` into a slot claimed for push position `tail` and
+    /// publishes it. The caller then wakes a blocked pop (`notify_pushed`).
     ///
     /// # Safety
     ///
@@ -840,11 +907,11 @@ impl<T> RingBuffer<T> {
         // Release: pairs with the Acquire stamp load in `try_pop` (and
         // `force_push`); publishes the value written above.
         slot.stamp.store(tail + 1, Release);
-        self.notify_pushed();
     }
 
-    /// Moves the value out of a slot claimed for pop position `head`, frees
-    /// the slot for the next lap's push and wakes a blocked push.
+    /// Moves the value out of a slot claimed for pop position `head` and
+    /// frees the slot for the next lap's push. The caller then wakes a
+    /// blocked push (`notify_popped`).
     ///
     /// # Safety
     ///
@@ -863,7 +930,6 @@ impl<T> RingBuffer<T> {
         // Release: pairs with the Acquire stamp load in the pushes; the read
         // above happens-before the next lap's write to this slot.
         slot.stamp.store(head.wrapping_add(self.one_lap), Release);
-        self.notify_popped();
         value
     }
 
@@ -887,7 +953,7 @@ impl<T> RingBuffer<T> {
         // SeqCst: orders this after the registration, as above; sees the
         // mark set by `close`'s SeqCst `fetch_or`.
         let tail = self.tail.load(SeqCst);
-        tail & self.mark_bit == 0 && head.wrapping_add(self.one_lap) == tail
+        tail & self.mark_bit == 0 && self.full_at(head, tail)
     }
 
     /// Step 3 for a pop: whether the positions say empty and open. `false`
