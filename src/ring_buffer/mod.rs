@@ -1,131 +1,16 @@
 //! [`RingBuffer<T>`]: a bounded, closable MPMC FIFO over a fixed array of stamped slots.
 //!
-//! The algorithm is Dmitry Vyukov's bounded MPMC queue: every slot carries a
-//! sequence *stamp* that says whether it is free for the push of the current
-//! lap or holds a value for the pop of the current lap. A push claims a slot by
-//! a compare-and-swap on `tail`, writes the value and publishes it by storing
-//! the stamp; a pop does the same on `head`. Positions are `index + lap` as in
-//! crossbeam-queue's `ArrayQueue`, so the capacity is exact and need not be a
-//! power of two; closing sets a mark bit in `tail`, as std's `mpmc::array`
-//! does, so a push sees it in the load it already makes. Source:
-//! <http://www.1024cores.net/home/lock-free-algorithms/queues/bounded-mpmc-queue>.
-//!
-//! Sections: **State** (the words and their bit layout), **Linearization
-//! points**, **ABA**, **Progress** (where a stalled thread holds others up),
-//! **Memory ordering** (on [`RingBuffer`]), **Sizes and padding**,
-//! **References**. The blocking layer (`push`, `pop`, `_timeout`, under `std`)
-//! lives in `blocking.rs` and documents its wait protocol there; the async
-//! layer (`push_async`, `pop_async`, with or without `std`) runs the same
-//! protocol on the same queues from `async_waits.rs`.
+//! Vyukov's bounded MPMC queue with crossbeam `ArrayQueue`'s `index + lap`
+//! positions (exact capacity), std `mpmc::array`'s close mark in `tail`, and
+//! a lock bit in `head` for `force_push`. Linearizable; not lock-free in the
+//! strict sense. The algorithm, state, linearization points, ABA argument
+//! and progress story are documented on [`RingBuffer`] itself, where the
+//! rendered docs show them. The blocking layer (`push`, `pop`, `_timeout`,
+//! under `std`) lives in `blocking.rs`; the async layer (`push_async`,
+//! `pop_async`) in `async_waits.rs`.
 //!
 //! Reclamation needs no scheme: slots live as long as the buffer, and a value
 //! is moved out of its slot before the slot is handed to the next push.
-//!
-//! # State
-//!
-//! Three kinds of word. `head` and `tail` are *positions*; each slot has a
-//! *stamp*. With `capacity` slots, `MARK = (capacity + 1).next_power_of_two()`
-//! and `ONE_LAP = 2 * MARK`:
-//!
-//! ```text
-//!   tail:  [ lap ............ | M | index ]     head: [ lap ............ | 0 | index ]
-//!            multiples of       ^   0..capacity
-//!            ONE_LAP            mark bit (closed); always 0 in head
-//! ```
-//!
-//! A position `lap + index` names slot `index` during lap `lap`. Advancing a
-//! position adds one to `index`, or, past the last slot, clears it and adds
-//! `ONE_LAP` to `lap` (wrapping: laps count modulo the word). The index field
-//! has room for `capacity` itself, which a stamp needs (below).
-//!
-//! Slot `index`'s stamp, for the lap `lap`, is one of:
-//!
-//! | stamp | meaning |
-//! |---|---|
-//! | `lap + index` | empty; the push at position `lap + index` may claim it |
-//! | `lap + index + 1` | holds the value pushed at `lap + index`; the pop at that position may take it |
-//! | `lap + ONE_LAP + index` | emptied by that pop; free for the push of the next lap |
-//!
-//! Invariants: `head <= tail <= head + capacity` (counting positions, without
-//! the mark bit), except for the few instructions of a `force_push` that has
-//! moved `head` and not yet `tail`; every slot between `head` and `tail` holds
-//! a value or is being written by the push that claimed it; every other slot
-//! is empty or being read by the pop that claimed it.
-//!
-//! # Linearization points
-//!
-//! - `try_push` → `Ok`: the successful `tail` CAS. → `Full`: the load of
-//!   `head` that finds `head + ONE_LAP == tail` (after a SeqCst fence; the
-//!   slot's stamp had shown the previous lap's value). → `Closed`: the load of
-//!   `tail` that shows the mark bit.
-//! - `try_pop` → `Ok`: the successful `head` CAS. → `Empty`/`Closed`: the load
-//!   of `tail` that finds it equal to `head` (after a SeqCst fence; the slot's
-//!   stamp had shown it empty), `Closed` when that load also shows the mark.
-//! - `force_push` → `Ok(None)`: as `try_push`. → `Ok(Some(old))`: the load of
-//!   `tail` (unmarked) that preceded the successful `head` CAS. That CAS
-//!   succeeding from `tail − ONE_LAP` proves the buffer was full, and neither
-//!   `head` nor `tail` moved, between the two: the operation removes the oldest
-//!   value and appends the new one at that load. → `Err`: the load of `tail`
-//!   that shows the mark.
-//! - `close`: its `fetch_or` on `tail`. `is_closed`: its load of `tail`.
-//! - `len`, `is_empty`, `is_full`: the load of `head` between two equal loads of
-//!   `tail` (`len`) or the load of `tail` after `head` (the others): the two
-//!   words held those values together at that moment. While a `force_push`
-//!   is between its `head` CAS and its `tail` update the words show one value
-//!   fewer than the buffer holds (with capacity 1, an empty buffer).
-//! - A `try_push`/`try_pop` that meets a slot claimed by another thread that
-//!   has not finished with it (see **Progress**) spins a bounded while and then
-//!   reports `Full`/`Empty`. That verdict is *not* linearizable: the in-flight
-//!   operation has not completed, and values pushed after it, complete or
-//!   not, queue behind it.
-//!
-//! # ABA
-//!
-//! Positions never repeat until the lap counter wraps the word, and a stamp
-//! holds a full position, so a stale load cannot match a recycled slot: a
-//! push's `tail` CAS succeeds only if `tail` still holds the exact position
-//! (lap included) whose stamp it just read. A false match needs a thread to
-//! stall between its load and its CAS while `tail` moves through exactly a
-//! whole multiple of `usize::MAX / ONE_LAP + 1` laps, at least `2^62`
-//! operations on a 64-bit target and `2^30` on a 32-bit one (the lap field
-//! has `usize::BITS − log2(ONE_LAP)` bits), and then to resume on the same
-//! position. crossbeam's `ArrayQueue` accepts the same bound.
-//!
-//! # Progress
-//!
-//! Claiming is lock-free: a failed CAS means another thread's succeeded. But a
-//! slot is claimed (CAS) before it is written and published (stamp store), so
-//! a thread stalled between the two holds that slot. A producer preempted
-//! after its `tail` CAS keeps consumers from the slot *and from every value
-//! behind it* until it resumes: `try_pop` then returns `Empty` although later
-//! pushes have completed (crossbeam#675 and heapless#583 are users surprised
-//! by this). A consumer preempted after its `head` CAS keeps producers from
-//! that slot one lap later: `try_push` returns `Full` although later pops have
-//! completed. So no `try_` operation ever waits on another thread for more
-//! than a short bounded spin (about ten backoff steps, the last few yielding),
-//! but the *buffer* is not lock-free in the strict sense: a stalled thread can
-//! stop all progress through its slot. `force_push` cannot report `Full`, so
-//! when the slot it needs is held by a stalled pop (or by a stalled push still
-//! writing the value it would replace), it waits (spins, then yields) until
-//! that thread finishes: it is blocking in exactly that case. The blocking layer parks
-//! instead and is woken when the stalled operation completes.
-//!
-//! # Sizes and padding
-//!
-//! `head` and `tail` each sit in a `CachePadded` (128 bytes on x86-64 and
-//! aarch64, 32 on Cortex-M) so producers and consumers do not false-share.
-//! Slots are not padded (the choice crossbeam's `ArrayQueue` makes too): a
-//! slot is the stamp plus `T`, 16 bytes for a `u64`, and padding would
-//! multiply a small-`T` buffer's memory by up to 8. The measurement is
-//! recorded on `Slot`; the benchmark issue should revisit it on a quiet
-//! machine with more cores.
-//!
-//! # References
-//!
-//! - D. Vyukov, *Bounded MPMC queue*, 1024cores.net (the algorithm).
-//! - crossbeam-queue `ArrayQueue` (`index + lap` positions, stamp notation).
-//! - Rust std `sync::mpmc::array` (the mark bit for disconnection).
-//! - heapless `mpmc` (an honest account of the progress caveat).
 
 mod async_waits;
 #[cfg(feature = "std")]
@@ -159,15 +44,15 @@ use crate::wait::WaitQueue;
 /// decided nothing. Without evidence that it pays, the 8× memory cost wins:
 /// no padding.
 struct Slot<T> {
-    /// A position (see the module docs): `lap + index` when empty for that
+    /// A position (see the type docs): `lap + index` when empty for that
     /// lap's push, `lap + index + 1` when full for that lap's pop.
     stamp: AtomicUsize,
     /// The value; initialized exactly while the stamp says "full".
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
-/// A bounded multi-producer multi-consumer FIFO of fixed capacity, lock-free
-/// to claim, closable, with backpressure: blocking (under `std`) or async.
+/// A bounded multi-producer multi-consumer FIFO of fixed capacity,
+/// linearizable, closable, with backpressure: blocking (under `std`) or async.
 ///
 /// It holds exactly [`capacity`](RingBuffer::capacity) values; the capacity
 /// need not be a power of two. Non-blocking operations: [`try_push`],
@@ -179,23 +64,139 @@ struct Slot<T> {
 /// blocked threads and pending tasks share the same two wait queues, and
 /// dropping a pending future loses no value and no wake-up.
 ///
-/// The algorithm is Vyukov's bounded MPMC queue: each slot carries a stamp
-/// saying which lap's push or pop it is ready for, and a push or pop claims a
-/// slot with one CAS on `tail` or `head`. The module docs in
-/// `src/ring_buffer/mod.rs` give its state, linearization points and ABA
-/// argument.
+/// Sections: **Algorithm**, **State**, **Linearization points**, **ABA**,
+/// **Progress** (which operations wait for a stalled thread, and why not
+/// lock-free), **Memory ordering**, **Sizes and padding**, **References**.
+///
+/// # Algorithm
+///
+/// Dmitry Vyukov's bounded MPMC queue: every slot carries a sequence
+/// *stamp* saying whether it is free for the push of the current lap or
+/// holds a value for the pop of the current lap. A push claims a slot by a
+/// compare-and-swap on `tail`, writes the value and publishes it by storing
+/// the stamp; a pop does the same on `head`. When a slot is not ready, the
+/// operation reads the other end (`head` for a push, `tail` for a pop) after
+/// a SeqCst fence: if that shows the buffer full (empty), it reports `Full`
+/// (`Empty`); otherwise the slot is held by another thread that has claimed
+/// it and not finished, and the operation **waits** for it, as crossbeam's
+/// `ArrayQueue` does. `force_push` on a full buffer locks `head` (its mark
+/// bit), moves `tail` and `head` on by one, and swaps the oldest value for
+/// the new one.
+///
+/// # State
+///
+/// Three kinds of word. `head` and `tail` are *positions*; each slot has a
+/// *stamp*. With `capacity` slots, `MARK = (capacity + 1).next_power_of_two()`
+/// and `ONE_LAP = 2 * MARK`:
+///
+/// ```text
+///   tail:  [ lap ............ | C | index ]     head: [ lap ............ | F | index ]
+///            multiples of       ^   0..capacity                            ^
+///            ONE_LAP            closed (set once by close)    force_push holds head
+/// ```
+///
+/// A position `lap + index` names slot `index` during lap `lap`. Advancing a
+/// position adds one to `index`, or, past the last slot, clears it and adds
+/// `ONE_LAP` to `lap` (wrapping: laps count modulo the word). Slot `index`'s
+/// stamp, for lap `lap`, is one of:
+///
+/// | stamp | meaning |
+/// |---|---|
+/// | `lap + index` | empty; the push at position `lap + index` may claim it |
+/// | `lap + index + 1` | holds the value pushed at `lap + index`; the pop at that position may take it |
+/// | `lap + ONE_LAP + index` | emptied by that pop; free for the push of the next lap |
+///
+/// Invariants (positions without marks): `head <= tail <= head + capacity`,
+/// except while `head`'s F bit is set, when `tail` may be `head + capacity
+/// + 1` for a few instructions; every slot between `head` and `tail` holds a
+/// value or is being written by the push that claimed it; every other slot
+/// is empty or being read by the pop that claimed it. While F is set the
+/// buffer is full, and only the `force_push` that set it moves `head`.
+///
+/// # Linearization points
+///
+/// - `try_push` → `Ok`: the successful `tail` CAS. → `Full`: the load of
+///   `head` (after a SeqCst fence) that finds it marked F or a lap behind
+///   the `tail` read before: `tail` never passes `head + capacity`, so at that
+///   load the buffer was full. → `Closed`: the load of `tail` that shows C.
+/// - `try_pop` → `Ok`: the successful `head` CAS. → `Empty`/`Closed`: the load
+///   of `tail` (after a SeqCst fence) that finds it equal to the `head` read
+///   before (`Closed` when it also shows C): `head` never passes `tail`, so
+///   both held that position then.
+/// - `force_push` → `Ok(None)`: as `try_push`. → `Ok(Some(old))`: the load of
+///   `tail` (unmarked C) that preceded its successful F-bit CAS on `head`.
+///   That CAS succeeding from `tail − ONE_LAP` proves the buffer full, and
+///   neither `head` nor `tail` moved, from that load on: only `close` can
+///   act between, and it is then ordered after the `force_push`. → `Err`: the
+///   load of `tail` that shows C.
+/// - `close`: its `fetch_or` on `tail`. `is_closed`: its load of `tail`.
+/// - `len`, `is_empty`, `is_full`: the load of `head` between two equal loads of
+///   `tail` (`len`) or the load of `tail` after `head` (the others); a head
+///   marked F counts as full, since the buffer is full while it is set.
+///
+/// No `Empty` or `Full` is ever reported from a slot's stamp alone: an
+/// in-flight claim by another thread (a push still writing, a pop still
+/// reading, a `force_push` swapping) makes the caller wait for it instead,
+/// which is what keeps those verdicts linearizable (issue 12: the earlier
+/// version gave up after a bounded spin and reported them spuriously).
+///
+/// # ABA
+///
+/// Positions never repeat until the lap counter wraps the word, and a stamp
+/// holds a full position, so a stale load cannot match a recycled slot: a
+/// push's `tail` CAS succeeds only if `tail` still holds the exact position
+/// (lap included) whose stamp it just read, and `force_push`'s F-bit CAS only
+/// if `head` still holds the unmarked position it read. A false match needs a
+/// thread to stall between its load and its CAS while the word moves through
+/// exactly a whole multiple of `usize::MAX / ONE_LAP + 1` laps, at least
+/// `2^62` operations on a 64-bit target and `2^30` on a 32-bit one, and then
+/// to resume on the same position. crossbeam's `ArrayQueue` accepts the same
+/// bound.
 ///
 /// # Progress
 ///
-/// Claims are lock-free, and no `try_` operation waits on another thread for
-/// more than a short bounded spin. But a slot is claimed before it is written
-/// (or read), so a thread stalled between the two holds that slot: a
-/// preempted producer keeps consumers from its slot *and from every value
-/// behind it* (`try_pop` reports `Empty` meanwhile, though later pushes have
-/// completed); a preempted consumer likewise makes `try_push` report `Full`
-/// one lap later. [`force_push`], which cannot report `Full`, waits for such
-/// a thread when it holds the slot `force_push` needs. Blocking calls park
-/// and are woken when the stalled operation finishes.
+/// **Linearizable, not lock-free.** Claiming is lock-free (a failed CAS means
+/// another thread's succeeded), but a slot is claimed before it is written or
+/// read, and a thread stalled between the two holds that slot. Operations
+/// that need such a slot *wait* (spin with backoff, then yield the thread;
+/// without `std`, spin) until the stalled thread finishes:
+///
+/// - [`try_pop`] waits for a push that has claimed the slot at `head` (tail
+///   shows a value there) and not yet written it, and for a `force_push`
+///   that holds `head` (F bit) or, at capacity 1, is still swapping the
+///   value in the slot at `head`. It never waits for another pop.
+/// - [`try_push`] waits for a pop that has claimed the slot at `tail` (head
+///   shows room) and not yet moved its value out, and, at capacity 1, for a
+///   `force_push` still swapping. It never waits for another push: a slot
+///   whose previous-lap push is still writing means the buffer is full.
+/// - [`force_push`] waits as `try_push` does, and also, on a full buffer,
+///   for the push still writing the oldest value (which it would replace)
+///   and for another `force_push` holding `head`.
+/// - [`close`], [`is_closed`](RingBuffer::is_closed), `len`, `is_empty`,
+///   `is_full` and `capacity` never wait for another thread.
+/// - The blocking and async forms park instead, and are woken when the
+///   stalled operation completes.
+///
+/// A stalled push therefore holds up every pop (values behind it queue in
+/// FIFO order), and a stalled pop every push that needs its slot a lap later.
+/// The window is a few instructions (a move of `T`, a stamp store): no user
+/// code runs inside it.
+///
+/// *Why not lock-free.* The known lock-free bounded designs for arbitrary
+/// `T` (SCQ, Nikolaev 2019, with a ring of free indices and a ring of
+/// allocated indices over a data array) report `Full` when the free ring is
+/// empty, and that is not linearizable at exact capacity. Capacity 1: A's
+/// push takes index 0 from the free ring and is still writing; B's
+/// `try_push` finds the free ring empty and reports `Full`; then D's
+/// `try_pop` finds the allocated ring empty and reports `Empty`. B completed
+/// before D started and both lie inside A's push, so a linearization would
+/// need the count to go from 1 (B) to 0 (D) without a pop. More generally,
+/// a value of arbitrary `T` is not copied atomically, so a thread stalled
+/// mid-copy holds a data slot; for the others to complete and still say
+/// `Full` only when the buffer is full, the buffer needs spare slots, as
+/// many as threads that can stall mid-copy (memory growing with the number
+/// of threads), or values that fit one atomic word. This type keeps exact
+/// capacity and linearizability and gives up strict lock-freedom.
 ///
 /// # Memory ordering
 ///
@@ -208,6 +209,24 @@ struct Slot<T> {
 ///   `Closed`, every pop that returns `Closed` (or `None`), and every
 ///   [`is_closed`](RingBuffer::is_closed) that returns `true`.
 /// - `Full`, `Empty`, `len` and the other snapshots publish nothing.
+///
+/// # Sizes and padding
+///
+/// `head` and `tail` each sit in a `CachePadded` (128 bytes on x86-64 and
+/// aarch64, 32 on Cortex-M) so producers and consumers do not false-share.
+/// Slots are not padded (the choice crossbeam's `ArrayQueue` makes too): a
+/// slot is the stamp plus `T`, 16 bytes for a `u64`; the measurement is
+/// recorded on the private `Slot` type.
+///
+/// # References
+///
+/// - D. Vyukov, *Bounded MPMC queue*, 1024cores.net (the algorithm):
+///   <http://www.1024cores.net/home/lock-free-algorithms/queues/bounded-mpmc-queue>.
+/// - crossbeam-queue `ArrayQueue` (`index + lap` positions, stamp notation,
+///   waiting on an in-flight slot).
+/// - Rust std `sync::mpmc::array` (the mark bit for disconnection).
+/// - R. Nikolaev, *A Scalable, Portable, and Memory-Efficient Lock-Free FIFO
+///   Queue*, DISC 2019 (SCQ, discussed under Progress).
 ///
 /// ```
 /// use freelane::{PopError, RingBuffer};
@@ -227,8 +246,9 @@ struct Slot<T> {
 /// [`force_push`]: RingBuffer::force_push
 /// [`close`]: RingBuffer::close
 pub struct RingBuffer<T> {
-    /// The position of the next pop: `[ lap | 0 | index ]` (the mark bit is
-    /// never set here). Written by pops (CAS) and by `force_push` (CAS).
+    /// The position of the next pop: `[ lap | F | index ]`, F (the mark bit)
+    /// set while a `force_push` holds it. Written by pops (CAS) and by
+    /// `force_push` (CAS setting F, then a store clearing it).
     head: CachePadded<AtomicUsize>,
     /// The position of the next push, with the closed mark:
     /// `[ lap | mark | index ]`. Written by pushes (CAS), `force_push`
@@ -257,7 +277,7 @@ unsafe impl<T: Send> Send for RingBuffer<T> {}
 // SAFETY: through `&RingBuffer` a thread can only move values in (push) and
 // out (pop); it never gets a `&T`. Each slot's value is accessed by one thread
 // at a time: the one whose CAS on `tail` or `head` claimed the slot, until it
-// stores the stamp (see the module docs). So sharing the buffer only moves
+// stores the stamp (see the type docs). So sharing the buffer only moves
 // `T`s between threads, which `T: Send` permits; `T: Sync` is not needed.
 unsafe impl<T: Send> Sync for RingBuffer<T> {}
 
