@@ -50,13 +50,17 @@ source .ci/stages/lib.sh
 # costs minutes and checks no unsafe code of ours that those do not. About
 # 5 s per model.
 STRICT_TESTS=(counter sharded_counter semaphore ring_buffer linearizability rate_limiter
-    linearizability_rate_limiter async_semaphore async_ring_buffer)
+    linearizability_rate_limiter async_semaphore async_ring_buffer ring_buffer_put_back)
 # Test files of the epoch group. (tests/linearizability.rs is in both: its
 # MsQueue test runs here, the rest above.)
 EPOCH_TESTS=(ms_queue ms_queue_memory)
 EPOCH_LINEARIZABILITY_TEST=ms_queue_histories_are_linearizable
 # tests/loom*.rs are `#![cfg(freelane_loom)]`: empty outside the loom stage.
-NOT_MIRI_TESTS=(loom loom_rate_limiter loom_async)
+# The peer suites (crossbeam-queue's and concurrent-queue's own tests through
+# tests/peer_shim) are stress loops over code the strict group already runs;
+# under Miri they cost minutes.
+NOT_MIRI_TESTS=(loom loom_rate_limiter loom_async
+    peer_array_queue peer_concurrent_queue_bounded peer_concurrent_queue_single)
 
 BASE_FLAGS="-Zmiri-symbolic-alignment-check"
 STRICT_FLAGS="$BASE_FLAGS -Zmiri-strict-provenance"
