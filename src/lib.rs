@@ -3,7 +3,7 @@
 //! | type | what it is | progress |
 //! |---|---|---|
 //! | [`MsQueue<T>`] | unbounded MPMC FIFO: the Michael–Scott queue, popped nodes recycled through crossbeam-epoch (`shrink_to_fit` frees them) | lock-free push and pop |
-//! | [`RingBuffer<T>`] | bounded MPMC FIFO over a fixed slot array (Vyukov's stamped slots), closable, with backpressure: blocking under `std`, async (any executor) everywhere | lock-free claims; see its docs for the one place a preempted thread holds others up |
+//! | [`RingBuffer<T>`] | bounded MPMC FIFO over a fixed slot array (Vyukov's stamped slots), closable, with backpressure: blocking under `std`, async (any executor) everywhere | linearizable, not lock-free: an operation that needs a slot another thread has claimed and not finished waits for it (see its Progress docs) |
 //! | [`AtomicCounter`] | one 64-bit word: fetch-and-add, and the CAS-loop pattern (`fetch_update`, `checked_*`, `saturating_*`) | wait-free increments, lock-free CAS loops |
 //! | [`ShardedCounter`] | increments spread over cache-padded cells, summed on read | wait-free updates |
 //! | [`RateLimiter`] | token bucket on one 64-bit word (GCRA: a theoretical arrival time, one CAS per grant), exact bursts, no drift, no background thread; blocking and async acquire | lock-free; a denial on the first look is one load, no write |

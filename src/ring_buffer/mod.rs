@@ -1,131 +1,16 @@
 //! [`RingBuffer<T>`]: a bounded, closable MPMC FIFO over a fixed array of stamped slots.
 //!
-//! The algorithm is Dmitry Vyukov's bounded MPMC queue: every slot carries a
-//! sequence *stamp* that says whether it is free for the push of the current
-//! lap or holds a value for the pop of the current lap. A push claims a slot by
-//! a compare-and-swap on `tail`, writes the value and publishes it by storing
-//! the stamp; a pop does the same on `head`. Positions are `index + lap` as in
-//! crossbeam-queue's `ArrayQueue`, so the capacity is exact and need not be a
-//! power of two; closing sets a mark bit in `tail`, as std's `mpmc::array`
-//! does, so a push sees it in the load it already makes. Source:
-//! <http://www.1024cores.net/home/lock-free-algorithms/queues/bounded-mpmc-queue>.
-//!
-//! Sections: **State** (the words and their bit layout), **Linearization
-//! points**, **ABA**, **Progress** (where a stalled thread holds others up),
-//! **Memory ordering** (on [`RingBuffer`]), **Sizes and padding**,
-//! **References**. The blocking layer (`push`, `pop`, `_timeout`, under `std`)
-//! lives in `blocking.rs` and documents its wait protocol there; the async
-//! layer (`push_async`, `pop_async`, with or without `std`) runs the same
-//! protocol on the same queues from `async_waits.rs`.
+//! Vyukov's bounded MPMC queue with crossbeam `ArrayQueue`'s `index + lap`
+//! positions (exact capacity), std `mpmc::array`'s close mark in `tail`, and
+//! a lock bit in `head` for `force_push`. Linearizable; not lock-free in the
+//! strict sense. The algorithm, state, linearization points, ABA argument
+//! and progress story are documented on [`RingBuffer`] itself, where the
+//! rendered docs show them. The blocking layer (`push`, `pop`, `_timeout`,
+//! under `std`) lives in `blocking.rs`; the async layer (`push_async`,
+//! `pop_async`) in `async_waits.rs`.
 //!
 //! Reclamation needs no scheme: slots live as long as the buffer, and a value
 //! is moved out of its slot before the slot is handed to the next push.
-//!
-//! # State
-//!
-//! Three kinds of word. `head` and `tail` are *positions*; each slot has a
-//! *stamp*. With `capacity` slots, `MARK = (capacity + 1).next_power_of_two()`
-//! and `ONE_LAP = 2 * MARK`:
-//!
-//! ```text
-//!   tail:  [ lap ............ | M | index ]     head: [ lap ............ | 0 | index ]
-//!            multiples of       ^   0..capacity
-//!            ONE_LAP            mark bit (closed); always 0 in head
-//! ```
-//!
-//! A position `lap + index` names slot `index` during lap `lap`. Advancing a
-//! position adds one to `index`, or, past the last slot, clears it and adds
-//! `ONE_LAP` to `lap` (wrapping: laps count modulo the word). The index field
-//! has room for `capacity` itself, which a stamp needs (below).
-//!
-//! Slot `index`'s stamp, for the lap `lap`, is one of:
-//!
-//! | stamp | meaning |
-//! |---|---|
-//! | `lap + index` | empty; the push at position `lap + index` may claim it |
-//! | `lap + index + 1` | holds the value pushed at `lap + index`; the pop at that position may take it |
-//! | `lap + ONE_LAP + index` | emptied by that pop; free for the push of the next lap |
-//!
-//! Invariants: `head <= tail <= head + capacity` (counting positions, without
-//! the mark bit), except for the few instructions of a `force_push` that has
-//! moved `head` and not yet `tail`; every slot between `head` and `tail` holds
-//! a value or is being written by the push that claimed it; every other slot
-//! is empty or being read by the pop that claimed it.
-//!
-//! # Linearization points
-//!
-//! - `try_push` → `Ok`: the successful `tail` CAS. → `Full`: the load of
-//!   `head` that finds `head + ONE_LAP == tail` (after a SeqCst fence; the
-//!   slot's stamp had shown the previous lap's value). → `Closed`: the load of
-//!   `tail` that shows the mark bit.
-//! - `try_pop` → `Ok`: the successful `head` CAS. → `Empty`/`Closed`: the load
-//!   of `tail` that finds it equal to `head` (after a SeqCst fence; the slot's
-//!   stamp had shown it empty), `Closed` when that load also shows the mark.
-//! - `force_push` → `Ok(None)`: as `try_push`. → `Ok(Some(old))`: the load of
-//!   `tail` (unmarked) that preceded the successful `head` CAS. That CAS
-//!   succeeding from `tail − ONE_LAP` proves the buffer was full, and neither
-//!   `head` nor `tail` moved, between the two: the operation removes the oldest
-//!   value and appends the new one at that load. → `Err`: the load of `tail`
-//!   that shows the mark.
-//! - `close`: its `fetch_or` on `tail`. `is_closed`: its load of `tail`.
-//! - `len`, `is_empty`, `is_full`: the load of `head` between two equal loads of
-//!   `tail` (`len`) or the load of `tail` after `head` (the others): the two
-//!   words held those values together at that moment. While a `force_push`
-//!   is between its `head` CAS and its `tail` update the words show one value
-//!   fewer than the buffer holds (with capacity 1, an empty buffer).
-//! - A `try_push`/`try_pop` that meets a slot claimed by another thread that
-//!   has not finished with it (see **Progress**) spins a bounded while and then
-//!   reports `Full`/`Empty`. That verdict is *not* linearizable: the in-flight
-//!   operation has not completed, and values pushed after it, complete or
-//!   not, queue behind it.
-//!
-//! # ABA
-//!
-//! Positions never repeat until the lap counter wraps the word, and a stamp
-//! holds a full position, so a stale load cannot match a recycled slot: a
-//! push's `tail` CAS succeeds only if `tail` still holds the exact position
-//! (lap included) whose stamp it just read. A false match needs a thread to
-//! stall between its load and its CAS while `tail` moves through exactly a
-//! whole multiple of `usize::MAX / ONE_LAP + 1` laps, at least `2^62`
-//! operations on a 64-bit target and `2^30` on a 32-bit one (the lap field
-//! has `usize::BITS − log2(ONE_LAP)` bits), and then to resume on the same
-//! position. crossbeam's `ArrayQueue` accepts the same bound.
-//!
-//! # Progress
-//!
-//! Claiming is lock-free: a failed CAS means another thread's succeeded. But a
-//! slot is claimed (CAS) before it is written and published (stamp store), so
-//! a thread stalled between the two holds that slot. A producer preempted
-//! after its `tail` CAS keeps consumers from the slot *and from every value
-//! behind it* until it resumes: `try_pop` then returns `Empty` although later
-//! pushes have completed (crossbeam#675 and heapless#583 are users surprised
-//! by this). A consumer preempted after its `head` CAS keeps producers from
-//! that slot one lap later: `try_push` returns `Full` although later pops have
-//! completed. So no `try_` operation ever waits on another thread for more
-//! than a short bounded spin (about ten backoff steps, the last few yielding),
-//! but the *buffer* is not lock-free in the strict sense: a stalled thread can
-//! stop all progress through its slot. `force_push` cannot report `Full`, so
-//! when the slot it needs is held by a stalled pop (or by a stalled push still
-//! writing the value it would replace), it waits (spins, then yields) until
-//! that thread finishes: it is blocking in exactly that case. The blocking layer parks
-//! instead and is woken when the stalled operation completes.
-//!
-//! # Sizes and padding
-//!
-//! `head` and `tail` each sit in a `CachePadded` (128 bytes on x86-64 and
-//! aarch64, 32 on Cortex-M) so producers and consumers do not false-share.
-//! Slots are not padded (the choice crossbeam's `ArrayQueue` makes too): a
-//! slot is the stamp plus `T`, 16 bytes for a `u64`, and padding would
-//! multiply a small-`T` buffer's memory by up to 8. The measurement is
-//! recorded on `Slot`; the benchmark issue should revisit it on a quiet
-//! machine with more cores.
-//!
-//! # References
-//!
-//! - D. Vyukov, *Bounded MPMC queue*, 1024cores.net (the algorithm).
-//! - crossbeam-queue `ArrayQueue` (`index + lap` positions, stamp notation).
-//! - Rust std `sync::mpmc::array` (the mark bit for disconnection).
-//! - heapless `mpmc` (an honest account of the progress caveat).
 
 mod async_waits;
 #[cfg(feature = "std")]
@@ -159,15 +44,15 @@ use crate::wait::WaitQueue;
 /// decided nothing. Without evidence that it pays, the 8× memory cost wins:
 /// no padding.
 struct Slot<T> {
-    /// A position (see the module docs): `lap + index` when empty for that
+    /// A position (see the type docs): `lap + index` when empty for that
     /// lap's push, `lap + index + 1` when full for that lap's pop.
     stamp: AtomicUsize,
     /// The value; initialized exactly while the stamp says "full".
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
-/// A bounded multi-producer multi-consumer FIFO of fixed capacity, lock-free
-/// to claim, closable, with backpressure: blocking (under `std`) or async.
+/// A bounded multi-producer multi-consumer FIFO of fixed capacity,
+/// linearizable, closable, with backpressure: blocking (under `std`) or async.
 ///
 /// It holds exactly [`capacity`](RingBuffer::capacity) values; the capacity
 /// need not be a power of two. Non-blocking operations: [`try_push`],
@@ -179,23 +64,139 @@ struct Slot<T> {
 /// blocked threads and pending tasks share the same two wait queues, and
 /// dropping a pending future loses no value and no wake-up.
 ///
-/// The algorithm is Vyukov's bounded MPMC queue: each slot carries a stamp
-/// saying which lap's push or pop it is ready for, and a push or pop claims a
-/// slot with one CAS on `tail` or `head`. The module docs in
-/// `src/ring_buffer/mod.rs` give its state, linearization points and ABA
-/// argument.
+/// Sections: **Algorithm**, **State**, **Linearization points**, **ABA**,
+/// **Progress** (which operations wait for a stalled thread, and why not
+/// lock-free), **Memory ordering**, **Sizes and padding**, **References**.
+///
+/// # Algorithm
+///
+/// Dmitry Vyukov's bounded MPMC queue: every slot carries a sequence
+/// *stamp* saying whether it is free for the push of the current lap or
+/// holds a value for the pop of the current lap. A push claims a slot by a
+/// compare-and-swap on `tail`, writes the value and publishes it by storing
+/// the stamp; a pop does the same on `head`. When a slot is not ready, the
+/// operation reads the other end (`head` for a push, `tail` for a pop) after
+/// a SeqCst fence: if that shows the buffer full (empty), it reports `Full`
+/// (`Empty`); otherwise the slot is held by another thread that has claimed
+/// it and not finished, and the operation **waits** for it, as crossbeam's
+/// `ArrayQueue` does. `force_push` on a full buffer locks `head` (its mark
+/// bit), moves `tail` and `head` on by one, and swaps the oldest value for
+/// the new one.
+///
+/// # State
+///
+/// Three kinds of word. `head` and `tail` are *positions*; each slot has a
+/// *stamp*. With `capacity` slots, `MARK = (capacity + 1).next_power_of_two()`
+/// and `ONE_LAP = 2 * MARK`:
+///
+/// ```text
+///   tail:  [ lap ............ | C | index ]     head: [ lap ............ | F | index ]
+///            multiples of       ^   0..capacity                            ^
+///            ONE_LAP            closed (set once by close)    force_push holds head
+/// ```
+///
+/// A position `lap + index` names slot `index` during lap `lap`. Advancing a
+/// position adds one to `index`, or, past the last slot, clears it and adds
+/// `ONE_LAP` to `lap` (wrapping: laps count modulo the word). Slot `index`'s
+/// stamp, for lap `lap`, is one of:
+///
+/// | stamp | meaning |
+/// |---|---|
+/// | `lap + index` | empty; the push at position `lap + index` may claim it |
+/// | `lap + index + 1` | holds the value pushed at `lap + index`; the pop at that position may take it |
+/// | `lap + ONE_LAP + index` | emptied by that pop; free for the push of the next lap |
+///
+/// Invariants (positions without marks): `head <= tail <= head + capacity`,
+/// except while `head`'s F bit is set, when `tail` may be `head + capacity
+/// + 1` for a few instructions; every slot between `head` and `tail` holds a
+/// value or is being written by the push that claimed it; every other slot
+/// is empty or being read by the pop that claimed it. While F is set the
+/// buffer is full, and only the `force_push` that set it moves `head`.
+///
+/// # Linearization points
+///
+/// - `try_push` → `Ok`: the successful `tail` CAS. → `Full`: the load of
+///   `head` (after a SeqCst fence) that finds it marked F or a lap behind
+///   the `tail` read before: `tail` never passes `head + capacity`, so at that
+///   load the buffer was full. → `Closed`: the load of `tail` that shows C.
+/// - `try_pop` → `Ok`: the successful `head` CAS. → `Empty`/`Closed`: the load
+///   of `tail` (after a SeqCst fence) that finds it equal to the `head` read
+///   before (`Closed` when it also shows C): `head` never passes `tail`, so
+///   both held that position then.
+/// - `force_push` → `Ok(None)`: as `try_push`. → `Ok(Some(old))`: the load of
+///   `tail` (unmarked C) that preceded its successful F-bit CAS on `head`.
+///   That CAS succeeding from `tail − ONE_LAP` proves the buffer full, and
+///   neither `head` nor `tail` moved, from that load on: only `close` can
+///   act between, and it is then ordered after the `force_push`. → `Err`: the
+///   load of `tail` that shows C.
+/// - `close`: its `fetch_or` on `tail`. `is_closed`: its load of `tail`.
+/// - `len`, `is_empty`, `is_full`: the load of `head` between two equal loads of
+///   `tail` (`len`) or the load of `tail` after `head` (the others); a head
+///   marked F counts as full, since the buffer is full while it is set.
+///
+/// No `Empty` or `Full` is ever reported from a slot's stamp alone: an
+/// in-flight claim by another thread (a push still writing, a pop still
+/// reading, a `force_push` swapping) makes the caller wait for it instead,
+/// which is what keeps those verdicts linearizable (issue 12: the earlier
+/// version gave up after a bounded spin and reported them spuriously).
+///
+/// # ABA
+///
+/// Positions never repeat until the lap counter wraps the word, and a stamp
+/// holds a full position, so a stale load cannot match a recycled slot: a
+/// push's `tail` CAS succeeds only if `tail` still holds the exact position
+/// (lap included) whose stamp it just read, and `force_push`'s F-bit CAS only
+/// if `head` still holds the unmarked position it read. A false match needs a
+/// thread to stall between its load and its CAS while the word moves through
+/// exactly a whole multiple of `usize::MAX / ONE_LAP + 1` laps, at least
+/// `2^62` operations on a 64-bit target and `2^30` on a 32-bit one, and then
+/// to resume on the same position. crossbeam's `ArrayQueue` accepts the same
+/// bound.
 ///
 /// # Progress
 ///
-/// Claims are lock-free, and no `try_` operation waits on another thread for
-/// more than a short bounded spin. But a slot is claimed before it is written
-/// (or read), so a thread stalled between the two holds that slot: a
-/// preempted producer keeps consumers from its slot *and from every value
-/// behind it* (`try_pop` reports `Empty` meanwhile, though later pushes have
-/// completed); a preempted consumer likewise makes `try_push` report `Full`
-/// one lap later. [`force_push`], which cannot report `Full`, waits for such
-/// a thread when it holds the slot `force_push` needs. Blocking calls park
-/// and are woken when the stalled operation finishes.
+/// **Linearizable, not lock-free.** Claiming is lock-free (a failed CAS means
+/// another thread's succeeded), but a slot is claimed before it is written or
+/// read, and a thread stalled between the two holds that slot. Operations
+/// that need such a slot *wait* (spin with backoff, then yield the thread;
+/// without `std`, spin) until the stalled thread finishes:
+///
+/// - [`try_pop`] waits for a push that has claimed the slot at `head` (tail
+///   shows a value there) and not yet written it, and for a `force_push`
+///   that holds `head` (F bit) or, at capacity 1, is still swapping the
+///   value in the slot at `head`. It never waits for another pop.
+/// - [`try_push`] waits for a pop that has claimed the slot at `tail` (head
+///   shows room) and not yet moved its value out, and, at capacity 1, for a
+///   `force_push` still swapping. It never waits for another push: a slot
+///   whose previous-lap push is still writing means the buffer is full.
+/// - [`force_push`] waits as `try_push` does, and also, on a full buffer,
+///   for the push still writing the oldest value (which it would replace)
+///   and for another `force_push` holding `head`.
+/// - [`close`], [`is_closed`](RingBuffer::is_closed), `len`, `is_empty`,
+///   `is_full` and `capacity` never wait for another thread.
+/// - The blocking and async forms park instead, and are woken when the
+///   stalled operation completes.
+///
+/// A stalled push therefore holds up every pop (values behind it queue in
+/// FIFO order), and a stalled pop every push that needs its slot a lap later.
+/// The window is a few instructions (a move of `T`, a stamp store): no user
+/// code runs inside it.
+///
+/// *Why not lock-free.* The known lock-free bounded designs for arbitrary
+/// `T` (SCQ, Nikolaev 2019, with a ring of free indices and a ring of
+/// allocated indices over a data array) report `Full` when the free ring is
+/// empty, and that is not linearizable at exact capacity. Capacity 1: A's
+/// push takes index 0 from the free ring and is still writing; B's
+/// `try_push` finds the free ring empty and reports `Full`; then D's
+/// `try_pop` finds the allocated ring empty and reports `Empty`. B completed
+/// before D started and both lie inside A's push, so a linearization would
+/// need the count to go from 1 (B) to 0 (D) without a pop. More generally,
+/// a value of arbitrary `T` is not copied atomically, so a thread stalled
+/// mid-copy holds a data slot; for the others to complete and still say
+/// `Full` only when the buffer is full, the buffer needs spare slots, as
+/// many as threads that can stall mid-copy (memory growing with the number
+/// of threads), or values that fit one atomic word. This type keeps exact
+/// capacity and linearizability and gives up strict lock-freedom.
 ///
 /// # Memory ordering
 ///
@@ -208,6 +209,24 @@ struct Slot<T> {
 ///   `Closed`, every pop that returns `Closed` (or `None`), and every
 ///   [`is_closed`](RingBuffer::is_closed) that returns `true`.
 /// - `Full`, `Empty`, `len` and the other snapshots publish nothing.
+///
+/// # Sizes and padding
+///
+/// `head` and `tail` each sit in a `CachePadded` (128 bytes on x86-64 and
+/// aarch64, 32 on Cortex-M) so producers and consumers do not false-share.
+/// Slots are not padded (the choice crossbeam's `ArrayQueue` makes too): a
+/// slot is the stamp plus `T`, 16 bytes for a `u64`; the measurement is
+/// recorded on the private `Slot` type.
+///
+/// # References
+///
+/// - D. Vyukov, *Bounded MPMC queue*, 1024cores.net (the algorithm):
+///   <http://www.1024cores.net/home/lock-free-algorithms/queues/bounded-mpmc-queue>.
+/// - crossbeam-queue `ArrayQueue` (`index + lap` positions, stamp notation,
+///   waiting on an in-flight slot).
+/// - Rust std `sync::mpmc::array` (the mark bit for disconnection).
+/// - R. Nikolaev, *A Scalable, Portable, and Memory-Efficient Lock-Free FIFO
+///   Queue*, DISC 2019 (SCQ, discussed under Progress).
 ///
 /// ```
 /// use freelane::{PopError, RingBuffer};
@@ -227,8 +246,9 @@ struct Slot<T> {
 /// [`force_push`]: RingBuffer::force_push
 /// [`close`]: RingBuffer::close
 pub struct RingBuffer<T> {
-    /// The position of the next pop: `[ lap | 0 | index ]` (the mark bit is
-    /// never set here). Written by pops (CAS) and by `force_push` (CAS).
+    /// The position of the next pop: `[ lap | F | index ]`, F (the mark bit)
+    /// set while a `force_push` holds it. Written by pops (CAS) and by
+    /// `force_push` (CAS setting F, then a store clearing it).
     head: CachePadded<AtomicUsize>,
     /// The position of the next push, with the closed mark:
     /// `[ lap | mark | index ]`. Written by pushes (CAS), `force_push`
@@ -257,7 +277,7 @@ unsafe impl<T: Send> Send for RingBuffer<T> {}
 // SAFETY: through `&RingBuffer` a thread can only move values in (push) and
 // out (pop); it never gets a `&T`. Each slot's value is accessed by one thread
 // at a time: the one whose CAS on `tail` or `head` claimed the slot, until it
-// stores the stamp (see the module docs). So sharing the buffer only moves
+// stores the stamp (see the type docs). So sharing the buffer only moves
 // `T`s between threads, which `T: Send` permits; `T: Sync` is not needed.
 unsafe impl<T: Send> Sync for RingBuffer<T> {}
 
@@ -383,7 +403,11 @@ impl<T> RingBuffer<T> {
     }
 
     /// Pushes `value` at the back if there is room and the buffer is open.
-    /// Never waits (see the module docs on a slot held by a stalled thread).
+    ///
+    /// Never reports `Full` while there is room: when the slot it needs is
+    /// still being emptied by a pop that has claimed it (or refilled by a
+    /// `force_push`), it waits for that thread, spinning and then yielding
+    /// (see [Progress](RingBuffer#progress)).
     ///
     /// # Errors
     ///
@@ -407,15 +431,16 @@ impl<T> RingBuffer<T> {
                 return Err(self.closed_push(value));
             }
             let slot = self.slot(tail);
-            // Acquire: pairs with the Release stamp store in `try_pop`; the
-            // previous lap's pop has moved the old value out before we write.
+            // Acquire: pairs with the Release stamp store in `read_claimed`;
+            // the previous lap's pop has moved the old value out before we
+            // write.
             let stamp = slot.stamp.load(Acquire);
             if stamp == tail {
                 let new_tail = self.advance(tail);
                 // SeqCst: the claim needs no ordering (the stamp publishes the
-                // value), but pops' Empty check (SeqCst fence, then a load of
-                // `tail`) must see every completed claim, and mark-bit CAS
-                // failures must not be missed; see `try_pop`.
+                // value), but the waiters' re-check (`pop_must_wait`, SeqCst
+                // loads) must be ordered with it, and a CAS that fails on the
+                // close mark must not be missed; see `crate::wait`.
                 match self
                     .tail
                     .compare_exchange_weak(tail, new_tail, SeqCst, Relaxed)
@@ -424,6 +449,7 @@ impl<T> RingBuffer<T> {
                         // SAFETY: the CAS claimed position `tail`; the stamp
                         // said the slot is empty for it. See `write_claimed`.
                         unsafe { self.write_claimed(slot, tail, value) };
+                        self.notify_pushed();
                         return Ok(());
                     }
                     Err(current) => {
@@ -431,46 +457,21 @@ impl<T> RingBuffer<T> {
                         backoff.spin();
                     }
                 }
-            } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
-                // The slot still holds the previous lap's value: full, unless
-                // a pop has already claimed it and is moving it out.
-                // SeqCst: pairs with the SeqCst `head` CAS in `try_pop`; a
-                // completed pop's claim is visible to the load below, so Full
-                // is reported only while `head` really is a lap behind.
-                fence(SeqCst);
-                let head = self.head.load(Relaxed);
-                if head.wrapping_add(self.one_lap) == tail {
-                    return Err(PushError::Full(value));
-                }
-                // A pop of this slot is in flight (or `tail` is stale).
-                if backoff.is_completed() {
-                    return Err(PushError::Full(value));
-                }
-                backoff.snooze();
-                tail = self.tail.load(Relaxed);
             } else {
-                // Usually `tail` is stale: another push claimed this position
-                // and the fresh `tail` is elsewhere. If `tail` has not moved,
-                // the slot is still being written by the push of the previous
-                // lap (stamp `tail - ONE_LAP`), or refilled by a `force_push`:
-                // in flight, as above.
-                // Relaxed: a hint, as at the top.
-                let current = self.tail.load(Relaxed);
-                if current == tail {
-                    if backoff.is_completed() {
-                        return Err(PushError::Full(value));
-                    }
-                    backoff.snooze();
-                } else {
-                    backoff.spin();
+                match self.push_slot_busy(tail, stamp, &backoff) {
+                    Some(current) => tail = current,
+                    None => return Err(PushError::Full(value)),
                 }
-                tail = current;
             }
         }
     }
 
-    /// Takes the value at the front, if any. Never waits (see the module
-    /// docs on a slot held by a stalled thread).
+    /// Takes the value at the front, if any.
+    ///
+    /// Never reports `Empty` while a value is there: when the slot at the
+    /// front has been claimed by a push that has not finished writing it, it
+    /// waits for that thread, spinning and then yielding (see
+    /// [Progress](RingBuffer#progress)).
     ///
     /// # Errors
     ///
@@ -491,15 +492,22 @@ impl<T> RingBuffer<T> {
         // Relaxed: a hint; the stamp check and the CAS below validate it.
         let mut head = self.head.load(Relaxed);
         loop {
+            if head & self.mark_bit != 0 {
+                // A `force_push` is moving `head` and `tail`: the buffer is
+                // full meanwhile; wait for it to let go of `head`.
+                backoff.snooze();
+                // Relaxed: a hint, as above.
+                head = self.head.load(Relaxed);
+                continue;
+            }
             let slot = self.slot(head);
             // Acquire: pairs with the Release stamp store in `write_claimed`;
             // makes the pushed value visible before we read it.
             let stamp = slot.stamp.load(Acquire);
             if stamp == head + 1 {
                 let new_head = self.advance(head);
-                // SeqCst: the claim needs no ordering (the stamp published
-                // the value), but pushes' Full check (SeqCst fence, then a load
-                // of `head`) must see every completed claim.
+                // SeqCst: as the `tail` CAS in `try_push`, for the waiters'
+                // re-check in `push_must_wait`.
                 match self
                     .head
                     .compare_exchange_weak(head, new_head, SeqCst, Relaxed)
@@ -507,66 +515,32 @@ impl<T> RingBuffer<T> {
                     Ok(_) => {
                         // SAFETY: the CAS claimed position `head`; the stamp
                         // said the slot holds its value. See `read_claimed`.
-                        return Ok(unsafe { self.read_claimed(slot, head) });
+                        let value = unsafe { self.read_claimed(slot, head) };
+                        self.notify_popped();
+                        return Ok(value);
                     }
                     Err(current) => {
                         head = current;
                         backoff.spin();
                     }
                 }
-            } else if stamp == head {
-                // The slot has not been filled for this lap: empty, unless a
-                // push has claimed it and is still writing.
-                // SeqCst: pairs with the SeqCst `tail` CAS in the pushes and
-                // the `fetch_or` in `close`; a completed claim or close is
-                // visible to the load below, so Empty is reported only while
-                // `tail` really equals `head`.
-                fence(SeqCst);
-                let tail = self.tail.load(Relaxed);
-                if tail & !self.mark_bit == head {
-                    if tail & self.mark_bit != 0 {
-                        // Acquire: pairs with the release half of the SeqCst
-                        // `fetch_or` in `close`; close happens-before Closed.
-                        fence(Acquire);
-                        return Err(PopError::Closed);
-                    }
-                    return Err(PopError::Empty);
-                }
-                // A push of this slot is in flight: wait a bounded while.
-                if backoff.is_completed() {
-                    return Err(PopError::Empty);
-                }
-                backoff.snooze();
-                head = self.head.load(Relaxed);
             } else {
-                // Usually `head` is stale: another pop took this position and
-                // the fresh `head` is elsewhere. If `head` has not moved, a
-                // `force_push` has taken this slot's old value and not yet
-                // stored its own (every older value has been popped since):
-                // in flight, as above.
-                // Relaxed: a hint, as at the top.
-                let current = self.head.load(Relaxed);
-                if current == head {
-                    if backoff.is_completed() {
-                        return Err(PopError::Empty);
-                    }
-                    backoff.snooze();
-                } else {
-                    backoff.spin();
+                match self.pop_slot_busy(head, stamp, &backoff) {
+                    Ok(current) => head = current,
+                    Err(error) => return Err(error),
                 }
-                head = current;
             }
         }
     }
 
     /// Pushes `value` at the back; if the buffer is full, first removes the
     /// oldest value and returns it. The buffer never rejects a value for
-    /// lack of room.
+    /// lack of room, and never replaces one while there is room.
     ///
     /// When the slot it needs is held by another thread that claimed it and
-    /// has not finished (a pop still reading it, or a push still writing the
-    /// value it would replace), this waits for that thread, spinning and then
-    /// yielding: it cannot report `Full`. See the type's docs on progress.
+    /// has not finished (a pop still reading it, a push still writing the
+    /// value it would replace, another `force_push`), this waits for that
+    /// thread, spinning and then yielding. See [Progress](RingBuffer#progress).
     ///
     /// # Errors
     ///
@@ -592,9 +566,9 @@ impl<T> RingBuffer<T> {
                 return Err(self.closed_push(value).into_inner());
             }
             let slot = self.slot(tail);
-            // Acquire: pairs with the Release stamp stores in `try_pop` (the
-            // old value is gone before we write) and in `write_claimed` (the
-            // value we may take out below is visible).
+            // Acquire: pairs with the Release stamp stores in `read_claimed`
+            // (the old value is gone before we write) and in `write_claimed`
+            // (the value we may take out below is visible).
             let stamp = slot.stamp.load(Acquire);
             if stamp == tail {
                 let new_tail = self.advance(tail);
@@ -607,6 +581,7 @@ impl<T> RingBuffer<T> {
                         // SAFETY: the CAS claimed position `tail`; the stamp
                         // said the slot is empty for it. See `write_claimed`.
                         unsafe { self.write_claimed(slot, tail, value) };
+                        self.notify_pushed();
                         return Ok(None);
                     }
                     Err(current) => {
@@ -614,34 +589,52 @@ impl<T> RingBuffer<T> {
                         backoff.spin();
                     }
                 }
-            } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
-                // The slot holds the previous lap's value, pushed at `head`.
-                // If `head` is there the buffer is full and that value is the
-                // oldest: claim it by moving `head` on. While the CAS below
-                // can succeed, `tail` cannot move (its slot is full and only
-                // this CAS frees it), so the unmarked `tail` read above is
-                // still current: that load is the linearization point.
-                let head = tail.wrapping_sub(self.one_lap);
-                let new_head = self.advance(head);
-                // SeqCst: as the `head` CAS in `try_pop`.
+                continue;
+            }
+            let holds_previous_lap = stamp.wrapping_add(self.one_lap) == tail + 1;
+            if !holds_previous_lap {
+                // Relaxed: a hint; see `push_slot_busy`.
+                let current = self.tail.load(Relaxed);
+                if current != tail {
+                    backoff.spin();
+                    tail = current;
+                    continue;
+                }
+            }
+            // SeqCst: as in `push_slot_busy`; `head` below is at least as new
+            // as the stamp above.
+            fence(SeqCst);
+            // Relaxed: ordered by the fence; the CAS below validates it.
+            let head = self.head.load(Relaxed);
+            if holds_previous_lap && head.wrapping_add(self.one_lap) == tail {
+                // Full (an unmarked `head` a lap behind `tail`), and the
+                // slot holds the oldest value, published. Lock `head` by
+                // setting its mark: pops and other `force_push`es wait while
+                // it is set, so from here on only this thread moves `head`
+                // and `tail` cannot move either (its slot is full). The
+                // operation takes effect at the `tail` load that found it
+                // open (see Linearization points).
+                // SeqCst: a claim, as the `head` CAS in `try_pop`.
                 if self
                     .head
-                    .compare_exchange(head, new_head, SeqCst, Relaxed)
+                    .compare_exchange(head, head | self.mark_bit, SeqCst, Relaxed)
                     .is_ok()
                 {
-                    // Move `tail` on too. Only `close` can have changed it
-                    // since (no push can claim a full slot; another
-                    // force_push's `head` CAS would have failed), so adding
-                    // the distance keeps a concurrent mark bit.
-                    // SeqCst: as the `tail` CAS in `try_push`.
+                    // `tail` is still `tail`, but `close` may set its mark
+                    // meanwhile: add the distance, which keeps the mark.
+                    // SeqCst: orders the move with the waiters' re-checks.
                     let new_tail = self.advance(tail);
                     self.tail.fetch_add(new_tail.wrapping_sub(tail), SeqCst);
+                    // Unlock: `head` moves on past the replaced value.
+                    // SeqCst: as above; the next pop's CAS reads this.
+                    self.head.store(self.advance(head), SeqCst);
                     let old = slot.value.with_mut(|value_ptr| {
-                        // SAFETY: (1) the `head` CAS gave this thread the
-                        // position `head`, whose value the stamp (Acquire)
-                        // showed published, and nobody else can claim the
-                        // slot until we store the stamp below; (2) the value
-                        // is initialized (stamp "full"), and `replace` moves
+                        // SAFETY: (1) the mark CAS gave this thread position
+                        // `head`, whose value the stamp (Acquire) showed
+                        // published; (2) nobody else touches the slot until
+                        // the stamp store below: pops of it wait for stamp
+                        // `tail + 1`, pushes for stamp `tail + ONE_LAP`;
+                        // (3) the value is initialized, and `replace` moves
                         // it out exactly once while writing the new one.
                         unsafe { value_ptr.replace(MaybeUninit::new(value)).assume_init() }
                     });
@@ -651,15 +644,103 @@ impl<T> RingBuffer<T> {
                     self.notify_pushed();
                     return Ok(Some(old));
                 }
-                // A pop claimed this slot (or `tail` is stale): wait for it to
-                // finish; then the slot is free for a plain push.
-                backoff.snooze();
-                tail = self.tail.load(Relaxed);
-            } else {
+            }
+            // Not full, or full but the slot is still in another thread's
+            // hands (a pop reading it, a push writing the value we would
+            // replace, a `force_push` holding `head`): wait for it.
+            backoff.snooze();
+            // Relaxed: a hint, as at the top.
+            tail = self.tail.load(Relaxed);
+        }
+    }
+
+    /// The slow path of a push at position `tail` whose slot's stamp is
+    /// `stamp != tail`: decides whether the buffer is full (`None`), or
+    /// returns the `tail` to retry with, after waiting if the slot is held
+    /// by another thread.
+    #[inline]
+    fn push_slot_busy(&self, tail: usize, stamp: usize, backoff: &Backoff) -> Option<usize> {
+        // The usual full case: the slot still holds the previous lap's value.
+        // Otherwise `tail` is usually stale (another push took this position).
+        if stamp.wrapping_add(self.one_lap) != tail + 1 {
+            // Relaxed: a hint; the next round re-validates it.
+            let current = self.tail.load(Relaxed);
+            if current != tail {
                 backoff.spin();
-                tail = self.tail.load(Relaxed);
+                return Some(current);
             }
         }
+        // SeqCst: pairs with the SeqCst claims of pops (`head` CAS) and of
+        // `force_push` (mark CAS, store): the `head` read below is not older
+        // than the stamp read above, so a pop that emptied the slot is seen.
+        fence(SeqCst);
+        // Relaxed: ordered by the fence above.
+        let head = self.head.load(Relaxed);
+        if self.full_at(head, tail) {
+            // Linearization point of Full: at this load `tail` held `tail`
+            // (it is at least that, and at most a lap past `head`).
+            return None;
+        }
+        // Room exists: a pop has claimed this slot and is still moving the
+        // value out, a `force_push` is refilling it, or `tail` is stale.
+        // Wait for that thread.
+        backoff.snooze();
+        // Relaxed: a hint, as above.
+        Some(self.tail.load(Relaxed))
+    }
+
+    /// The slow path of a pop at unmarked position `head` whose slot's stamp
+    /// is `stamp != head + 1`: decides whether the buffer is empty (the
+    /// error), or returns the `head` to retry with, after waiting if the
+    /// slot is held by another thread.
+    #[inline]
+    fn pop_slot_busy(
+        &self,
+        head: usize,
+        stamp: usize,
+        backoff: &Backoff,
+    ) -> Result<usize, PopError> {
+        // The usual empty case: the slot has not been filled for this lap.
+        // Otherwise `head` is usually stale (another pop took this position).
+        if stamp != head {
+            // Relaxed: a hint; the next round re-validates it.
+            let current = self.head.load(Relaxed);
+            if current != head {
+                backoff.spin();
+                return Ok(current);
+            }
+        }
+        // SeqCst: pairs with the SeqCst `tail` claims of pushes and the
+        // `fetch_or` of `close`: the `tail` read below is not older than the
+        // stamp read above, so a push that filled the slot, or a close, is
+        // seen.
+        fence(SeqCst);
+        // Relaxed: ordered by the fence above.
+        let tail = self.tail.load(Relaxed);
+        if tail & !self.mark_bit == head {
+            // Linearization point of Empty/Closed: `head` is at least `head`
+            // and never passes `tail`, so both held `head` at this load.
+            if tail & self.mark_bit != 0 {
+                // Acquire: pairs with the release half of the SeqCst
+                // `fetch_or` in `close`; close happens-before Closed.
+                fence(Acquire);
+                return Err(PopError::Closed);
+            }
+            return Err(PopError::Empty);
+        }
+        // A value is there: a push has claimed this slot and is still
+        // writing, or `head` is stale. Wait for that thread.
+        backoff.snooze();
+        // Relaxed: a hint, as above.
+        Ok(self.head.load(Relaxed))
+    }
+
+    /// Whether `head` (possibly marked) and unmarked `tail`, read in that
+    /// order, say full: `head` is locked by a `force_push` (the buffer is
+    /// full for as long as it holds it), or a lap behind `tail`.
+    #[inline(always)]
+    fn full_at(&self, head: usize, tail: usize) -> bool {
+        head & self.mark_bit != 0 || head.wrapping_add(self.one_lap) == tail
     }
 
     /// Closes the buffer: from now on pushes fail with `Closed`, pops drain
@@ -738,6 +819,10 @@ impl<T> RingBuffer<T> {
             let tail = self.tail.load(SeqCst) & !self.mark_bit;
             let head = self.head.load(SeqCst);
             if self.tail.load(SeqCst) & !self.mark_bit == tail {
+                // A marked `head`: a `force_push` holds it, full meanwhile.
+                if head & self.mark_bit != 0 {
+                    return self.capacity();
+                }
                 return self.distance(head, tail);
             }
         }
@@ -755,7 +840,9 @@ impl<T> RingBuffer<T> {
     /// ```
     pub fn is_empty(&self) -> bool {
         // SeqCst: both loads in the total order of the claims; `head` never
-        // passes `tail`, so equal values were equal at the `tail` load.
+        // passes `tail`, so equal values were equal at the `tail` load. (A
+        // marked `head`, held by a `force_push` of a full buffer, never
+        // equals an unmarked `tail`.)
         let head = self.head.load(SeqCst);
         let tail = self.tail.load(SeqCst) & !self.mark_bit;
         head == tail
@@ -774,7 +861,7 @@ impl<T> RingBuffer<T> {
         // SeqCst: as in `is_empty`; `tail` never gets more than a lap ahead.
         let tail = self.tail.load(SeqCst) & !self.mark_bit;
         let head = self.head.load(SeqCst);
-        head.wrapping_add(self.one_lap) == tail
+        self.full_at(head, tail)
     }
 
     /// The slot that `position` (a head or tail word) refers to.
@@ -821,8 +908,8 @@ impl<T> RingBuffer<T> {
         }
     }
 
-    /// Writes `value` into a slot claimed for push position `tail`, publishes
-    /// it and wakes a blocked pop.
+    /// Writes `value` into a slot claimed for push position `tail` and
+    /// publishes it. The caller then wakes a blocked pop (`notify_pushed`).
     ///
     /// # Safety
     ///
@@ -840,11 +927,11 @@ impl<T> RingBuffer<T> {
         // Release: pairs with the Acquire stamp load in `try_pop` (and
         // `force_push`); publishes the value written above.
         slot.stamp.store(tail + 1, Release);
-        self.notify_pushed();
     }
 
-    /// Moves the value out of a slot claimed for pop position `head`, frees
-    /// the slot for the next lap's push and wakes a blocked push.
+    /// Moves the value out of a slot claimed for pop position `head` and
+    /// frees the slot for the next lap's push. The caller then wakes a
+    /// blocked push (`notify_popped`).
     ///
     /// # Safety
     ///
@@ -863,7 +950,6 @@ impl<T> RingBuffer<T> {
         // Release: pairs with the Acquire stamp load in the pushes; the read
         // above happens-before the next lap's write to this slot.
         slot.stamp.store(head.wrapping_add(self.one_lap), Release);
-        self.notify_popped();
         value
     }
 
@@ -887,7 +973,7 @@ impl<T> RingBuffer<T> {
         // SeqCst: orders this after the registration, as above; sees the
         // mark set by `close`'s SeqCst `fetch_or`.
         let tail = self.tail.load(SeqCst);
-        tail & self.mark_bit == 0 && head.wrapping_add(self.one_lap) == tail
+        tail & self.mark_bit == 0 && self.full_at(head, tail)
     }
 
     /// Step 3 for a pop: whether the positions say empty and open. `false`

@@ -1,0 +1,58 @@
+//! Issue 12's full-ring pop-and-put-back check: fill a ring, let `threads`
+//! threads (at most the capacity) each pop one value and put it back, many
+//! times. A thread about to pop holds nothing, so at least one value is
+//! inside: every `try_pop` must succeed. A thread putting back holds one, so
+//! there is room: every `try_push` must succeed and every `force_push` must
+//! return `Ok(None)`. The old ring failed this with spurious Empty/Full.
+
+mod support;
+
+use std::sync::Barrier;
+use std::thread;
+
+use freelane::RingBuffer;
+
+fn put_back(capacity: usize, threads: usize, force: bool) {
+    assert!(threads <= capacity);
+    let rounds = support::scaled(200_000);
+    let ring = RingBuffer::new(capacity);
+    for value in 0..capacity {
+        ring.try_push(value).unwrap();
+    }
+    let barrier = Barrier::new(threads);
+    thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                barrier.wait();
+                for round in 0..rounds {
+                    let value = ring
+                        .try_pop()
+                        .unwrap_or_else(|e| panic!("round {round}: try_pop failed: {e}"));
+                    if force {
+                        assert_eq!(ring.force_push(value), Ok(None), "round {round}");
+                    } else {
+                        ring.try_push(value)
+                            .unwrap_or_else(|e| panic!("round {round}: try_push failed: {e}"));
+                    }
+                }
+            });
+        }
+    });
+    let mut left: Vec<_> = std::iter::from_fn(|| ring.try_pop().ok()).collect();
+    left.sort_unstable();
+    assert_eq!(left, (0..capacity).collect::<Vec<_>>());
+}
+
+#[test]
+fn put_back_with_try_push() {
+    for (capacity, threads) in [(2, 2), (4, 2), (4, 3), (4, 4), (8, 2), (8, 3), (8, 4)] {
+        put_back(capacity, threads, false);
+    }
+}
+
+#[test]
+fn put_back_with_force_push() {
+    for (capacity, threads) in [(2, 2), (4, 2), (4, 3), (4, 4), (8, 2), (8, 3), (8, 4)] {
+        put_back(capacity, threads, true);
+    }
+}
