@@ -72,8 +72,7 @@ use std::time::Instant;
 
 use super::RingBuffer;
 use crate::error::{PopError, PushError};
-use crate::sync::Backoff;
-use crate::wait::{WaitQueue, block_on_signal, deadline_after};
+use crate::wait::{block_until, deadline_after};
 
 impl<T> RingBuffer<T> {
     /// Pushes `value` at the back, waiting while the buffer is full
@@ -173,7 +172,7 @@ impl<T> RingBuffer<T> {
             Err(PushError::Closed(value)) => Ok(Err(PushError::Closed(value))),
             Err(PushError::Full(value)) => Err(value),
         };
-        wait_until(&self.not_full, deadline, value, attempt, || {
+        block_until(&self.waiters.not_full, deadline, value, attempt, || {
             self.push_must_wait()
         })
         .unwrap_or_else(|value| Err(PushError::Full(value)))
@@ -186,59 +185,9 @@ impl<T> RingBuffer<T> {
             Err(PopError::Closed) => Ok(Err(PopError::Closed)),
             Err(PopError::Empty) => Err(()),
         };
-        wait_until(&self.not_empty, deadline, (), attempt, || {
+        block_until(&self.waiters.not_empty, deadline, (), attempt, || {
             self.pop_must_wait()
         })
         .unwrap_or(Err(PopError::Empty))
-    }
-}
-
-/// Runs `attempt` until it finishes (`Ok`), waiting on `queue` between tries,
-/// or until `deadline` passes (`Err` with the state handed back).
-///
-/// `attempt` takes the state (the value to push, or nothing) and returns it
-/// when it would have to wait, so a value moves in and out without copies.
-/// The waiting follows the register → re-check → park protocol of the module
-/// docs.
-fn wait_until<S, R>(
-    queue: &WaitQueue,
-    deadline: Option<Instant>,
-    mut state: S,
-    mut attempt: impl FnMut(S) -> Result<R, S>,
-    must_wait: impl Fn() -> bool,
-) -> Result<R, S> {
-    let backoff = Backoff::new();
-    loop {
-        // 0. The fast path, and the retry after every wake-up.
-        state = match attempt(state) {
-            Ok(done) => return Ok(done),
-            Err(state) => state,
-        };
-        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
-            return Err(state);
-        }
-        // 1. Register (a SeqCst increment of the waiter count).
-        let signal = queue.register();
-        // 2. Retry: the value or room may have come meanwhile.
-        state = match attempt(state) {
-            Ok(done) => {
-                queue.leave(&signal);
-                return Ok(done);
-            }
-            Err(state) => state,
-        };
-        // 3. The protocol's re-check: only positions that show nothing on its
-        // way make parking safe. A claim in flight, or a close, means retry.
-        if !must_wait() {
-            queue.leave(&signal);
-            backoff.snooze();
-            continue;
-        }
-        // 4. Spin, then park until notified or the deadline passes.
-        if !block_on_signal(&signal, deadline) {
-            queue.leave(&signal);
-            return Err(state);
-        }
-        // 5. Notified: the notifier dequeued the signal; try again.
     }
 }

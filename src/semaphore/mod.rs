@@ -326,7 +326,7 @@ impl Semaphore {
     /// owed them (hand-off mode); all or nothing.
     ///
     /// Asking for more than [`MAX_PERMITS`](Semaphore::MAX_PERMITS) fails with
-    /// [`TryAcquireError::NoPermits`] (it can never succeed) unless the
+    /// [`TryAcquireError::TooMany`] (it can never succeed) unless the
     /// semaphore is closed. Asking for zero succeeds unless it is closed.
     ///
     /// ```
@@ -338,7 +338,7 @@ impl Semaphore {
     /// assert_eq!(sem.try_acquire_many(3).unwrap_err(), TryAcquireError::NoPermits);
     /// assert_eq!(
     ///     sem.try_acquire_many(Semaphore::MAX_PERMITS + 1).unwrap_err(),
-    ///     TryAcquireError::NoPermits
+    ///     TryAcquireError::TooMany { requested: Semaphore::MAX_PERMITS + 1 }
     /// );
     /// ```
     pub fn try_acquire_many(&self, n: usize) -> Result<Permit<'_>, TryAcquireError> {
@@ -470,26 +470,39 @@ impl Semaphore {
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
     pub fn close(&self) -> bool {
-        // Release: pairs with the Acquire loads in `try_take`, `enqueue` and
-        // `is_closed`; makes what the caller did before closing visible to
-        // whoever reads `Closed`.
-        let previous = self.state.fetch_or(CLOSED, Release);
-        if previous & CLOSED != 0 {
-            return false;
+        // Relaxed: a guess that the CAS below checks.
+        let mut current = self.state.load(Relaxed);
+        loop {
+            if current & CLOSED != 0 {
+                return false;
+            }
+            if current & QUEUED != 0 {
+                // Somebody is queued: close under the waiter lock (below).
+                break;
+            }
+            // Nobody is queued, so no grant is pending: every grant happens
+            // under the waiter lock to a queued waiter, and the CAS that
+            // clears QUEUED after it comes before this one in the word's
+            // modification order. An `enqueue` that would queue after us
+            // fails its CAS on the bit we set and sees CLOSED.
+            // Release: pairs with the Acquire loads in `try_take`, `enqueue`
+            // and `is_closed`; publishes what the caller did before closing.
+            match self
+                .state
+                .compare_exchange_weak(current, current | CLOSED, Release, Relaxed)
+            {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
         }
-        if previous & QUEUED == 0 {
-            // Nobody was queued, and nobody can queue now: an `enqueue` sets
-            // QUEUED with a CAS, which either came before our `fetch_or`
-            // (and `previous` would show the bit) or fails on it and sees
-            // CLOSED. A waiter woken earlier and not yet back in the queue
-            // retries `try_take`, which sees CLOSED.
-            return true;
-        }
-        // Step order: the bit is set above before the queue is drained below.
-        // `enqueue` checks the bit under the lock, so no waiter can queue after
-        // the drain and sleep forever.
-        self.drain_waiters();
-        true
+        // Step order: the bit is set *under the lock* that every grant to a
+        // queued waiter holds (a release hand-off, a promotion, a cancel
+        // passing its partial on), then the queue is drained in the same
+        // critical section. A grant therefore comes entirely before the bit
+        // (its waiter's `Ok` is linearized before `close`) or finds the queue
+        // drained: no waiter completes with `Ok` after anybody has seen
+        // `Closed` (issue 13, the `close_is_linearizable` loom model).
+        self.close_and_drain()
     }
 
     /// Whether [`close`](Semaphore::close) has been called.
@@ -518,9 +531,11 @@ impl Semaphore {
             if current & CLOSED != 0 {
                 return Err(TryAcquireError::Closed);
             }
+            if n > Self::MAX_PERMITS {
+                return Err(TryAcquireError::TooMany { requested: n });
+            }
             // A set HANDOFF bit means the field is 0: fails here for n >= 1.
             // A set QUEUED bit alone does not stop us: barging is allowed.
-            // A request above MAX_PERMITS fails here too, before `n` is shifted.
             if permits_in(current) < n {
                 return Err(TryAcquireError::NoPermits);
             }
