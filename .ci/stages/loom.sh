@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Loom model checks (tests/loom.rs, tests/loom_rate_limiter.rs): every
+# Loom model checks (tests/loom.rs, tests/loom_semaphore.rs, tests/loom_rate_limiter.rs): every
 # structure through the `sync` shim, with crossbeam-epoch's own loom mode so
 # MsQueue's reclamation is modelled.
 # Its own target dir: the cfg'd build must not invalidate the normal one.
@@ -14,6 +14,8 @@ export RUSTFLAGS="--cfg freelane_loom --cfg crossbeam_loom"
 export CARGO_TARGET_DIR="${LOOM_TARGET_DIR:-target/loom}"
 
 cargo test --release --test loom
+# The semaphore's models, the linearizable close among them.
+cargo test --release --test loom_semaphore
 # The rate limiter's models (seconds).
 cargo test --release --test loom_rate_limiter
 # The async waits: waker hand-off and cancellation racing a wake-up.
