@@ -25,7 +25,6 @@
 // Test code uses the `std` paths users write.
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
 
-
 use freelane::{AtomicCounter, MsQueue, PopError, PushError, RingBuffer, ShardedCounter};
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering::Relaxed};

@@ -179,7 +179,11 @@ fn semaphore_close_races_release_and_acquire() {
         let verdict = waiter.join().unwrap();
         assert!(closer.join().unwrap());
         if saw_closed {
-            assert_eq!(verdict, Err(AcquireError::Closed), "Ok after close was seen");
+            assert_eq!(
+                verdict,
+                Err(AcquireError::Closed),
+                "Ok after close was seen"
+            );
         } else {
             assert!(matches!(verdict, Ok(1) | Err(AcquireError::Closed)));
         }
@@ -257,7 +261,11 @@ fn semaphore_close_is_linearizable() {
         let verdict = waiter.join().unwrap();
         assert!(closer.join().unwrap());
         if saw_closed {
-            assert_eq!(verdict, Err(AcquireError::Closed), "Ok after close was seen");
+            assert_eq!(
+                verdict,
+                Err(AcquireError::Closed),
+                "Ok after close was seen"
+            );
             assert_eq!(sem.available_permits(), 2, "a permit vanished");
         } else {
             // Nobody added permits: W cannot have been granted any.

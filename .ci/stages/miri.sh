@@ -49,14 +49,14 @@ source .ci/stages/lib.sh
 # `cfg(not(miri))`, since interpreting a multi-thread runtime and its timers
 # costs minutes and checks no unsafe code of ours that those do not. About
 # 5 s per model.
-STRICT_TESTS=(counter sharded_counter semaphore ring_buffer linearizability rate_limiter
+STRICT_TESTS=(counter sharded_counter semaphore ring_buffer linearizability rate_limiter panicking_waker
     linearizability_rate_limiter async_semaphore async_ring_buffer)
 # Test files of the epoch group. (tests/linearizability.rs is in both: its
 # MsQueue test runs here, the rest above.)
 EPOCH_TESTS=(ms_queue ms_queue_memory)
 EPOCH_LINEARIZABILITY_TEST=ms_queue_histories_are_linearizable
 # tests/loom*.rs are `#![cfg(freelane_loom)]`: empty outside the loom stage.
-NOT_MIRI_TESTS=(loom loom_rate_limiter loom_async)
+NOT_MIRI_TESTS=(loom loom_semaphore loom_rate_limiter loom_async)
 
 BASE_FLAGS="-Zmiri-symbolic-alignment-check"
 STRICT_FLAGS="$BASE_FLAGS -Zmiri-strict-provenance"
