@@ -462,3 +462,17 @@ fn debug_and_display() {
         "rate limiter refill interval must not be zero"
     );
 }
+
+/// Regression (issue 13): `per_second` above 10^9 used to panic with "refill
+/// interval must not be zero", the symptom of a division rounded to zero.
+#[test]
+fn per_second_above_a_billion_names_the_cause() {
+    let panic = std::panic::catch_unwind(|| freelane::RateLimiter::per_second(1_000_000_001))
+        .expect_err("more than one token a nanosecond");
+    let message = panic.downcast_ref::<String>().expect("a formatted message");
+    assert!(message.contains("more than one a nanosecond"), "{message}");
+    assert_eq!(
+        freelane::RateLimiter::per_second(1_000_000_000).refill_every(),
+        std::time::Duration::from_nanos(1)
+    );
+}

@@ -360,6 +360,15 @@ impl RateLimiter<StdClock> {
     /// ```
     #[must_use]
     pub fn per_second(n: u32) -> Self {
+        /// One token a nanosecond, the clock's resolution.
+        const MAX_PER_SECOND: u32 = 1_000_000_000;
+        // Checked here, before the division rounds the interval down to
+        // zero, so the message names the cause (issue 13), not its symptom.
+        assert!(
+            n <= MAX_PER_SECOND,
+            "RateLimiter::per_second: {n} tokens a second is more than one a nanosecond, \
+             the clock's resolution (at most {MAX_PER_SECOND})"
+        );
         let refill_every = match n {
             0 => Duration::ZERO, // rejected below as a zero capacity
             n => Duration::from_secs(1) / n,
