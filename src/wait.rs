@@ -11,7 +11,7 @@
 //! [`Signal::is_notified`] and replaced on every poll whose waker would not
 //! wake the same task) and returns `Pending`. Threads and tasks therefore sit
 //! in the same queue under the same fairness policy, and none of this needs
-//! `std`: the queue's lock is a spin lock without it.
+//! `std`: the queue's lock is a critical section without it.
 //!
 //! # Registering a waker
 //! `notify` swaps the state to *notified*, then takes the waker under the
@@ -50,14 +50,65 @@
 //! A fence-based form (fence, then a Relaxed load) costs an `mfence` per
 //! operation on x86-64, about half the cost of an uncontended push+pop pair.
 //!
-//! A waiter that gives up (timeout, cancellation) after it was notified has
-//! consumed a wake-up meant for somebody; [`WaitQueue::unregister`] tells it
-//! so, and it passes the wake-up on with [`WaitQueue::notify_one`].
+//! A waiter that gives up (timeout, cancellation, a panic while it is
+//! queued) after it was notified has consumed a wake-up meant for somebody.
+//! Its [`Registration`] is a guard: dropping it takes the signal off the
+//! queue, or, if a notifier already dequeued it, passes the wake-up on with
+//! [`WaitQueue::notify_one`]. So a `Waker::clone` that panics (in
+//! [`WaitQueue::register`], before anything is queued, or in a later
+//! [`Signal::register`] while queued) leaves no ghost waiter behind, and a
+//! `wake` that panics in a notifier passes its wake-up on while it unwinds
+//! ([`notify_each`], `wake_oldest`). No user code (a waker's clone, wake or
+//! drop) ever runs under a lock of this module.
+//!
+//! # The protocol, once, for threads and tasks
+//! [`register_and_check`] is steps 1-3 (register, retry, re-check);
+//! [`block_until`] adds "park" for a thread, [`AsyncWait::poll`] "store the
+//! waker and return `Pending`" for a task. The ring buffer's blocking and
+//! async layers are thin calls to these two; the semaphore keeps its own
+//! queue (its waiters carry permit assignments, see
+//! [`Semaphore`](crate::Semaphore)) but waits on the same [`Signal`], with
+//! the same [`block_on_signal`], [`notify_each`] and [`Lock`].
+//!
+//! # The contract the ring core keeps
+//! The core calls four hooks, and the wait layer is correct exactly when:
+//! 1. every successful push (`try_push`, `force_push`, a batch) calls
+//!    `notify_pushed` after, and every successful pop calls `notify_popped`
+//!    after, the SeqCst read-modify-write that made the change visible to
+//!    `pop_must_wait` / `push_must_wait` (today the `tail`/`head` claim CAS);
+//!    a batch may call the hook once per element or once with the number;
+//! 2. `push_must_wait` / `pop_must_wait` read, with SeqCst loads, the same
+//!    words those RMWs write, and answer `true` only if the ring is full /
+//!    empty, open, and no operation that will end in the opposite hook is in
+//!    flight (an in-flight claim answers `false`: the waiter retries);
+//! 3. `close` calls `notify_closed` after the SeqCst RMW that sets the mark,
+//!    and both `must_wait` hooks answer `false` once they see the mark.
+//!
+//! # Steady state allocates nothing
+//! A thread keeps its waker and one spare signal in thread-locals; a future
+//! keeps its signal across its retries and gives it back to its queue's
+//! pool (at most [`POOL`] kept) when it ends. The queue's `VecDeque` grows
+//! to the largest number of concurrent waiters and stays there.
+//!
+//! # Interrupts (without `std`)
+//! Without `std` the [`Lock`] is a `critical-section` critical section: a
+//! context holding it cannot be interrupted (on one core) or is running (on
+//! another), so nothing ever spins on it waiting for an interrupted holder.
+//! Interrupt-safe, therefore, from any context including an interrupt
+//! handler: every non-blocking operation (`RingBuffer::try_*`,
+//! `force_push`, `close`; `Semaphore::try_acquire*`, `add_permits`,
+//! `close`, dropping a permit) and polling an async wait. Each takes the
+//! critical section only while somebody waits, for a few instructions;
+//! wakers are woken after it ends. The application provides the
+//! critical-section implementation.
 //!
 //! # Sections
-//! - [`Signal`]: the one-shot flag and its waker slot.
-//! - [`WaitQueue`]: the FIFO of signals, and `notify_one` / `notify_all`.
-//! - [`block_on_signal`] (under `std`): spin, then park a thread.
+//! - [`Signal`]: the one-shot flag and its waker slot; [`notify_each`].
+//! - [`WaitQueue`], [`Registration`]: the FIFO of signals and its guard.
+//! - [`RingWaiters`]: the ring's two queues, each cache-padded.
+//! - [`register_and_check`], [`block_until`], [`AsyncWait`]: the protocol.
+//! - [`block_on_signal`], [`with_thread_waker`] (under `std`): park a thread.
+//! - [`Lock`]: std's mutex, or a critical section.
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;

@@ -2,12 +2,12 @@
 //! that wait for room or for a value under any executor. They need only
 //! `core::task::Waker` and `alloc`, so they exist without `std` too.
 //!
-//! Each future runs the same register → re-check → wait protocol as the
-//! blocking layer (`blocking.rs`, whose module docs give the proof), on the
-//! same two [`WaitQueue`]s, so blocked threads and pending tasks are woken
-//! from one FIFO, oldest first. Only the last step differs: instead of
-//! parking, the future installs its context's waker in its signal, re-checks
-//! the signal, and returns `Pending`.
+//! Each future runs the protocol of `crate::wait` through
+//! [`AsyncWait`](crate::wait::AsyncWait), the same code path as the blocking
+//! layer up to the last step, on the same two queues, so blocked threads and
+//! pending tasks are woken from one FIFO, oldest first. Only the last step
+//! differs: instead of parking, the future stores its context's waker in its
+//! signal, re-checks the signal, and returns `Pending`.
 //!
 //! The futures take no part in a runtime's cooperative scheduling (tokio's
 //! task budget): a producer that always finds room, or a consumer that
@@ -39,9 +39,9 @@
 //! buffer only once a poll returned `Ready(Ok)`); a pending `pop_async` has
 //! taken nothing. A future dropped while its signal is queued takes it off
 //! the queue; one dropped after a notifier dequeued its signal (it was woken
-//! but not polled again) passes the wake-up on with `notify_one`
-//! ([`WaitQueue::leave`]), so the room or value it announced reaches another
-//! waiter.
+//! but not polled again) passes the wake-up on with `notify_one` (the drop
+//! of its `Registration` guard), so the room or value it announced reaches
+//! another waiter.
 
 use core::future::Future;
 use core::pin::Pin;

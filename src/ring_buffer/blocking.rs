@@ -2,8 +2,10 @@
 //! `_timeout` forms wait for room or for a value, spinning briefly and then
 //! parking the thread.
 //!
-//! Each wait is the no-lost-wake-up protocol of `crate::wait` on one of two
-//! [`WaitQueue`]s: `not_full` (blocked pushes) and `not_empty` (blocked pops).
+//! Each wait is the no-lost-wake-up protocol of `crate::wait`
+//! (`block_until`, shared with the async layer) on one of two queues, each
+//! on its own cache lines: `not_full` (blocked pushes) and `not_empty`
+//! (blocked pops).
 //! The lock-free core notifies them: every successful push (`try_push`,
 //! `force_push`, `push`) calls `not_empty.notify_one()`, every successful pop
 //! calls `not_full.notify_one()`, and `close` calls `notify_all()` on both,
@@ -40,9 +42,8 @@
 //! parking, since the notify that follows b may already have looked at the
 //! count. A waiter that leaves after a notifier has already dequeued its
 //! signal (its re-check succeeded, or it timed out) has swallowed a wake-up
-//! meant for the room somebody else may be waiting for:
-//! `WaitQueue::unregister` reports this and the waiter passes the wake-up on
-//! with `notify_one`. Surplus wake-ups are harmless (the woken thread
+//! meant for the room somebody else may be waiting for: its registration
+//! guard's drop sees this and passes the wake-up on with `notify_one`. Surplus wake-ups are harmless (the woken thread
 //! re-checks); a lost one would strand a waiter.
 //!
 //! `close` sets the mark bit before it wakes everybody, so a woken or
