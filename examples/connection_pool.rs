@@ -139,7 +139,12 @@ fn main() {
                                 Err(TryAcquireError::NoPermits) => {
                                     timed_out.fetch_add(1, SeqCst);
                                 }
-                                Err(TryAcquireError::Closed) => unreachable!("not closed yet"),
+                                Err(
+                                    error @ (TryAcquireError::Closed
+                                    | TryAcquireError::TooMany { .. }),
+                                ) => {
+                                    unreachable!("not closed yet, one permit asked: {error}")
+                                }
                             }
                         }
                     } else {

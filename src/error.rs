@@ -167,12 +167,18 @@ impl fmt::Display for PopError {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TryAcquireError {
-    /// Too few permits were available (or the request exceeds
-    /// [`Semaphore::MAX_PERMITS`](crate::Semaphore::MAX_PERMITS), so it can
-    /// never be met).
+    /// Too few permits were available.
     NoPermits,
     /// The semaphore is closed.
     Closed,
+    /// More permits were asked for than the semaphore can ever hold
+    /// ([`Semaphore::MAX_PERMITS`](crate::Semaphore::MAX_PERMITS)): the
+    /// request can never be met. The same answer as
+    /// [`AcquireError::TooMany`], from every acquire.
+    TooMany {
+        /// The number of permits asked for.
+        requested: usize,
+    },
 }
 
 impl TryAcquireError {
@@ -192,6 +198,11 @@ impl fmt::Display for TryAcquireError {
         match self {
             Self::NoPermits => f.write_str("no permits available"),
             Self::Closed => f.write_str("semaphore closed"),
+            Self::TooMany { requested } => write!(
+                f,
+                "asked for {requested} permits, more than a semaphore can hold ({})",
+                crate::Semaphore::MAX_PERMITS
+            ),
         }
     }
 }

@@ -11,7 +11,7 @@
 //! [`Signal::is_notified`] and replaced on every poll whose waker would not
 //! wake the same task) and returns `Pending`. Threads and tasks therefore sit
 //! in the same queue under the same fairness policy, and none of this needs
-//! `std`: the queue's lock is a spin lock without it.
+//! `std`: the queue's lock is a critical section without it.
 //!
 //! # Registering a waker
 //! `notify` swaps the state to *notified*, then takes the waker under the
@@ -50,23 +50,75 @@
 //! A fence-based form (fence, then a Relaxed load) costs an `mfence` per
 //! operation on x86-64, about half the cost of an uncontended push+pop pair.
 //!
-//! A waiter that gives up (timeout, cancellation) after it was notified has
-//! consumed a wake-up meant for somebody; [`WaitQueue::unregister`] tells it
-//! so, and it passes the wake-up on with [`WaitQueue::notify_one`].
+//! A waiter that gives up (timeout, cancellation, a panic while it is
+//! queued) after it was notified has consumed a wake-up meant for somebody.
+//! Its [`Registration`] is a guard: dropping it takes the signal off the
+//! queue, or, if a notifier already dequeued it, passes the wake-up on with
+//! [`WaitQueue::notify_one`]. So a `Waker::clone` that panics (in
+//! [`WaitQueue::register`], before anything is queued, or in a later
+//! [`Signal::register`] while queued) leaves no ghost waiter behind, and a
+//! `wake` that panics in a notifier passes its wake-up on while it unwinds
+//! ([`notify_each`], `wake_oldest`). No user code (a waker's clone, wake or
+//! drop) ever runs under a lock of this module.
+//!
+//! # The protocol, once, for threads and tasks
+//! [`register_and_check`] is steps 1-3 (register, retry, re-check);
+//! [`block_until`] adds "park" for a thread, [`AsyncWait::poll`] "store the
+//! waker and return `Pending`" for a task. The ring buffer's blocking and
+//! async layers are thin calls to these two; the semaphore keeps its own
+//! queue (its waiters carry permit assignments, see
+//! [`Semaphore`](crate::Semaphore)) but waits on the same [`Signal`], with
+//! the same [`block_on_signal`], [`notify_each`] and [`Lock`].
+//!
+//! # The contract the ring core keeps
+//! The core calls four hooks, and the wait layer is correct exactly when:
+//! 1. every successful push (`try_push`, `force_push`, a batch) calls
+//!    `notify_pushed` after, and every successful pop calls `notify_popped`
+//!    after, the SeqCst read-modify-write that made the change visible to
+//!    `pop_must_wait` / `push_must_wait` (today the `tail`/`head` claim CAS);
+//!    a batch may call the hook once per element or once with the number;
+//! 2. `push_must_wait` / `pop_must_wait` read, with SeqCst loads, the same
+//!    words those RMWs write, and answer `true` only if the ring is full /
+//!    empty, open, and no operation that will end in the opposite hook is in
+//!    flight (an in-flight claim answers `false`: the waiter retries);
+//! 3. `close` calls `notify_closed` after the SeqCst RMW that sets the mark,
+//!    and both `must_wait` hooks answer `false` once they see the mark.
+//!
+//! # Steady state allocates nothing
+//! A thread keeps its waker and one spare signal in thread-locals; a future
+//! keeps its signal across its retries and gives it back to its queue's
+//! pool (at most [`POOL`] kept) when it ends. The queue's `VecDeque` grows
+//! to the largest number of concurrent waiters and stays there.
+//!
+//! # Interrupts (without `std`)
+//! Without `std` the [`Lock`] is a `critical-section` critical section: a
+//! context holding it cannot be interrupted (on one core) or is running (on
+//! another), so nothing ever spins on it waiting for an interrupted holder.
+//! Interrupt-safe, therefore, from any context including an interrupt
+//! handler: every non-blocking operation (`RingBuffer::try_*`,
+//! `force_push`, `close`; `Semaphore::try_acquire*`, `add_permits`,
+//! `close`, dropping a permit) and polling an async wait. Each takes the
+//! critical section only while somebody waits, for a few instructions;
+//! wakers are woken after it ends. The application provides the
+//! critical-section implementation.
 //!
 //! # Sections
-//! - [`Signal`]: the one-shot flag and its waker slot.
-//! - [`WaitQueue`]: the FIFO of signals, and `notify_one` / `notify_all`.
-//! - [`block_on_signal`] (under `std`): spin, then park a thread.
+//! - [`Signal`]: the one-shot flag and its waker slot; [`notify_each`].
+//! - [`WaitQueue`], [`Registration`]: the FIFO of signals and its guard.
+//! - [`RingWaiters`]: the ring's two queues, each cache-padded.
+//! - [`register_and_check`], [`block_until`], [`AsyncWait`]: the protocol.
+//! - [`block_on_signal`], [`with_thread_waker`] (under `std`): park a thread.
+//! - [`Lock`]: std's mutex, or a critical section.
 
 use alloc::collections::VecDeque;
-use core::task::Waker;
+use alloc::vec::Vec;
+use core::task::{Context, Waker};
 
-use crate::sync::Arc;
 use crate::sync::atomic::{
     AtomicUsize,
     Ordering::{AcqRel, Acquire, Relaxed, SeqCst},
 };
+use crate::sync::{Arc, Backoff};
 
 const WAITING: usize = 0;
 const NOTIFIED: usize = 1;
@@ -75,28 +127,35 @@ const NOTIFIED: usize = 1;
 /// it to `NOTIFIED`, waking whatever [`Waker`] is registered at that moment.
 #[derive(Debug)]
 pub(crate) struct Signal {
-    /// `WAITING` or `NOTIFIED`; written once by `notify`.
+    /// `WAITING` or `NOTIFIED`; written once by `notify` (and reset by the
+    /// owner of an unshared signal, for reuse).
     state: AtomicUsize,
     /// The waker of the thread or task waiting on this signal, if any yet.
+    /// Only moved in and out under the lock: no user code runs under it.
     waker: Lock<Option<Waker>>,
 }
 
 impl Signal {
-    pub(crate) fn new() -> Self {
+    /// A signal with `waker` already installed (cloned here, with no lock
+    /// held: the clone is user code).
+    pub(crate) fn with_waker(waker: Option<&Waker>) -> Self {
+        Self::new(waker.cloned())
+    }
+
+    /// A signal holding `waker`.
+    fn new(waker: Option<Waker>) -> Self {
         Self {
             state: AtomicUsize::new(WAITING),
-            waker: Lock::new(None),
+            waker: Lock::new(waker),
         }
     }
 
-    /// A signal with `waker` already installed: for a task that creates its
-    /// waiter itself, it saves the locked `register` (nobody else can see
-    /// the signal yet, so no re-check is needed either).
-    pub(crate) fn with_waker(waker: Option<&Waker>) -> Self {
-        Self {
-            state: AtomicUsize::new(WAITING),
-            waker: Lock::new(waker.cloned()),
-        }
+    /// Makes an unshared signal fresh again, with `waker` installed; returns
+    /// the old waker, for the caller to drop outside any lock.
+    fn reset(&mut self, waker: Option<Waker>) -> Option<Waker> {
+        // Relaxed: `&mut self`, nobody else can see the signal.
+        self.state.store(WAITING, Relaxed);
+        core::mem::replace(&mut *self.waker.lock(), waker)
     }
 
     /// Marks the signal notified and wakes its waiter. Returns `true` for the
@@ -111,6 +170,7 @@ impl Signal {
         // is already here, or `register` runs after us and its re-check of
         // `is_notified` sees the swap above (the lock orders the two).
         let waker = self.waker.lock().take();
+        // Woken with no lock held: `wake` is user code and may panic.
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -126,14 +186,67 @@ impl Signal {
     /// Installs `waker` as the one to wake, replacing an older one unless it
     /// would wake the same task. The caller must re-check
     /// [`is_notified`](Signal::is_notified) afterwards before it sleeps.
+    ///
+    /// The clone and the old waker's drop (user code, which may panic) run
+    /// outside the lock; a panic in either leaves the signal as it was, or
+    /// with the new waker installed.
     pub(crate) fn register(&self, waker: &Waker) {
-        let mut slot = self.waker.lock();
-        match &*slot {
-            Some(old) if old.will_wake(waker) => {}
-            _ => *slot = Some(waker.clone()),
+        let same = self
+            .waker
+            .lock()
+            .as_ref()
+            .is_some_and(|old| old.will_wake(waker));
+        if same {
+            return;
         }
+        let new = waker.clone();
+        let old = self.waker.lock().replace(new);
+        drop(old);
     }
 }
+
+/// Notifies `waiters[i]`'s signal for each, in order. A `wake` that panics
+/// does not strand the rest: while that panic unwinds, the remaining ones
+/// are still notified (a second panic among them aborts, as any panic during
+/// unwinding does).
+pub(crate) fn notify_each<W>(waiters: impl IntoIterator<Item = W>, signal: fn(&W) -> &Signal) {
+    struct Rest<I: Iterator<Item = W>, W> {
+        waiters: I,
+        signal: fn(&W) -> &Signal,
+    }
+    impl<I: Iterator<Item = W>, W> Drop for Rest<I, W> {
+        fn drop(&mut self) {
+            // Reached normally (the loop below drained everything, so this
+            // is a no-op) or while a `wake` panics.
+            for waiter in &mut self.waiters {
+                (self.signal)(&waiter).notify();
+            }
+        }
+    }
+    let mut rest = Rest {
+        waiters: waiters.into_iter(),
+        signal,
+    };
+    let signal = rest.signal;
+    for waiter in rest.waiters.by_ref() {
+        signal(&waiter).notify();
+    }
+}
+
+/// What a [`WaitQueue`]'s lock guards.
+#[derive(Debug, Default)]
+struct List {
+    /// The queued signals, oldest first.
+    queued: VecDeque<Arc<Signal>>,
+    /// Fresh signals for reuse, so that a wait in steady state allocates
+    /// nothing (at most [`POOL`] kept).
+    pool: Vec<Arc<Signal>>,
+}
+
+/// How many spare signals a queue keeps. Each is one small allocation (a
+/// state word, a lock and a waker); more concurrent waiters than this
+/// allocate for the excess.
+const POOL: usize = 32;
 
 /// A FIFO of waiters, each a [`Signal`], with a lock-free "anyone waiting?"
 /// check for the notifier's fast path. See the module docs for the protocol.
@@ -142,32 +255,76 @@ pub(crate) struct WaitQueue {
     /// How many signals are queued. Read without the lock by notifiers; zero
     /// means the notify is one load, nothing more.
     waiting: AtomicUsize,
-    /// The queued signals, oldest first.
-    list: Lock<VecDeque<Arc<Signal>>>,
+    /// The queued signals and the spares.
+    list: Lock<List>,
 }
 
 impl WaitQueue {
     pub(crate) fn new() -> Self {
         Self {
             waiting: AtomicUsize::new(0),
-            list: Lock::new(VecDeque::new()),
+            list: Lock::new(List::default()),
         }
     }
 
-    /// Step 1 of the protocol: queues a fresh signal. The caller must then
+    /// Step 1 of the protocol: queues a fresh signal with `waker` installed
+    /// and returns the guard that takes it off again. The caller must then
     /// re-check its condition (step 2, a SeqCst load of the notifier's word)
-    /// before waiting on the signal.
-    pub(crate) fn register(&self) -> Arc<Signal> {
-        let signal = Arc::new(Signal::new());
-        self.register_signal(&signal);
-        signal
+    /// before it waits.
+    ///
+    /// `spare` is the caller's own cache of a signal (a future keeps one
+    /// across its retries, a thread one per thread); it is used if nobody
+    /// else holds it, else one from the queue's pool, else a new one. The
+    /// waker is cloned before the lock is taken.
+    pub(crate) fn register(
+        &self,
+        spare: &mut Option<Arc<Signal>>,
+        waker: &Waker,
+    ) -> Registration<'_> {
+        let waker = waker.clone(); // user code: no lock held, nothing queued
+        let signal = match spare.take() {
+            Some(mut signal) => match Arc::get_mut(&mut signal) {
+                Some(unshared) => {
+                    // The stale waker's drop is user code: no lock held.
+                    drop(unshared.reset(Some(waker)));
+                    signal
+                }
+                None => Arc::new(Signal::new(Some(waker))),
+            },
+            None => Arc::new(Signal::new(Some(waker))),
+        };
+        self.enqueue(&signal);
+        Registration {
+            queue: self,
+            signal: Some(signal),
+        }
     }
 
-    /// Queues an existing (not yet notified) signal, as `register` does.
-    pub(crate) fn register_signal(&self, signal: &Arc<Signal>) {
+    /// Takes a signal from the pool (or a new one) for a waiter without a
+    /// spare; see [`register`](WaitQueue::register).
+    pub(crate) fn spare(&self) -> Option<Arc<Signal>> {
+        self.list.lock().pool.pop()
+    }
+
+    /// Gives an unused signal back to the pool (a future's spare, when the
+    /// future is done), if nobody else holds it and the pool has room.
+    pub(crate) fn recycle(&self, mut signal: Arc<Signal>) {
+        let Some(unshared) = Arc::get_mut(&mut signal) else {
+            return; // a notifier still holds it: it is freed with its last reference
+        };
+        let old = unshared.reset(None);
+        drop(old); // user code (the waker's drop): before the lock
+        let mut list = self.list.lock();
+        if list.pool.len() < POOL {
+            list.pool.push(signal);
+        }
+    }
+
+    /// Pushes `signal` and counts it.
+    fn enqueue(&self, signal: &Arc<Signal>) {
         {
             let mut list = self.list.lock();
-            list.push_back(Arc::clone(signal));
+            list.queued.push_back(Arc::clone(signal));
             // SeqCst: pairs with the SeqCst count load in `notify_one` /
             // `notify_all`; ordered before the caller's SeqCst re-check
             // (store→load), see the module docs.
@@ -178,13 +335,16 @@ impl WaitQueue {
     }
 
     /// Removes `signal` if it is still queued and returns `true`. `false`
-    /// means a notifier already took it: if the caller will not act on that
-    /// wake-up, it must pass it on with [`notify_one`](WaitQueue::notify_one).
-    pub(crate) fn unregister(&self, signal: &Arc<Signal>) -> bool {
+    /// means a notifier already took it.
+    fn unregister(&self, signal: &Arc<Signal>) -> bool {
         let mut list = self.list.lock();
-        match list.iter().position(|queued| Arc::ptr_eq(queued, signal)) {
+        match list
+            .queued
+            .iter()
+            .position(|queued| Arc::ptr_eq(queued, signal))
+        {
             Some(index) => {
-                list.remove(index);
+                list.queued.remove(index);
                 // Relaxed: under the list's lock, which orders it with every
                 // other change of the list; an RMW loses no SeqCst increment,
                 // and a notifier that still reads the old count only takes
@@ -196,16 +356,6 @@ impl WaitQueue {
         }
     }
 
-    /// Takes `signal` off the queue for a waiter that will not wait on it any
-    /// more (it succeeded on a retry, timed out, or its future was dropped).
-    /// If a notifier had already dequeued it, the wake-up it carried is passed
-    /// on, so the room or value it announced still reaches a waiter.
-    pub(crate) fn leave(&self, signal: &Arc<Signal>) {
-        if !self.unregister(signal) {
-            self.notify_one();
-        }
-    }
-
     /// Wakes the oldest waiter, if any. Call after making the change waiters
     /// wait for, with a SeqCst read-modify-write (see the module docs).
     /// Returns whether a waiter was woken.
@@ -214,10 +364,10 @@ impl WaitQueue {
     /// branch in the caller; the locked part is out of line and cold.
     #[inline(always)]
     pub(crate) fn notify_one(&self) -> bool {
-        // SeqCst: pairs with the SeqCst increment in `register_signal`; the
-        // caller's SeqCst RMW before this load must not reorder with it
-        // (store→load), which SeqCst on both guarantees. (Under loom, which
-        // weakens SeqCst accesses, a SeqCst fence stands in for that order.)
+        // SeqCst: pairs with the SeqCst increment in `enqueue`; the caller's
+        // SeqCst RMW before this load must not reorder with it (store→load),
+        // which SeqCst on both guarantees. (Under loom, which weakens SeqCst
+        // accesses, a SeqCst fence stands in for that order.)
         crate::sync::sc_order_for_loom();
         if self.waiting.load(SeqCst) == 0 {
             return false;
@@ -231,16 +381,30 @@ impl WaitQueue {
     fn wake_oldest(&self) -> bool {
         let signal = {
             let mut list = self.list.lock();
-            let signal = list.pop_front();
+            let signal = list.queued.pop_front();
             if signal.is_some() {
                 // Relaxed: under the lock, as in `unregister`.
                 self.waiting.fetch_sub(1, Relaxed);
             }
             signal
         };
+        let Some(signal) = signal else {
+            return false;
+        };
         // Woken outside the lock: the woken thread's first act may be to take
-        // this same lock (to re-register).
-        signal.is_some_and(|signal| signal.notify())
+        // this same lock (to re-register). If the waker panics, the wake-up
+        // it carried passes on to the next waiter while the panic unwinds, so
+        // the change it announced still reaches somebody.
+        struct PassOn<'a>(&'a WaitQueue);
+        impl Drop for PassOn<'_> {
+            fn drop(&mut self) {
+                self.0.notify_one();
+            }
+        }
+        let pass_on = PassOn(self);
+        let woke = signal.notify();
+        core::mem::forget(pass_on);
+        woke
     }
 
     /// Wakes every queued waiter (used by `close`).
@@ -255,16 +419,328 @@ impl WaitQueue {
             // Relaxed: under the lock, as in `unregister`. A plain store is
             // safe because every increment is made under this lock too.
             self.waiting.store(0, Relaxed);
-            core::mem::take(&mut *list)
+            core::mem::take(&mut list.queued)
         };
-        for signal in drained {
-            signal.notify();
+        notify_each(drained, |signal| signal);
+    }
+}
+
+/// A signal on a [`WaitQueue`], from [`WaitQueue::register`] until the
+/// waiter is done with it. Dropping it leaves the queue: if the signal is
+/// still queued it is taken off; if a notifier already dequeued it (the
+/// waiter swallowed a wake-up it will not act on) the wake-up is passed on
+/// with `notify_one`. So a waiter that unwinds (a panicking waker), times
+/// out or is cancelled leaves no ghost behind and loses no wake-up.
+#[derive(Debug)]
+pub(crate) struct Registration<'a> {
+    queue: &'a WaitQueue,
+    /// `None` only while being taken apart.
+    signal: Option<Arc<Signal>>,
+}
+
+impl Registration<'_> {
+    fn signal(&self) -> &Signal {
+        self.signal.as_deref().expect("taken only by `into_spare`")
+    }
+
+    /// Whether a notifier has dequeued and notified the signal.
+    pub(crate) fn is_notified(&self) -> bool {
+        self.signal().is_notified()
+    }
+
+    /// Stores a task's newest waker (see [`Signal::register`]), then
+    /// re-checks: `true` means still waiting.
+    pub(crate) fn still_waiting(&self, waker: &Waker) -> bool {
+        if self.is_notified() {
+            return false;
+        }
+        self.signal().register(waker);
+        // Re-check after storing: a notify that ran before the store found
+        // no waker to wake (see `Signal::notify`).
+        !self.is_notified()
+    }
+
+    /// Done after a wake-up the waiter acts on (it retries): nothing to pass
+    /// on. Returns the signal, to reuse for the next registration.
+    pub(crate) fn into_spare(mut self) -> Arc<Signal> {
+        debug_assert!(
+            self.is_notified(),
+            "only a notified signal is off the queue"
+        );
+        self.signal.take().expect("present until taken")
+    }
+
+    /// Leaves the queue (passing on a wake-up already taken, see the type
+    /// docs) and returns the signal for reuse.
+    pub(crate) fn leave(mut self) -> Arc<Signal> {
+        let signal = self.signal.take().expect("present until taken");
+        if !self.queue.unregister(&signal) {
+            self.queue.notify_one();
+        }
+        signal
+    }
+
+    /// Spins briefly, then parks the thread until notified or `deadline`
+    /// passes (`std` only). Returns whether it was notified. The signal was
+    /// registered with the thread's waker ([`with_thread_waker`]).
+    #[cfg(feature = "std")]
+    pub(crate) fn block(&self, deadline: Option<std::time::Instant>) -> bool {
+        block_on_signal(self.signal(), deadline)
+    }
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        if let Some(signal) = self.signal.take()
+            && !self.queue.unregister(&signal)
+        {
+            self.queue.notify_one();
         }
     }
 }
 
+/// The two queues of a [`RingBuffer`](crate::RingBuffer): blocked or
+/// pending pops wait on `not_empty`, pushes on `not_full`. Each on its own
+/// cache lines (a `CachePadded`, 128 bytes on x86-64 and aarch64, 32 on
+/// Cortex-M), so that waiters registering and leaving never write a line
+/// that the ring's every operation reads (`head`, `tail`, the buffer
+/// pointer), nor each other's.
+#[derive(Debug)]
+pub(crate) struct RingWaiters {
+    /// Pops waiting for a value.
+    pub(crate) not_empty: crate::sync::CachePadded<WaitQueue>,
+    /// Pushes waiting for room.
+    pub(crate) not_full: crate::sync::CachePadded<WaitQueue>,
+}
+
+impl RingWaiters {
+    pub(crate) fn new() -> Self {
+        Self {
+            not_empty: crate::sync::CachePadded::new(WaitQueue::new()),
+            not_full: crate::sync::CachePadded::new(WaitQueue::new()),
+        }
+    }
+}
+
+/// What one attempt of a waiting operation gave: done, or the state to try
+/// again with (the value to push, or nothing).
+pub(crate) type Attempt<R, S> = Result<R, S>;
+
+/// Steps 1-3 of the protocol, shared by blocked threads and pending tasks:
+/// register on `queue` with `waker`, retry `attempt`, re-check `must_wait`.
+pub(crate) enum Checked<'a, R, S> {
+    /// The retry succeeded (the registration is dropped: left).
+    Done(R),
+    /// Something is on its way (a claim in flight, a close): try again.
+    Retry(S),
+    /// Nothing is on its way: safe to sleep on the registration.
+    Sleep(Registration<'a>, S),
+}
+
+/// Register → retry → re-check (see the module docs).
+pub(crate) fn register_and_check<'a, S, R>(
+    queue: &'a WaitQueue,
+    spare: &mut Option<Arc<Signal>>,
+    waker: &Waker,
+    state: S,
+    attempt: &mut impl FnMut(S) -> Attempt<R, S>,
+    must_wait: &impl Fn() -> bool,
+) -> Checked<'a, R, S> {
+    // 1. Register (a SeqCst increment of the waiter count).
+    let registration = queue.register(spare, waker);
+    // 2. Retry: the value or room may have come meanwhile.
+    let state = match attempt(state) {
+        Ok(done) => {
+            *spare = Some(registration.leave());
+            return Checked::Done(done);
+        }
+        Err(state) => state,
+    };
+    // 3. The re-check: only a state that shows nothing on its way makes
+    // sleeping safe.
+    if must_wait() {
+        Checked::Sleep(registration, state)
+    } else {
+        *spare = Some(registration.leave());
+        Checked::Retry(state)
+    }
+}
+
+/// A blocking wait (`std`): runs `attempt` until it finishes (`Ok`), parking
+/// on `queue` between tries, or until `deadline` passes (`Err` with the
+/// state handed back).
+#[cfg(feature = "std")]
+pub(crate) fn block_until<S, R>(
+    queue: &WaitQueue,
+    deadline: Option<std::time::Instant>,
+    mut state: S,
+    mut attempt: impl FnMut(S) -> Attempt<R, S>,
+    must_wait: impl Fn() -> bool,
+) -> Result<R, S> {
+    // 0. The fast path touches no waiter state at all.
+    state = match attempt(state) {
+        Ok(done) => return Ok(done),
+        Err(state) => state,
+    };
+    with_thread_waker(|waker, spare| {
+        let backoff = Backoff::new();
+        loop {
+            if deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline) {
+                return Err(state);
+            }
+            match register_and_check(queue, spare, waker, state, &mut attempt, &must_wait) {
+                Checked::Done(done) => return Ok(done),
+                Checked::Retry(again) => {
+                    state = again;
+                    backoff.snooze();
+                }
+                Checked::Sleep(registration, again) => {
+                    state = again;
+                    if !registration.block(deadline) {
+                        *spare = Some(registration.leave());
+                        return Err(state);
+                    }
+                    // Notified: the notifier dequeued the signal; try again.
+                    *spare = Some(registration.into_spare());
+                }
+            }
+            state = match attempt(state) {
+                Ok(done) => return Ok(done),
+                Err(state) => state,
+            };
+        }
+    })
+}
+
+/// The waiting half of a future: its registration while it is queued, and
+/// its spare signal between registrations.
+#[derive(Debug)]
+pub(crate) struct AsyncWait<'a> {
+    queue: &'a WaitQueue,
+    registration: Option<Registration<'a>>,
+    spare: Option<Arc<Signal>>,
+}
+
+/// How many times a poll that sees an operation in flight retries before it
+/// yields to the executor: the blocking layer's `Backoff` steps, without the
+/// thread yields (an async task must not hog its worker thread).
+const SPINS: u32 = 7;
+
+impl<'a> AsyncWait<'a> {
+    pub(crate) fn new(queue: &'a WaitQueue) -> Self {
+        Self {
+            queue,
+            registration: None,
+            spare: None,
+        }
+    }
+
+    /// One poll of the protocol: runs `attempt` until it finishes (`Ok`) or
+    /// the future must stay pending (`Err` with the state). A registered
+    /// and not yet notified future only stores its newest waker.
+    pub(crate) fn poll<S, R>(
+        &mut self,
+        cx: &Context<'_>,
+        mut state: S,
+        mut attempt: impl FnMut(S) -> Attempt<R, S>,
+        must_wait: impl Fn() -> bool,
+    ) -> Result<R, S> {
+        if let Some(registration) = self.registration.take() {
+            if registration.still_waiting(cx.waker()) {
+                self.registration = Some(registration);
+                return Err(state);
+            }
+            // Notified: the notifier dequeued it; we act on it by retrying.
+            self.spare = Some(registration.into_spare());
+        }
+        let backoff = Backoff::new();
+        let mut spins = 0;
+        loop {
+            // The fast path, and the retry after every wake-up.
+            state = match attempt(state) {
+                Ok(done) => return Ok(done),
+                Err(state) => state,
+            };
+            if self.spare.is_none() {
+                self.spare = self.queue.spare();
+            }
+            match register_and_check(
+                self.queue,
+                &mut self.spare,
+                cx.waker(),
+                state,
+                &mut attempt,
+                &must_wait,
+            ) {
+                Checked::Done(done) => return Ok(done),
+                Checked::Retry(again) => {
+                    state = again;
+                    spins += 1;
+                    if spins > SPINS {
+                        // A claim in flight on another thread (perhaps
+                        // preempted): let the executor run something else.
+                        cx.waker().wake_by_ref();
+                        return Err(state);
+                    }
+                    backoff.spin();
+                }
+                Checked::Sleep(registration, again) => {
+                    // The waker went in with the signal, before it was
+                    // queued: a notifier finds it there.
+                    if registration.is_notified() {
+                        self.spare = Some(registration.into_spare());
+                        state = again;
+                        continue;
+                    }
+                    self.registration = Some(registration);
+                    return Err(again);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for AsyncWait<'_> {
+    fn drop(&mut self) {
+        // Cancellation: the registration's own drop leaves the queue,
+        // passing on a wake-up already taken.
+        if let Some(registration) = self.registration.take() {
+            self.spare = Some(registration.leave());
+        }
+        if let Some(spare) = self.spare.take() {
+            self.queue.recycle(spare);
+        }
+    }
+}
+
+/// Runs `f` with the current thread's waker (it unparks this thread) and its
+/// spare signal, both cached per thread so that a blocking wait allocates
+/// nothing in steady state. Under loom, whose thread-locals would outlive a
+/// model's leak check, both are made afresh.
+#[cfg(feature = "std")]
+pub(crate) fn with_thread_waker<R>(f: impl FnOnce(&Waker, &mut Option<Arc<Signal>>) -> R) -> R {
+    #[cfg(not(freelane_loom))]
+    {
+        use core::cell::{Cell, OnceCell};
+        std::thread_local! {
+            static WAKER: OnceCell<Waker> = const { OnceCell::new() };
+            static SPARE: Cell<Option<Arc<Signal>>> = const { Cell::new(None) };
+        }
+        let waker = WAKER.with(|waker| waker.get_or_init(thread_waker).clone());
+        let mut spare = SPARE.with(Cell::take);
+        let result = f(&waker, &mut spare);
+        SPARE.with(|cell| cell.set(spare));
+        result
+    }
+    #[cfg(freelane_loom)]
+    {
+        f(&thread_waker(), &mut None)
+    }
+}
+
 /// Spins briefly, then parks the current thread until `signal` is notified
-/// or `deadline` passes. Returns whether the signal was notified.
+/// or `deadline` passes. Returns whether the signal was notified. The
+/// thread's waker ([`with_thread_waker`]) must be installed in the signal.
 ///
 /// The spin phase covers the common case of a wake-up that arrives within a
 /// microsecond or so without a trip through the OS scheduler. Under loom
@@ -284,7 +760,6 @@ pub(crate) fn block_on_signal(signal: &Signal, deadline: Option<std::time::Insta
             backoff.snooze();
         }
     }
-    signal.register(&thread_waker());
     loop {
         if signal.is_notified() {
             return true;
@@ -326,15 +801,24 @@ pub(crate) fn deadline_after(timeout: core::time::Duration) -> Option<std::time:
     std::time::Instant::now().checked_add(timeout)
 }
 
-/// The waiter list's lock: std's mutex under `std` (a preempted holder parks
-/// its contenders instead of making them spin), a small spin lock without it.
-/// Held only on slow paths, for a few instructions.
+/// The waiter lists' lock: std's mutex under `std` (a preempted holder parks
+/// its contenders instead of making them spin), a critical section without
+/// it. Held only on slow paths, for a few instructions, and never while user
+/// code (a waker's clone, wake or drop) runs.
+///
+/// Without `std` the lock is a [`critical_section`] (interrupts masked on a
+/// single core, or the implementation's own cross-core lock): code holding it
+/// cannot be interrupted, so an interrupt handler that notifies a waiter (a
+/// `try_push` in an ISR, a permit dropped there) never finds the lock held
+/// by the context it interrupted, and never spins on it. The application
+/// provides the critical-section implementation, as for every embedded crate
+/// that uses it (e.g. `cortex-m`'s `critical-section-single-core` feature).
 #[derive(Debug, Default)]
 pub(crate) struct Lock<T> {
     #[cfg(feature = "std")]
     inner: crate::sync::Mutex<T>,
     #[cfg(not(feature = "std"))]
-    inner: spin::SpinLock<T>,
+    inner: cs::CsLock<T>,
 }
 
 impl<T> Lock<T> {
@@ -343,7 +827,7 @@ impl<T> Lock<T> {
             #[cfg(feature = "std")]
             inner: crate::sync::Mutex::new(value),
             #[cfg(not(feature = "std"))]
-            inner: spin::SpinLock::new(value),
+            inner: cs::CsLock::new(value),
         }
     }
 
@@ -356,71 +840,85 @@ impl<T> Lock<T> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Locks, spinning with backoff while another holder is inside.
+    /// Locks: enters a critical section.
     #[cfg(not(feature = "std"))]
-    pub(crate) fn lock(&self) -> spin::SpinGuard<'_, T> {
+    pub(crate) fn lock(&self) -> cs::CsGuard<'_, T> {
         self.inner.lock()
     }
 }
 
 #[cfg(not(feature = "std"))]
-mod spin {
-    //! A test-and-test-and-set lock for `no_std` builds, where there is no OS
-    //! to park on. It guards only short waiter-list edits.
+mod cs {
+    //! A lock that is a critical section, for `no_std` builds, where there is
+    //! no OS to park on and an interrupt may notify a waiter.
 
+    use core::marker::PhantomData;
     use core::ops::{Deref, DerefMut};
 
-    use crate::sync::atomic::{
-        AtomicBool,
-        Ordering::{Acquire, Relaxed, Release},
-    };
-    use crate::sync::{Backoff, UnsafeCell};
+    use crate::sync::UnsafeCell;
+    use crate::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
     #[derive(Debug, Default)]
-    pub(crate) struct SpinLock<T> {
-        locked: AtomicBool,
+    pub(crate) struct CsLock<T> {
+        /// Set while a guard exists: catches a re-entrant `lock` of the same
+        /// lock (a critical section nests, so it would not stop it, and two
+        /// guards would alias `value`). The crate never does that.
+        held: AtomicBool,
         value: UnsafeCell<T>,
     }
 
-    // SAFETY: the lock hands out access to `value` to one holder at a time,
-    // so sharing the lock only ever moves `T` between threads: `T: Send`.
-    unsafe impl<T: Send> Sync for SpinLock<T> {}
+    // SAFETY: the lock hands out access to `value` to one holder at a time
+    // (inside a critical section, and `held` rules out a nested second
+    // guard), so sharing the lock only ever moves `T` between contexts:
+    // `T: Send`.
+    unsafe impl<T: Send> Sync for CsLock<T> {}
 
-    impl<T> SpinLock<T> {
+    impl<T> CsLock<T> {
         pub(crate) fn new(value: T) -> Self {
             Self {
-                locked: AtomicBool::new(false),
+                held: AtomicBool::new(false),
                 value: UnsafeCell::new(value),
             }
         }
 
-        pub(crate) fn lock(&self) -> SpinGuard<'_, T> {
-            let backoff = Backoff::new();
-            loop {
-                // Acquire: pairs with the Release store in `SpinGuard::drop`;
-                // makes the previous holder's writes to `value` visible.
-                if !self.locked.load(Relaxed) && !self.locked.swap(true, Acquire) {
-                    return SpinGuard { lock: self };
-                }
-                backoff.snooze();
+        pub(crate) fn lock(&self) -> CsGuard<'_, T> {
+            // SAFETY: released exactly once, by the guard's drop. Guards are
+            // scoped values of this crate, never leaked, and dropped in the
+            // reverse order of their creation (critical-section's nesting
+            // rule): no two locks' guards are interleaved anywhere.
+            let restore = unsafe { critical_section::acquire() };
+            // Relaxed: inside the critical section, nothing else runs that
+            // could touch this lock.
+            assert!(
+                !self.held.swap(true, Relaxed),
+                "freelane: a waiter lock was taken twice"
+            );
+            CsGuard {
+                lock: self,
+                restore,
+                _not_send: PhantomData,
             }
         }
     }
 
-    pub(crate) struct SpinGuard<'a, T> {
-        lock: &'a SpinLock<T>,
+    /// Access to a [`CsLock`]'s value for the length of a critical section.
+    /// Neither `Send` nor `Sync`: a critical section ends where it began.
+    pub(crate) struct CsGuard<'a, T> {
+        lock: &'a CsLock<T>,
+        restore: critical_section::RestoreState,
+        _not_send: PhantomData<*mut T>,
     }
 
-    impl<T> Deref for SpinGuard<'_, T> {
+    impl<T> Deref for CsGuard<'_, T> {
         type Target = T;
         fn deref(&self) -> &T {
-            // SAFETY: the guard exists only while `locked` is held by us, so
-            // no other reference to `value` is live.
+            // SAFETY: the guard exists only inside our critical section and
+            // with `held` set, so no other reference to `value` is live.
             self.lock.value.with(|ptr| unsafe { &*ptr })
         }
     }
 
-    impl<T> DerefMut for SpinGuard<'_, T> {
+    impl<T> DerefMut for CsGuard<'_, T> {
         fn deref_mut(&mut self) -> &mut T {
             // SAFETY: as in `deref`; `&mut self` makes this the only access
             // through the guard.
@@ -428,11 +926,13 @@ mod spin {
         }
     }
 
-    impl<T> Drop for SpinGuard<'_, T> {
+    impl<T> Drop for CsGuard<'_, T> {
         fn drop(&mut self) {
-            // Release: pairs with the Acquire swap in `lock`; publishes this
-            // holder's writes to `value` to the next holder.
-            self.lock.locked.store(false, Release);
+            // Relaxed: still inside the critical section.
+            self.lock.held.store(false, Relaxed);
+            // SAFETY: `restore` came from the `acquire` in `lock`, and this
+            // guard is the innermost live one (see there).
+            unsafe { critical_section::release(self.restore) };
         }
     }
 }

@@ -373,8 +373,11 @@ fn async_acquire_waits_exactly_the_retry_after() {
     assert_eq!(clock.now(), 30_000_000);
 }
 
+/// Reservation mode: a future dropped while it sleeps has reserved its slot,
+/// which is forfeited (documented on `acquire_async`): the limiter stays
+/// within quota and the token after it is free again.
 #[test]
-fn async_acquire_dropped_while_sleeping_takes_nothing() {
+fn async_acquire_dropped_while_sleeping_forfeits_its_slot() {
     let clock = ManualClock::new(0);
     let limiter = RateLimiter::with_clock(1, MS, &clock);
     limiter.try_acquire().unwrap();
@@ -384,6 +387,8 @@ fn async_acquire_dropped_while_sleeping_takes_nothing() {
         let mut cx = Context::from_waker(Waker::noop());
         assert!(pending.as_mut().poll(&mut cx).is_pending());
     }
+    clock.advance(MS);
+    assert_eq!(limiter.available(), 0, "the forfeited slot");
     clock.advance(MS);
     assert_eq!(limiter.available(), 1);
 }
@@ -461,4 +466,84 @@ fn debug_and_display() {
         err.to_string(),
         "rate limiter refill interval must not be zero"
     );
+}
+
+/// Regression (issue 13): `per_second` above 10^9 used to panic with "refill
+/// interval must not be zero", the symptom of a division rounded to zero.
+#[test]
+fn per_second_above_a_billion_names_the_cause() {
+    let panic = std::panic::catch_unwind(|| freelane::RateLimiter::per_second(1_000_000_001))
+        .expect_err("more than one token a nanosecond");
+    let message = panic.downcast_ref::<String>().expect("a formatted message");
+    assert!(message.contains("more than one a nanosecond"), "{message}");
+    assert_eq!(
+        freelane::RateLimiter::per_second(1_000_000_000).refill_every(),
+        std::time::Duration::from_nanos(1)
+    );
+}
+
+/// A sleep future on a `ManualClock`: ready once the clock reaches `at`.
+struct Until<'a> {
+    clock: &'a freelane::ManualClock,
+    at: u64,
+}
+
+impl std::future::Future for Until<'_> {
+    type Output = ();
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if freelane::Clock::now(self.clock) >= self.at {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    }
+}
+
+/// Reservation mode (issue 13): waiters do not all wake at the same
+/// `RetryAfter`. Two async acquires on an empty 1-token bucket reserve
+/// consecutive slots (1 s and 2 s away); when the first token comes due only
+/// the first completes, the second sleeps on for the rest of its own slot,
+/// and `try_acquire` sees both reserved tokens as taken.
+#[test]
+fn waiting_acquires_reserve_their_own_slots() {
+    use std::cell::RefCell;
+    use std::task::{Context, Poll, Waker};
+    use std::time::Duration;
+
+    let clock = freelane::ManualClock::new(0);
+    let limiter = freelane::RateLimiter::with_clock(1, Duration::from_secs(1), &clock);
+    limiter.try_acquire().unwrap();
+    let sleeps = RefCell::new(Vec::new());
+    let sleep = |d: Duration| {
+        sleeps.borrow_mut().push(d);
+        Until {
+            clock: &clock,
+            at: freelane::Clock::now(&clock) + u64::try_from(d.as_nanos()).unwrap(),
+        }
+    };
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut first = Box::pin(limiter.acquire_async(sleep));
+    let mut second = Box::pin(limiter.acquire_async(sleep));
+    assert!(first.as_mut().poll(&mut cx).is_pending());
+    assert!(second.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(
+        *sleeps.borrow(),
+        [Duration::from_secs(1), Duration::from_secs(2)],
+        "each waiter sleeps until its own slot"
+    );
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(first.as_mut().poll(&mut cx), Poll::Ready(()));
+    assert!(
+        second.as_mut().poll(&mut cx).is_pending(),
+        "a herd: woke early"
+    );
+    assert!(
+        limiter.try_acquire().is_err(),
+        "the second's token is reserved"
+    );
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(second.as_mut().poll(&mut cx), Poll::Ready(()));
+    assert!(limiter.try_acquire().is_err(), "no grant beyond the quota");
+    clock.advance(Duration::from_secs(1));
+    assert!(limiter.try_acquire().is_ok());
 }

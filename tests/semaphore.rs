@@ -198,7 +198,7 @@ fn requests_past_max_fail_at_once() {
     let sem = Semaphore::new(1);
     assert_eq!(
         sem.try_acquire_many(MAX + 1).unwrap_err(),
-        TryAcquireError::NoPermits
+        TryAcquireError::TooMany { requested: MAX + 1 }
     );
     assert_eq!(
         sem.acquire_many(MAX + 1).unwrap_err(),
@@ -213,7 +213,7 @@ fn requests_past_max_fail_at_once() {
     assert_eq!(
         sem.acquire_many_timeout(MAX + 1, Duration::from_secs(3600))
             .unwrap_err(),
-        TryAcquireError::NoPermits
+        TryAcquireError::TooMany { requested: MAX + 1 }
     );
     let sem = Arc::new(sem);
     assert!(matches!(

@@ -22,6 +22,7 @@ LOOM_TESTS=(
     loom              # every structure, reclamation included
     loom_rate_limiter # the GCRA compare-exchange at a frozen clock
     loom_async        # waker hand-off, cancellation racing a wake-up
+    loom_semaphore    # permits, hand-off, the linearizable close
 )
 if [ "$#" -gt 0 ]; then LOOM_TESTS=("$@"); fi
 

@@ -65,7 +65,7 @@ source .ci/stages/lib.sh
 # `MIRI_FULL=1 .ci/stages/miri.sh` runs every file under both models.
 # Add a new test file to one of these lists (or to EPOCH_TESTS below);
 # check-groups fails on a file in none.
-BOTH_MODELS_TESTS=(ring_buffer async_ring_buffer ring_buffer_put_back)
+BOTH_MODELS_TESTS=(ring_buffer async_ring_buffer ring_buffer_put_back panicking_waker)
 ONE_MODEL_TESTS=(counter sharded_counter semaphore linearizability rate_limiter
     linearizability_rate_limiter async_semaphore)
 # Test files of the epoch group. (tests/linearizability.rs is in both: its
@@ -76,7 +76,7 @@ EPOCH_LINEARIZABILITY_TEST=ms_queue_histories_are_linearizable
 # The peer suites (crossbeam-queue's and concurrent-queue's own tests through
 # tests/peer_shim) are stress loops over code the strict group already runs;
 # under Miri they cost minutes.
-NOT_MIRI_TESTS=(loom loom_rate_limiter loom_async
+NOT_MIRI_TESTS=(loom loom_semaphore loom_rate_limiter loom_async
     peer_array_queue peer_concurrent_queue_bounded peer_concurrent_queue_single)
 
 STRICT_TESTS=("${BOTH_MODELS_TESTS[@]}" "${ONE_MODEL_TESTS[@]}")

@@ -76,7 +76,9 @@ impl Held<'_> {
 fn try_verdict(available: usize, closed: bool, n: usize) -> Result<(), TryAcquireError> {
     if closed {
         Err(TryAcquireError::Closed)
-    } else if n > MAX || n > available {
+    } else if n > MAX {
+        Err(TryAcquireError::TooMany { requested: n })
+    } else if n > available {
         Err(TryAcquireError::NoPermits)
     } else {
         Ok(())
@@ -122,7 +124,7 @@ pub fn check_sequential(input: &Input) {
                 let mut expected = try_verdict(available, closed, n);
                 if matches!(op, Op::AcquireTimeout(_)) && n > MAX {
                     // Documented: checked before anything else.
-                    expected = Err(TryAcquireError::NoPermits);
+                    expected = Err(TryAcquireError::TooMany { requested: n });
                 }
                 assert_eq!(
                     got.as_ref().map(Permit::permits).map_err(|e| *e),
@@ -365,6 +367,9 @@ pub fn check_concurrent(input: &ConcurrentInput) {
                     Err(TryAcquireError::Closed) => *knows_closed = true,
                     Err(TryAcquireError::NoPermits) => {
                         assert!(!*knows_closed, "NoPermits after close was seen");
+                    }
+                    Err(TryAcquireError::TooMany { requested }) => {
+                        unreachable!("{requested} asked, at most 3")
                     }
                 };
             for op in script {

@@ -363,6 +363,15 @@ impl RateLimiter<StdClock> {
     /// ```
     #[must_use]
     pub fn per_second(n: u32) -> Self {
+        /// One token a nanosecond, the clock's resolution.
+        const MAX_PER_SECOND: u32 = 1_000_000_000;
+        // Checked here, before the division rounds the interval down to
+        // zero, so the message names the cause (issue 13), not its symptom.
+        assert!(
+            n <= MAX_PER_SECOND,
+            "RateLimiter::per_second: {n} tokens a second is more than one a nanosecond, \
+             the clock's resolution (at most {MAX_PER_SECOND})"
+        );
         let refill_every = match n {
             0 => Duration::ZERO, // rejected below as a zero capacity
             n => Duration::from_secs(1) / n,
@@ -512,6 +521,37 @@ impl<C: Clock> RateLimiter<C> {
                     tat = actual;
                     backoff.get_or_insert_with(Backoff::new).spin();
                 }
+            }
+        }
+    }
+
+    /// The reservation step behind the waiting acquires: advances the TAT by
+    /// `n` tokens for this caller unconditionally (one CAS, no denial) and
+    /// returns the clock reading from which that grant conforms (its own
+    /// slot), or `ExceedsCapacity`. Each waiter then sleeps until its own
+    /// slot: one token that comes due wakes one sleeper, not every sleeper
+    /// (no thundering herd), and waiters are served in reservation order.
+    ///
+    /// Never beyond the quota: the slot is the first moment `t` at which
+    /// `max(TAT, now) + n × T ≤ t + W` holds for the TAT this reservation
+    /// wrote, i.e. the moment `try_acquire_many` would have granted it.
+    pub(super) fn reserve(&self, n: u32) -> Result<u64, RateLimited> {
+        if n > self.capacity {
+            return Err(RateLimited::ExceedsCapacity);
+        }
+        // Cannot overflow: n ≤ capacity, and capacity × interval fits.
+        let cost = u64::from(n) * self.interval;
+        let now = self.clock.now();
+        // Relaxed: as in `take`, the TAT orders nothing but itself.
+        let mut tat = self.tat.load(Relaxed);
+        loop {
+            // Saturating at the end of the clock's range: such a slot never
+            // comes, as `take`'s `RetryAfter(Duration::MAX)` says.
+            let next = tat.max(now).saturating_add(cost);
+            // Relaxed both ways: as in `take`.
+            match self.tat.compare_exchange_weak(tat, next, Relaxed, Relaxed) {
+                Ok(_) => return Ok(next.saturating_sub(self.window)),
+                Err(actual) => tat = actual,
             }
         }
     }

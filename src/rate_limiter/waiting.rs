@@ -2,11 +2,16 @@
 //! sleeping the thread) and the executor-agnostic `acquire_async` /
 //! `acquire_many_async` (awaiting the caller's sleep future).
 //!
-//! Both are loops over `try_acquire_many`: on `RetryAfter(d)` they sleep for
-//! `d` and try again, so an early wake-up or a competitor that took the
-//! token only costs another try, and nothing is held while waiting (there is
-//! no queue, so no fairness between waiters either: whoever tries first
-//! after a token comes due gets it).
+//! Both work in *reservation mode*: the waiter first advances the TAT for
+//! itself (`RateLimiter::reserve`, one CAS that never fails for want of
+//! tokens), which gives it its own slot on the schedule, then sleeps until
+//! the clock reaches that slot, re-sleeping only for the rest if it woke
+//! early. Without it, every sleeper woke at the same `RetryAfter`, and one
+//! token cost a wake-up per sleeper (a thundering herd, issue 13); with it,
+//! each token wakes the one waiter it was reserved for, and waiters are
+//! served in the order they reserved. A reservation is a grant made in
+//! advance: it counts against the quota from the moment it is made, so
+//! `try_acquire` callers see the tokens as taken.
 
 use core::future::Future;
 use core::time::Duration;
@@ -20,10 +25,17 @@ impl<C: Clock> RateLimiter<C> {
     ///
     /// `sleep(d)` must return a future that completes after about `d`
     /// (`tokio::time::sleep`, `async_io::Timer::after(d)`, an embedded
-    /// timer's future...). On each denial the limiter awaits
-    /// `sleep(retry_after)` and tries again, so an early wake-up only costs
-    /// another try. Cancel-safe: dropping the future before it completes
-    /// takes no token. Available without `std`.
+    /// timer's future...). Reservation mode (see the module docs): the first
+    /// poll reserves this caller's slot on the schedule, then the future
+    /// awaits `sleep` until the clock reaches it (again, for the rest, if a
+    /// sleep ends early), so each token wakes one waiter. Available without
+    /// `std`.
+    ///
+    /// # Cancellation
+    /// Dropping the future after its first poll forfeits the slot it
+    /// reserved: the token counts as taken (the limiter never goes past its
+    /// quota, but that token serves nobody). Dropping it before its first
+    /// poll takes nothing.
     ///
     /// # Examples
     /// Driven here by a minimal executor, with a sleep that moves a
@@ -99,11 +111,13 @@ impl<C: Clock> RateLimiter<C> {
         S: FnMut(Duration) -> F,
         F: Future<Output = ()>,
     {
+        let slot = self.reserve(n)?;
         loop {
-            match self.try_acquire_many(n) {
-                Err(RateLimited::RetryAfter(wait)) => sleep(wait).await,
-                done => return done,
+            let now = self.clock.now();
+            if now >= slot {
+                return Ok(());
             }
+            sleep(Duration::from_nanos(slot - now)).await;
         }
     }
 }
@@ -111,9 +125,11 @@ impl<C: Clock> RateLimiter<C> {
 #[cfg(feature = "std")]
 impl<C: Clock> RateLimiter<C> {
     /// Waits until one token is granted, sleeping the thread (no spinning)
-    /// for each `RetryAfter` the limiter gives (`std` only).
+    /// until the slot it reserved comes due (`std` only; reservation mode,
+    /// see the module docs: each token wakes one waiter).
     ///
-    /// Sleeps in real time whatever the clock: with a [`ManualClock`](super::ManualClock),
+    /// Sleeps in real time whatever the clock, and returns only once the
+    /// clock has reached its slot: with a [`ManualClock`](super::ManualClock),
     /// another thread must move the clock for it to return. A clock at the
     /// end of its `u64` range (`RetryAfter(Duration::MAX)`) makes it sleep
     /// for good: no later reading can grant.
@@ -150,11 +166,13 @@ impl<C: Clock> RateLimiter<C> {
     /// assert_eq!(limiter.acquire_many(4), Err(RateLimited::ExceedsCapacity));
     /// ```
     pub fn acquire_many(&self, n: u32) -> Result<(), RateLimited> {
+        let slot = self.reserve(n)?;
         loop {
-            match self.try_acquire_many(n) {
-                Err(RateLimited::RetryAfter(wait)) => crate::sync::thread::sleep(wait),
-                done => return done,
+            let now = self.clock.now();
+            if now >= slot {
+                return Ok(());
             }
+            crate::sync::thread::sleep(Duration::from_nanos(slot - now));
         }
     }
 }

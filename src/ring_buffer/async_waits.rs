@@ -2,12 +2,12 @@
 //! that wait for room or for a value under any executor. They need only
 //! `core::task::Waker` and `alloc`, so they exist without `std` too.
 //!
-//! Each future runs the same register → re-check → wait protocol as the
-//! blocking layer (`blocking.rs`, whose module docs give the proof), on the
-//! same two [`WaitQueue`]s, so blocked threads and pending tasks are woken
-//! from one FIFO, oldest first. Only the last step differs: instead of
-//! parking, the future installs its context's waker in its signal, re-checks
-//! the signal, and returns `Pending`.
+//! Each future runs the protocol of `crate::wait` through
+//! [`AsyncWait`](crate::wait::AsyncWait), the same code path as the blocking
+//! layer up to the last step, on the same two queues, so blocked threads and
+//! pending tasks are woken from one FIFO, oldest first. Only the last step
+//! differs: instead of parking, the future stores its context's waker in its
+//! signal, re-checks the signal, and returns `Pending`.
 //!
 //! The futures take no part in a runtime's cooperative scheduling (tokio's
 //! task budget): a producer that always finds room, or a consumer that
@@ -39,9 +39,9 @@
 //! buffer only once a poll returned `Ready(Ok)`); a pending `pop_async` has
 //! taken nothing. A future dropped while its signal is queued takes it off
 //! the queue; one dropped after a notifier dequeued its signal (it was woken
-//! but not polled again) passes the wake-up on with `notify_one`
-//! ([`WaitQueue::leave`]), so the room or value it announced reaches another
-//! waiter.
+//! but not polled again) passes the wake-up on with `notify_one` (the drop
+//! of its `Registration` guard), so the room or value it announced reaches
+//! another waiter.
 
 use core::future::Future;
 use core::pin::Pin;
@@ -49,24 +49,22 @@ use core::task::{Context, Poll};
 
 use super::RingBuffer;
 use crate::error::{PopError, PushError};
-use crate::sync::{Arc, Backoff};
-use crate::wait::{Signal, WaitQueue};
+use crate::wait::AsyncWait;
 
 /// The future of [`RingBuffer::push_async`].
 struct PushAsync<'a, T> {
     ring: &'a RingBuffer<T>,
     /// The value to push; `None` once the future has completed.
     value: Option<T>,
-    /// Our signal while it is (or was, until a notifier took it) on
-    /// `not_full`.
-    wait: Wait,
+    /// Our place on `not_full`; its drop leaves the queue (cancellation).
+    wait: AsyncWait<'a>,
 }
 
 /// The future of [`RingBuffer::pop_async`].
 struct PopAsync<'a, T> {
     ring: &'a RingBuffer<T>,
-    /// Our signal while it is (or was) on `not_empty`.
-    wait: Wait,
+    /// Our place on `not_empty`; its drop leaves the queue (cancellation).
+    wait: AsyncWait<'a>,
     /// Set once the future has returned `Ready`.
     done: bool,
 }
@@ -75,101 +73,6 @@ struct PopAsync<'a, T> {
 // by value, never borrowed across a poll.
 impl<T> Unpin for PushAsync<'_, T> {}
 impl<T> Unpin for PopAsync<'_, T> {}
-
-/// The waiting half shared by both futures: a signal on one queue.
-#[derive(Default)]
-struct Wait {
-    signal: Option<Arc<Signal>>,
-}
-
-/// How many times a poll that sees an operation in flight (step 4) retries
-/// before it yields to the executor: the blocking layer's `Backoff` steps,
-/// without the thread yields (an async task must not hog its worker thread).
-const SPINS: u32 = 7;
-
-impl Wait {
-    /// Step 0: if our signal is queued and not yet notified, stores the
-    /// waker and returns `true` (stay pending). A notified signal was taken
-    /// off the queue by its notifier; it is dropped and `false` returned.
-    fn still_waiting(&mut self, cx: &Context<'_>) -> bool {
-        let Some(signal) = &self.signal else {
-            return false;
-        };
-        if !signal.is_notified() {
-            signal.register(cx.waker());
-            // Re-check after storing: a notify that ran before the store
-            // found no waker to wake (see `crate::wait`).
-            if !signal.is_notified() {
-                return true;
-            }
-        }
-        self.signal = None;
-        false
-    }
-
-    /// Steps 1-5: runs `attempt` (the non-blocking operation) until it
-    /// finishes or the future must sleep on `queue`.
-    fn poll_attempt<S, R>(
-        &mut self,
-        cx: &Context<'_>,
-        queue: &WaitQueue,
-        mut state: S,
-        mut attempt: impl FnMut(S) -> Result<R, S>,
-        must_wait: impl Fn() -> bool,
-    ) -> Result<R, S> {
-        if self.still_waiting(cx) {
-            return Err(state);
-        }
-        let backoff = Backoff::new();
-        let mut spins = 0;
-        loop {
-            // 1. The fast path, and the retry after every wake-up.
-            state = match attempt(state) {
-                Ok(done) => return Ok(done),
-                Err(state) => state,
-            };
-            // 2. Register (a SeqCst increment of the waiter count).
-            let signal = queue.register();
-            // 3. Retry: the value or room may have come meanwhile.
-            state = match attempt(state) {
-                Ok(done) => {
-                    queue.leave(&signal);
-                    return Ok(done);
-                }
-                Err(state) => state,
-            };
-            // 4. The protocol's re-check: only positions that show nothing on
-            // its way make waiting safe.
-            if !must_wait() {
-                queue.leave(&signal);
-                spins += 1;
-                if spins > SPINS {
-                    // A claim in flight on another thread (perhaps preempted):
-                    // let the executor run something else, and come back.
-                    cx.waker().wake_by_ref();
-                    return Err(state);
-                }
-                backoff.spin();
-                continue;
-            }
-            // 5. Store the waker; a notify before the store is seen by the
-            // re-check of the signal.
-            signal.register(cx.waker());
-            if signal.is_notified() {
-                continue; // dequeued by its notifier: try again.
-            }
-            self.signal = Some(signal);
-            return Err(state);
-        }
-    }
-
-    /// Cancellation: leaves the queue, passing on a wake-up already taken.
-    fn cancel(&mut self, queue: &WaitQueue) {
-        if let Some(signal) = self.signal.take() {
-            queue.leave(&signal);
-        }
-    }
-}
 
 impl<T> Future for PushAsync<'_, T> {
     type Output = Result<(), PushError<T>>;
@@ -186,22 +89,16 @@ impl<T> Future for PushAsync<'_, T> {
             Err(PushError::Closed(value)) => Ok(Err(PushError::Closed(value))),
             Err(PushError::Full(value)) => Err(value),
         };
-        match this
-            .wait
-            .poll_attempt(cx, &ring.not_full, value, attempt, || ring.push_must_wait())
-        {
+        // The value is moved into `attempt` and handed back on every path
+        // that does not push it; a panic (a waker's clone) drops it with the
+        // poll, as a cancellation would.
+        match this.wait.poll(cx, value, attempt, || ring.push_must_wait()) {
             Ok(done) => Poll::Ready(done),
             Err(value) => {
                 this.value = Some(value);
                 Poll::Pending
             }
         }
-    }
-}
-
-impl<T> Drop for PushAsync<'_, T> {
-    fn drop(&mut self) {
-        self.wait.cancel(&self.ring.not_full);
     }
 }
 
@@ -217,22 +114,13 @@ impl<T> Future for PopAsync<'_, T> {
             Err(PopError::Closed) => Ok(None),
             Err(PopError::Empty) => Err(()),
         };
-        match this
-            .wait
-            .poll_attempt(cx, &ring.not_empty, (), attempt, || ring.pop_must_wait())
-        {
+        match this.wait.poll(cx, (), attempt, || ring.pop_must_wait()) {
             Ok(done) => {
                 this.done = true;
                 Poll::Ready(done)
             }
             Err(()) => Poll::Pending,
         }
-    }
-}
-
-impl<T> Drop for PopAsync<'_, T> {
-    fn drop(&mut self) {
-        self.wait.cancel(&self.ring.not_empty);
     }
 }
 
@@ -288,7 +176,7 @@ impl<T> RingBuffer<T> {
         PushAsync {
             ring: self,
             value: Some(value),
-            wait: Wait::default(),
+            wait: AsyncWait::new(&self.waiters.not_full),
         }
     }
 
@@ -337,7 +225,7 @@ impl<T> RingBuffer<T> {
     pub fn pop_async(&self) -> impl Future<Output = Option<T>> + '_ {
         PopAsync {
             ring: self,
-            wait: Wait::default(),
+            wait: AsyncWait::new(&self.waiters.not_empty),
             done: false,
         }
     }

@@ -2,8 +2,10 @@
 //! `_timeout` forms wait for room or for a value, spinning briefly and then
 //! parking the thread.
 //!
-//! Each wait is the no-lost-wake-up protocol of `crate::wait` on one of two
-//! [`WaitQueue`]s: `not_full` (blocked pushes) and `not_empty` (blocked pops).
+//! Each wait is the no-lost-wake-up protocol of `crate::wait`
+//! (`block_until`, shared with the async layer) on one of two queues, each
+//! on its own cache lines: `not_full` (blocked pushes) and `not_empty`
+//! (blocked pops).
 //! The lock-free core notifies them: every successful push (`try_push`,
 //! `force_push`, `push`) calls `not_empty.notify_one()`, every successful pop
 //! calls `not_full.notify_one()`, and `close` calls `notify_all()` on both,
@@ -40,9 +42,8 @@
 //! parking, since the notify that follows b may already have looked at the
 //! count. A waiter that leaves after a notifier has already dequeued its
 //! signal (its re-check succeeded, or it timed out) has swallowed a wake-up
-//! meant for the room somebody else may be waiting for:
-//! `WaitQueue::unregister` reports this and the waiter passes the wake-up on
-//! with `notify_one`. Surplus wake-ups are harmless (the woken thread
+//! meant for the room somebody else may be waiting for: its registration
+//! guard's drop sees this and passes the wake-up on with `notify_one`. Surplus wake-ups are harmless (the woken thread
 //! re-checks); a lost one would strand a waiter.
 //!
 //! `close` sets the mark bit before it wakes everybody, so a woken or
@@ -72,8 +73,7 @@ use std::time::Instant;
 
 use super::RingBuffer;
 use crate::error::{PopError, PushError};
-use crate::sync::Backoff;
-use crate::wait::{WaitQueue, block_on_signal, deadline_after};
+use crate::wait::{block_until, deadline_after};
 
 impl<T> RingBuffer<T> {
     /// Pushes `value` at the back, waiting while the buffer is full
@@ -173,7 +173,7 @@ impl<T> RingBuffer<T> {
             Err(PushError::Closed(value)) => Ok(Err(PushError::Closed(value))),
             Err(PushError::Full(value)) => Err(value),
         };
-        wait_until(&self.not_full, deadline, value, attempt, || {
+        block_until(&self.waiters.not_full, deadline, value, attempt, || {
             self.push_must_wait()
         })
         .unwrap_or_else(|value| Err(PushError::Full(value)))
@@ -186,59 +186,9 @@ impl<T> RingBuffer<T> {
             Err(PopError::Closed) => Ok(Err(PopError::Closed)),
             Err(PopError::Empty) => Err(()),
         };
-        wait_until(&self.not_empty, deadline, (), attempt, || {
+        block_until(&self.waiters.not_empty, deadline, (), attempt, || {
             self.pop_must_wait()
         })
         .unwrap_or(Err(PopError::Empty))
-    }
-}
-
-/// Runs `attempt` until it finishes (`Ok`), waiting on `queue` between tries,
-/// or until `deadline` passes (`Err` with the state handed back).
-///
-/// `attempt` takes the state (the value to push, or nothing) and returns it
-/// when it would have to wait, so a value moves in and out without copies.
-/// The waiting follows the register → re-check → park protocol of the module
-/// docs.
-fn wait_until<S, R>(
-    queue: &WaitQueue,
-    deadline: Option<Instant>,
-    mut state: S,
-    mut attempt: impl FnMut(S) -> Result<R, S>,
-    must_wait: impl Fn() -> bool,
-) -> Result<R, S> {
-    let backoff = Backoff::new();
-    loop {
-        // 0. The fast path, and the retry after every wake-up.
-        state = match attempt(state) {
-            Ok(done) => return Ok(done),
-            Err(state) => state,
-        };
-        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
-            return Err(state);
-        }
-        // 1. Register (a SeqCst increment of the waiter count).
-        let signal = queue.register();
-        // 2. Retry: the value or room may have come meanwhile.
-        state = match attempt(state) {
-            Ok(done) => {
-                queue.leave(&signal);
-                return Ok(done);
-            }
-            Err(state) => state,
-        };
-        // 3. The protocol's re-check: only positions that show nothing on its
-        // way make parking safe. A claim in flight, or a close, means retry.
-        if !must_wait() {
-            queue.leave(&signal);
-            backoff.snooze();
-            continue;
-        }
-        // 4. Spin, then park until notified or the deadline passes.
-        if !block_on_signal(&signal, deadline) {
-            queue.leave(&signal);
-            return Err(state);
-        }
-        // 5. Notified: the notifier dequeued the signal; try again.
     }
 }

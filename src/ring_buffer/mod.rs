@@ -28,7 +28,7 @@ use crate::sync::atomic::{
     fence,
 };
 use crate::sync::{Backoff, CachePadded, UnsafeCell};
-use crate::wait::WaitQueue;
+use crate::wait::RingWaiters;
 
 /// One slot of the array: a stamp and room for one value.
 ///
@@ -261,12 +261,9 @@ pub struct RingBuffer<T> {
     mark_bit: usize,
     /// `2 * mark_bit`: adding it to a position moves it one lap on.
     one_lap: usize,
-    /// Blocked pops (threads and tasks), woken by every successful push and
-    /// by `close`.
-    not_empty: WaitQueue,
-    /// Blocked pushes (threads and tasks), woken by every successful pop and
-    /// by `close`.
-    not_full: WaitQueue,
+    /// Blocked and pending pops and pushes (threads and tasks), each queue
+    /// on its own cache lines; woken through the `notify_*` hooks below.
+    waiters: RingWaiters,
 }
 
 // SAFETY: the buffer owns its values (it moves them in and out and drops the
@@ -397,8 +394,7 @@ impl<T> RingBuffer<T> {
             slots: slots.into_boxed_slice(),
             mark_bit,
             one_lap: mark_bit << 1,
-            not_empty: WaitQueue::new(),
-            not_full: WaitQueue::new(),
+            waiters: RingWaiters::new(),
         })
     }
 
@@ -765,8 +761,7 @@ impl<T> RingBuffer<T> {
         // Mark first, then wake: a waiter's re-check after registering must
         // find the mark, or the notify below must find the waiter.
         if closed_now {
-            self.not_empty.notify_all();
-            self.not_full.notify_all();
+            self.notify_closed();
         }
         closed_now
     }
@@ -992,14 +987,21 @@ impl<T> RingBuffer<T> {
     /// the SeqCst claim of the push (see `blocking`).
     #[inline(always)]
     fn notify_pushed(&self) {
-        self.not_empty.notify_one();
+        self.waiters.not_empty.notify_one();
     }
 
     /// Wakes one blocked push, if any: one load when none waits. Must follow
     /// the SeqCst claim of the pop (see `blocking`).
     #[inline(always)]
     fn notify_popped(&self) {
-        self.not_full.notify_one();
+        self.waiters.not_full.notify_one();
+    }
+
+    /// Wakes every blocked push and pop. Must follow the SeqCst RMW that set
+    /// the mark bit (see `blocking`).
+    fn notify_closed(&self) {
+        self.waiters.not_empty.notify_all();
+        self.waiters.not_full.notify_all();
     }
 }
 

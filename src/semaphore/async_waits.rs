@@ -98,6 +98,13 @@ impl Handle for Arc<Semaphore> {
 struct AcquireAsync<H: Handle> {
     /// `None` once the future has completed.
     semaphore: Option<H>,
+    /// Where the acquire stands.
+    state: Acquiring,
+}
+
+/// The waiting state of an [`AcquireAsync`], apart from its handle so that
+/// a poll can borrow both.
+struct Acquiring {
     /// How many permits it asks for.
     needed: usize,
     /// When it first queued, kept across retries (the fairness clock).
@@ -115,13 +122,17 @@ impl<H: Handle> AcquireAsync<H> {
     fn new(semaphore: H, needed: usize) -> Self {
         Self {
             semaphore: Some(semaphore),
-            needed,
-            arrival: None,
-            waiter: None,
-            spare: None,
+            state: Acquiring {
+                needed,
+                arrival: None,
+                waiter: None,
+                spare: None,
+            },
         }
     }
+}
 
+impl Acquiring {
     /// Stores the waker in our waiter's signal and re-checks it: `true`
     /// means stay pending, `false` that it has been notified (and is off the
     /// queue).
@@ -162,6 +173,9 @@ impl<H: Handle> AcquireAsync<H> {
             match semaphore.try_take(n) {
                 Ok(()) => return Poll::Ready(Ok(())),
                 Err(TryAcquireError::Closed) => return Poll::Ready(Err(AcquireError::Closed)),
+                Err(TryAcquireError::TooMany { requested }) => {
+                    return Poll::Ready(Err(AcquireError::TooMany { requested }));
+                }
                 Err(TryAcquireError::NoPermits) => {}
             }
             let arrival = *self.arrival.get_or_insert_with(Arrival::now);
@@ -188,30 +202,34 @@ impl<H: Handle> Future for AcquireAsync<H> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        // Borrowed, not taken, while the poll runs: a waker whose clone
+        // panics inside `poll_acquire` must leave the handle in place, so
+        // that the future's drop still cancels a queued waiter (which may be
+        // the hand-off head, holding permits). Issue 13.
         let semaphore = this
             .semaphore
-            .take()
+            .as_ref()
             .expect("`acquire_async` future polled after completion");
-        match this.poll_acquire(&semaphore, cx) {
-            Poll::Ready(result) => Poll::Ready(result.map(|()| semaphore.into_permit(this.needed))),
-            Poll::Pending => {
-                this.semaphore = Some(semaphore);
-                Poll::Pending
+        match this.state.poll_acquire(semaphore, cx) {
+            Poll::Ready(result) => {
+                let semaphore = this.semaphore.take().expect("checked above");
+                Poll::Ready(result.map(|()| semaphore.into_permit(this.state.needed)))
             }
+            Poll::Pending => Poll::Pending,
         }
     }
 }
 
 impl<H: Handle> Drop for AcquireAsync<H> {
     fn drop(&mut self) {
-        let (Some(semaphore), Some(waiter)) = (&self.semaphore, self.waiter.take()) else {
+        let (Some(semaphore), Some(waiter)) = (&self.semaphore, self.state.waiter.take()) else {
             return; // completed, or never queued: nothing to give back.
         };
         // `Ok`: granted before we left, or woken and the retry took the
         // permits; either way they are ours, and releasing them passes them
         // (or a wake-up for them) to the next waiter.
-        if semaphore.cancel(&waiter, self.needed).is_ok() {
-            semaphore.release(self.needed);
+        if semaphore.cancel(&waiter, self.state.needed).is_ok() {
+            semaphore.release(self.state.needed);
         }
     }
 }

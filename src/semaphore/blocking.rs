@@ -56,7 +56,7 @@ pub(super) struct Queue {
     handoffs: usize,
     /// The earliest time of the next promotion (see [`FAIR_BOUND`]).
     #[cfg(all(feature = "std", not(freelane_loom)))]
-    next_fair: Option<std::time::Instant>,
+    next_fair: Option<Now>,
 }
 
 impl Queue {
@@ -70,21 +70,21 @@ impl Queue {
     }
 
     /// Whether the front waiter (in barging mode) has waited long enough to
-    /// be promoted to hand-off now; takes the turn if so.
+    /// be promoted to hand-off now; takes the turn if so. `now` was read
+    /// before the lock ([`fair_now`]): no clock is read under it.
     ///
     /// With a clock: it has been queued (counting from its first enqueue) for
     /// `FAIR_BOUND`, and no promotion happened in the last `FAIR_BOUND`.
-    /// Loom has no clock (and `no_std` has no waiters): there the decision is
-    /// "after the first wake-up that did not get it a permit", which loom can
-    /// explore deterministically.
-    fn take_fair_turn(&mut self) -> bool {
+    /// Loom has no clock (and `no_std` has none either): there the decision
+    /// is "after the first wake-up that did not get it a permit", which loom
+    /// can explore deterministically.
+    fn take_fair_turn(&mut self, now: Now) -> bool {
         let Some(front) = self.entries.front() else {
             return false;
         };
         debug_assert!(!front.handoff, "called in barging mode only");
         #[cfg(all(feature = "std", not(freelane_loom)))]
         {
-            let now = std::time::Instant::now();
             if now.saturating_duration_since(front.arrival.since) < FAIR_BOUND
                 || self.next_fair.is_some_and(|next| now < next)
             {
@@ -95,8 +95,29 @@ impl Queue {
         }
         #[cfg(not(all(feature = "std", not(freelane_loom))))]
         {
+            let () = now;
             front.arrival.failed_wakeups >= 1
         }
+    }
+}
+
+/// A reading of the fairness clock: quanta's TSC-based `Instant` (about
+/// 10 ns a reading here, against 20-27 ns for `std::time::Instant::now()`,
+/// see [`StdClock`](crate::StdClock)) where there is a clock; nothing under
+/// loom and without `std`.
+#[cfg(all(feature = "std", not(freelane_loom)))]
+type Now = quanta::Instant;
+#[cfg(not(all(feature = "std", not(freelane_loom))))]
+type Now = ();
+
+/// Reads the fairness clock. Called on slow paths only, and never under the
+/// waiter lock (issue 13: the release path used to read `Instant::now()`
+/// under it on every contended release).
+#[inline]
+fn fair_now() -> Now {
+    #[cfg(all(feature = "std", not(freelane_loom)))]
+    {
+        quanta::Instant::now()
     }
 }
 
@@ -115,7 +136,7 @@ struct Entry {
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Arrival {
     #[cfg(all(feature = "std", not(freelane_loom)))]
-    since: std::time::Instant,
+    since: Now,
     /// Wake-ups after which its retry found no permit.
     failed_wakeups: usize,
 }
@@ -124,7 +145,7 @@ impl Arrival {
     pub(super) fn now() -> Self {
         Self {
             #[cfg(all(feature = "std", not(freelane_loom)))]
-            since: std::time::Instant::now(),
+            since: fair_now(),
             failed_wakeups: 0,
         }
     }
@@ -151,6 +172,32 @@ pub(super) struct Waiter {
 }
 
 impl Waiter {
+    /// A waiter for `n` permits with `waker` installed, reusing `spare` (a
+    /// waiter of an earlier wait of the same caller, off the queue) when
+    /// nobody else holds it: in steady state a retry allocates nothing.
+    /// Runs user code (the waker's clone, the old waker's drop): call it
+    /// with no lock held.
+    fn reuse(spare: Option<sync::Arc<Waiter>>, n: usize, waker: Option<&Waker>) -> sync::Arc<Self> {
+        let fresh = Waiter {
+            signal: Signal::with_waker(waker),
+            needed: n,
+            assigned: AtomicUsize::new(0),
+        };
+        match spare {
+            // Unshared: off the queue, and its notifier has dropped its
+            // reference (`get_mut` synchronizes with that drop), so nothing
+            // can touch the old signal any more.
+            Some(mut old) => match sync::Arc::get_mut(&mut old) {
+                Some(slot) => {
+                    *slot = fresh;
+                    old
+                }
+                None => sync::Arc::new(fresh),
+            },
+            None => sync::Arc::new(fresh),
+        }
+    }
+
     /// Whether it was given all its permits (call under the lock, or after
     /// the signal: no longer queued, nobody writes `assigned`).
     pub(super) fn granted(&self) -> bool {
@@ -190,12 +237,22 @@ impl Woken {
     }
 }
 
-/// Notifies waiters that a locked step took off the queue (call without the
-/// lock: a woken thread's first act may be to take it).
-fn notify(woken: Woken) {
-    for waiter in woken.first.into_iter().chain(woken.rest) {
-        waiter.signal.notify();
+impl IntoIterator for Woken {
+    type Item = sync::Arc<Waiter>;
+    type IntoIter = core::iter::Chain<
+        core::option::IntoIter<sync::Arc<Waiter>>,
+        alloc::vec::IntoIter<sync::Arc<Waiter>>,
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.rest)
     }
+}
+
+/// Notifies waiters that a locked step took off the queue (call without the
+/// lock: a woken thread's first act may be to take it). A waker that panics
+/// does not stop the others from being woken (`wait::notify_each`).
+fn notify(woken: impl IntoIterator<Item = sync::Arc<Waiter>>) {
+    crate::wait::notify_each(woken, |waiter| &waiter.signal);
 }
 
 impl Semaphore {
@@ -217,6 +274,8 @@ impl Semaphore {
     /// has waited too long (then it gets these permits, if still there).
     #[cold]
     pub(super) fn release_wake(&self, n: usize) {
+        #[allow(clippy::let_unit_value, reason = "`Now` is `()` without a clock")]
+        let now = fair_now();
         let mut woken = Woken::default();
         {
             let mut queue = self.waiters.lock();
@@ -224,7 +283,7 @@ impl Semaphore {
             // CAS that took the word's permits (ours or their successors) and
             // assigned them under this lock: nothing is left for us to do.
             if queue.handoffs == 0 {
-                if queue.take_fair_turn() {
+                if queue.take_fair_turn(now) {
                     self.promote_locked(&mut queue, &mut woken);
                 } else {
                     self.wake_locked(&mut queue, n, &mut woken);
@@ -365,10 +424,16 @@ impl Semaphore {
         &self,
         n: usize,
         arrival: Arrival,
-        mut spare: Option<sync::Arc<Waiter>>,
+        spare: Option<sync::Arc<Waiter>>,
         waker: Option<&Waker>,
     ) -> Enqueued {
         debug_assert!((1..=Self::MAX_PERMITS).contains(&n));
+        // The waiter is built before the lock and before the CAS that may
+        // take permits for the queue: cloning the waker and dropping the
+        // spare's old one run user code, which may panic. A panic here
+        // leaves the word and the queue untouched (issue 13).
+        let waiter = Waiter::reuse(spare, n, waker);
+        let handoff = n > 1;
         let mut woken = Woken::default();
         let verdict = {
             let mut queue = self.waiters.lock();
@@ -380,7 +445,6 @@ impl Semaphore {
                     break Enqueued::Closed;
                 }
                 let available = permits_in(current); // 0 under HANDOFF
-                let handoff = n > 1;
                 let new = if available >= n {
                     current - (n << super::PERMIT_SHIFT)
                 } else if handoff {
@@ -401,25 +465,9 @@ impl Semaphore {
                 if available >= n {
                     break Enqueued::Acquired;
                 }
-                let fresh = Waiter {
-                    signal: Signal::with_waker(waker),
-                    needed: n,
-                    assigned: AtomicUsize::new(0),
-                };
-                let waiter = match spare.take() {
-                    // Unshared: off the queue, and its notifier has dropped
-                    // its reference (`get_mut` synchronizes with that drop),
-                    // so nothing can touch the old signal any more.
-                    Some(mut old) => {
-                        if let Some(slot) = sync::Arc::get_mut(&mut old) {
-                            *slot = fresh;
-                            old
-                        } else {
-                            sync::Arc::new(fresh)
-                        }
-                    }
-                    None => sync::Arc::new(fresh),
-                };
+                // From here to the end of the critical section nothing runs
+                // user code: a `VecDeque` push only allocates (an allocation
+                // failure aborts).
                 let entry = Entry {
                     waiter: sync::Arc::clone(&waiter),
                     handoff,
@@ -440,10 +488,13 @@ impl Semaphore {
                 } else {
                     queue.entries.push_back(entry);
                 }
-                break Enqueued::Waiting(waiter);
+                break Enqueued::Waiting(sync::Arc::clone(&waiter));
             }
         };
         notify(woken);
+        // Our own reference (and, if we did not queue, the waiter and its
+        // waker) is dropped here, outside the lock.
+        drop(waiter);
         verdict
     }
 
@@ -491,12 +542,19 @@ impl Semaphore {
         }
     }
 
-    /// `close`'s second step: empties the queue, returns partial assignments
-    /// to the word (held permits stay counted on a closed semaphore), ends
-    /// hand-off mode, and wakes every waiter; each retries and sees `CLOSED`.
-    pub(super) fn drain_waiters(&self) {
+    /// `close` with waiters queued: under the waiter lock, sets `CLOSED`,
+    /// empties the queue, returns partial assignments to the word (held
+    /// permits stay counted on a closed semaphore) and ends hand-off mode;
+    /// then, outside the lock, wakes every waiter, whose retry sees `CLOSED`.
+    /// Returns whether this call closed the semaphore.
+    pub(super) fn close_and_drain(&self) -> bool {
         let drained = {
             let mut queue = self.waiters.lock();
+            // Release: pairs with the Acquire loads in `try_take`, `enqueue`
+            // and `is_closed`. Under the lock: see `close` for why.
+            if self.state.fetch_or(CLOSED, Release) & CLOSED != 0 {
+                return false;
+            }
             let drained = core::mem::take(&mut queue.entries);
             queue.handoffs = 0;
             let returned = drained
@@ -507,9 +565,8 @@ impl Semaphore {
             self.publish_locked(&queue, returned);
             drained
         };
-        for entry in drained {
-            entry.waiter.signal.notify();
-        }
+        notify(drained.into_iter().map(|entry| entry.waiter));
+        true
     }
 
     /// `try_take`, retried with backoff (spinning, then yielding) for a few
@@ -550,7 +607,12 @@ impl Semaphore {
                 done => return done,
             }
             let first = *arrival.get_or_insert_with(Arrival::now);
-            let waiter = match self.enqueue(n, first, spare.take(), None) {
+            // The thread's cached waker goes in with the waiter, so
+            // `block_on_signal` finds it installed.
+            let verdict = crate::wait::with_thread_waker(|waker, _| {
+                self.enqueue(n, first, spare.take(), Some(waker))
+            });
+            let waiter = match verdict {
                 Enqueued::Acquired => return Ok(()),
                 Enqueued::Closed => return Err(TryAcquireError::Closed),
                 Enqueued::Waiting(waiter) => waiter,
@@ -606,6 +668,13 @@ impl Semaphore {
     /// [`AcquireError::Closed`] if the semaphore is or becomes closed while it
     /// waits (any permits set aside for it go back).
     ///
+    /// An `n` no larger than `MAX_PERMITS` but larger than the permits in
+    /// existence (available plus held) waits until
+    /// [`add_permits`](Semaphore::add_permits) makes up the difference, or
+    /// [`close`](Semaphore::close); until then, since nobody overtakes it,
+    /// every waiter queued behind it waits too. tokio's semaphore behaves
+    /// the same way.
+    ///
     /// ```
     /// use freelane::{AcquireError, Semaphore};
     ///
@@ -651,7 +720,9 @@ impl Semaphore {
     /// On a timeout, the permits set aside for it so far pass on to the next
     /// waiter or back to the semaphore; none is lost. `n` above
     /// [`MAX_PERMITS`](Semaphore::MAX_PERMITS) fails at once with
-    /// [`TryAcquireError::NoPermits`].
+    /// [`TryAcquireError::TooMany`], as [`acquire_many`](Semaphore::acquire_many)
+    /// does. As there, an `n` above the permits in existence waits the whole
+    /// timeout, holding up the waiters behind it meanwhile.
     ///
     /// ```
     /// use freelane::{Semaphore, TryAcquireError};
@@ -667,10 +738,10 @@ impl Semaphore {
         n: usize,
         timeout: core::time::Duration,
     ) -> Result<Permit<'_>, TryAcquireError> {
-        let deadline = crate::wait::deadline_after(timeout);
         if n > Self::MAX_PERMITS {
-            return Err(TryAcquireError::NoPermits);
+            return Err(TryAcquireError::TooMany { requested: n });
         }
+        let deadline = crate::wait::deadline_after(timeout);
         self.wait_for(n, deadline)?;
         Ok(Permit {
             semaphore: self,

@@ -1,152 +1,8 @@
 //! A counting semaphore on one compare-and-swap word, with a queue of
 //! waiters that is fair in the end, not at every step.
 //!
-//! One `AtomicUsize` holds the available permits and three flag bits,
-//! `CLOSED`, `HANDOFF` and `QUEUED`. Taking and returning permits is a CAS
-//! loop on that word that checks before it commits, so the uncontended paths
-//! touch no lock and no list. A caller that must wait (`acquire`, under
-//! `std`) first retries with backoff, then queues a waiter in a
-//! lock-protected queue and parks. Releases put permits back into the word,
-//! where anyone may take them (barging), and wake the oldest waiter to retry:
-//! a releasing thread that comes straight back takes a permit without a
-//! context switch, which is what avoids a lock convoy. So that nobody starves,
-//! a waiter for several permits, and a waiter for one that has waited
-//! `FAIR_BOUND` (1 ms), switch the semaphore to hand-off mode: released
-//! permits are then assigned under the lock, first come, first served, and
-//! nobody overtakes. This is parking_lot's "eventual fairness" applied to
-//! tokio's batch semaphore (see References), re-derived for one word and a
-//! [`Signal`](crate::wait::Signal) per waiter.
-//!
-//! # Sections
-//! State; Linearization points; Fairness; Waiting; Progress; ABA;
-//! References. The memory ordering contract is on [`Semaphore`]. The waiter
-//! queue and the blocking calls are in `blocking.rs`; the async acquires,
-//! their poll and cancel protocol, in `async_waits.rs`.
-//!
-//! # State
-//! ```text
-//!  state: usize   bit 63 ............... 3     2         1         0
-//!                    [ available permits | QUEUED | HANDOFF | CLOSED ]
-//!  waiters: Lock<Queue { entries, handoffs, next_fair }>   oldest first
-//!  Entry { waiter, handoff: bool, arrival }   Waiter { signal, needed, assigned }
-//! ```
-//! - `MAX_PERMITS` is `usize::MAX >> 3`: exactly what the permit field holds.
-//! - Under the lock, `QUEUED` is set exactly when the queue is non-empty, and
-//!   `HANDOFF` exactly when it holds an entry in hand-off mode (`handoffs >
-//!   0`); both bits change only under the lock.
-//! - While `HANDOFF` is set the permit field is zero: the CAS that sets the
-//!   bit (an enqueue for several permits, or a promotion) empties the field
-//!   into the queue's assignments, and every release that sees the bit takes
-//!   the locked path instead of adding to the word.
-//! - Only hand-off mode assigns permits, and it assigns them to the front
-//!   entry until it is complete, so only the front entry can hold a partial
-//!   assignment. Entries in barging mode ask for one permit and hold none.
-//! - Every permit that a release adds to the word while `QUEUED` is set comes
-//!   with one wake-up (fewer only if fewer are queued, or a barger already
-//!   took it: its own release then wakes). A woken waiter retries, and either
-//!   takes a permit or saw the field at zero; so no waiter sleeps while a
-//!   permit meant to wake it lies in the word.
-//! - `total` (a second word, off the fast paths) counts the permits in
-//!   existence: available, held, or assigned. `add_permits` raises it with a
-//!   checked CAS before creating permits and `forget` lowers it after they are
-//!   gone, so `total <= MAX_PERMITS` bounds the permit field and a release can
-//!   never overflow it.
-//!
-//! # Linearization points
-//! - `try_acquire_many`: success at its successful CAS; `NoPermits` at the
-//!   load or failed CAS whose value showed fewer than `n` permits (a set
-//!   `HANDOFF` bit shows zero); `Closed` at the value that showed `CLOSED`.
-//! - Releasing (a permit's drop, `add_permits`): at the successful CAS that
-//!   adds to the word (the wake-up that may follow is not part of it); in
-//!   hand-off mode, at the critical section that assigns the permits to
-//!   waiters and puts the rest back in the word. A panicking `add_permits`
-//!   takes effect nowhere: it fails at its read of `total`.
-//! - `acquire_many`: at the successful CAS of its spin phase or of a retry,
-//!   or at its CAS under the lock, or, if it was assigned its permits in
-//!   hand-off mode, at the critical section that completed the assignment
-//!   (the waiter learns of it later, through its signal). `Closed` at the
-//!   value that showed `CLOSED`. A timeout at the critical section that takes
-//!   the waiter off the queue: a waiter completed before that point keeps its
-//!   permits, and one woken to retry makes that one retry first.
-//! - `close`: at its `fetch_or` of `CLOSED`. `is_closed`, `available_permits`:
-//!   at their load (permits assigned to a waiter still waiting are not
-//!   counted as available).
-//!
-//! # Fairness
-//! Two modes, chosen under the lock:
-//! - **Barging** (no hand-off entry queued): any acquire, blocking or not,
-//!   may take permits from the word ahead of queued waiters. Each release
-//!   wakes the oldest waiters (one per permit) to retry; a waiter woken in
-//!   vain queues again at the front, keeping its arrival time.
-//! - **Hand-off** (`HANDOFF` set): nobody overtakes. `try_acquire` fails with
-//!   `NoPermits` even when the released permits would cover it, blocking
-//!   acquires queue behind, and releases assign permits under the lock to the
-//!   queue in order, so nobody can take them between a waiter's completion
-//!   and its wake-up. The mode ends when the last hand-off entry is complete
-//!   (or cancelled); its remaining permits go back into the word.
-//!
-//! Who switches to hand-off, and when:
-//! - A waiter for more than one permit, as soon as it queues (after its spin
-//!   phase). Its request can only be met by accumulating permits, which
-//!   single-permit bargers would otherwise take one by one, so it is never
-//!   overtaken once queued, and never starved.
-//! - A waiter for one permit, once it has been queued for `FAIR_BOUND` (1 ms,
-//!   counted from its first enqueue across retries) and is the oldest: the
-//!   next release that finds it at the front promotes it and hands it the
-//!   permit. At most one such promotion happens per `FAIR_BOUND`, so a busy
-//!   semaphore spends nearly all its time barging, yet each single-permit
-//!   waiter is served within about `FAIR_BOUND` times its position in the
-//!   queue (plus the holders' time), however many bargers there are.
-//! - Under loom and without `std` (no clock) the bound is "one wake-up in vain" instead: the
-//!   front waiter is promoted by the release after its first failed retry.
-//!
-//! The price of hand-off mode is head-of-line blocking: a waiter for four
-//! permits that holds two keeps them from a waiter for one behind it.
-//!
-//! # Waiting
-//! A waiter is a [`Signal`](crate::wait::Signal) plus its request. A thread
-//! waits on it with `block_on_signal` (spin, then park); a task (an
-//! `acquire*_async` future) installs its `Waker` in the same signal and
-//! returns `Pending`, so threads and tasks share one queue and one policy.
-//! With a clock (`std`) the ~1 ms bound applies to tasks as to threads;
-//! without one (no `std`, and under loom) the front single-permit waiter is
-//! promoted after its first wake-up in vain instead. A task does not spin
-//! before it queues (it would hold up its executor thread's other tasks).
-//!
-//! A notified waiter is off the queue and either complete
-//! (`assigned == needed`: the permits are its own) or woken to retry (a
-//! barging wake-up, or `close`: the retry reports `Closed`). Whoever gives up
-//! waiting (a timeout; a dropped future) calls `cancel`, which under the lock
-//! either takes the waiter off the queue and passes its partial assignment on
-//! (none is lost), or finds it already completed (then the permits are the
-//! caller's: a grant is never undone), or woken to retry (then it retries
-//! once, so the wake-up is not lost).
-//!
-//! # Progress
-//! `try_acquire*`, `available_permits`, `is_closed`, and releases while
-//! nobody waits are lock-free: a CAS fails only because another thread's
-//! succeeded. While anyone is queued, a release takes the waiter lock for a
-//! short critical section (it wakes or grants at most as many waiters as it
-//! releases permits); a thread preempted inside it delays other releases,
-//! enqueues and timeouts, but never the fast paths of threads that hold
-//! permits, and in barging mode never a `try_acquire`. A timeout or close
-//! searches the queue linearly. Waiting threads spin briefly, then park.
-//!
-//! # ABA
-//! The word holds counts and flags, never pointers: an interleaving that
-//! returns it to an old value restores an equivalent state, so a CAS that
-//! succeeds on it is correct. Waiter nodes are reference counted and compared
-//! by address only while the lock keeps them queued.
-//!
-//! # References
-//! - tokio's `tokio/src/sync/batch_semaphore.rs` (tokio-rs/tokio): permits
-//!   assigned to queued waiters under a lock, FIFO across batch sizes.
-//! - parking_lot's `src/raw_mutex.rs` (Amanieu/parking_lot): barging with
-//!   "eventual fairness", a forced fair hand-off every 0.5 ms on average.
-//! - E. W. Dijkstra, *Over de sequentialiteit van procesbeschrijvingen*
-//!   (EWD 35), the P/V operations.
-//! - M. Herlihy, N. Shavit, *The Art of Multiprocessor Programming*, ch. 7-8
-//!   (spinning versus blocking).
+//! The algorithm, its state, linearization points, fairness policy and
+//! progress story are on [`Semaphore`], where the rendered docs show them.
 
 mod async_waits;
 mod blocking;
@@ -223,11 +79,165 @@ const fn pack(permits: usize, flags: usize) -> usize {
 /// for one that has waited about a millisecond, switch the semaphore to
 /// hand-off mode: permits then go to the waiters first come, first served and
 /// no call overtakes them, so no waiter is starved. Blocked threads and
-/// pending async acquires wait in one queue under this one policy. See the
-/// module source for
-/// the algorithm, the exact fairness policy, its linearization points and the
-/// progress guarantee: `try_*` calls and releases are lock-free; only while
-/// threads wait do releases take a short lock to wake or hand over.
+/// pending async acquires wait in one queue under this one policy, given in
+/// full under "Fairness" below: `try_*` calls and releases are lock-free;
+/// only while threads wait do releases take a short lock to wake or hand
+/// over.
+///
+///
+/// One `AtomicUsize` holds the available permits and three flag bits,
+/// `CLOSED`, `HANDOFF` and `QUEUED`. Taking and returning permits is a CAS
+/// loop on that word that checks before it commits, so the uncontended paths
+/// touch no lock and no list. A caller that must wait (`acquire`, under
+/// `std`) first retries with backoff, then queues a waiter in a
+/// lock-protected queue and parks. Releases put permits back into the word,
+/// where anyone may take them (barging), and wake the oldest waiter to retry:
+/// a releasing thread that comes straight back takes a permit without a
+/// context switch, which is what avoids a lock convoy. So that nobody starves,
+/// a waiter for several permits, and a waiter for one that has waited
+/// `FAIR_BOUND` (1 ms), switch the semaphore to hand-off mode: released
+/// permits are then assigned under the lock, first come, first served, and
+/// nobody overtakes. This is parking_lot's "eventual fairness" applied to
+/// tokio's batch semaphore (see References), re-derived for one word and a
+/// `Signal` per waiter.
+///
+/// # How it works
+/// Sections: State; Linearization points; Fairness; Waiting; Progress; ABA;
+/// References; then the memory ordering contract and the limits. In the
+/// source (`src/semaphore/`): `mod.rs` is the state word, the lock-free
+/// paths and the permits; `blocking.rs` the waiter queue, the hand-off
+/// policy and the blocking acquires; `async_waits.rs` the futures.
+///
+/// # State
+/// ```text
+///  state: usize   bit usize::BITS-1 ... 3     2         1         0
+///                    [ available permits | QUEUED | HANDOFF | CLOSED ]
+///  waiters: Lock<Queue { entries, handoffs, next_fair }>   oldest first
+///  Entry { waiter, handoff: bool, arrival }   Waiter { signal, needed, assigned }
+/// ```
+/// - `MAX_PERMITS` is `usize::MAX >> 3`: exactly what the permit field holds,
+///   2^61 - 1 with a 64-bit `usize`, 2^29 - 1 = 536 870 911 with a 32-bit one
+///   (thumbv7em, wasm32).
+/// - Under the lock, `QUEUED` is set exactly when the queue is non-empty, and
+///   `HANDOFF` exactly when it holds an entry in hand-off mode (`handoffs >
+///   0`); both bits change only under the lock.
+/// - While `HANDOFF` is set the permit field is zero: the CAS that sets the
+///   bit (an enqueue for several permits, or a promotion) empties the field
+///   into the queue's assignments, and every release that sees the bit takes
+///   the locked path instead of adding to the word.
+/// - Only hand-off mode assigns permits, and it assigns them to the front
+///   entry until it is complete, so only the front entry can hold a partial
+///   assignment. Entries in barging mode ask for one permit and hold none.
+/// - Every permit that a release adds to the word while `QUEUED` is set comes
+///   with one wake-up (fewer only if fewer are queued, or a barger already
+///   took it: its own release then wakes). A woken waiter retries, and either
+///   takes a permit or saw the field at zero; so no waiter sleeps while a
+///   permit meant to wake it lies in the word.
+/// - `total` (a second word, off the fast paths) counts the permits in
+///   existence: available, held, or assigned. `add_permits` raises it with a
+///   checked CAS before creating permits and `forget` lowers it after they are
+///   gone, so `total <= MAX_PERMITS` bounds the permit field and a release can
+///   never overflow it.
+///
+/// # Linearization points
+/// - `try_acquire_many`: success at its successful CAS; `NoPermits` at the
+///   load or failed CAS whose value showed fewer than `n` permits (a set
+///   `HANDOFF` bit shows zero); `Closed` at the value that showed `CLOSED`.
+/// - Releasing (a permit's drop, `add_permits`): at the successful CAS that
+///   adds to the word (the wake-up that may follow is not part of it); in
+///   hand-off mode, at the critical section that assigns the permits to
+///   waiters and puts the rest back in the word. A panicking `add_permits`
+///   takes effect nowhere: it fails at its read of `total`.
+/// - `acquire_many`: at the successful CAS of its spin phase or of a retry,
+///   or at its CAS under the lock, or, if it was assigned its permits in
+///   hand-off mode, at the critical section that completed the assignment
+///   (the waiter learns of it later, through its signal). `Closed` at the
+///   value that showed `CLOSED`. A timeout at the critical section that takes
+///   the waiter off the queue: a waiter completed before that point keeps its
+///   permits, and one woken to retry makes that one retry first.
+/// - `close`: at the RMW that sets `CLOSED`: a CAS when nobody is queued,
+///   else a `fetch_or` under the waiter lock, in the critical section that
+///   drains the queue. Every grant to a queued waiter happens under that
+///   lock too, so it comes wholly before `close` or finds the queue drained:
+///   once any thread has seen the semaphore closed, no acquire succeeds. `is_closed`, `available_permits`:
+///   at their load (permits assigned to a waiter still waiting are not
+///   counted as available).
+///
+/// # Fairness
+/// Two modes, chosen under the lock:
+/// - **Barging** (no hand-off entry queued): any acquire, blocking or not,
+///   may take permits from the word ahead of queued waiters. Each release
+///   wakes the oldest waiters (one per permit) to retry; a waiter woken in
+///   vain queues again at the front, keeping its arrival time.
+/// - **Hand-off** (`HANDOFF` set): nobody overtakes. `try_acquire` fails with
+///   `NoPermits` even when the released permits would cover it, blocking
+///   acquires queue behind, and releases assign permits under the lock to the
+///   queue in order, so nobody can take them between a waiter's completion
+///   and its wake-up. The mode ends when the last hand-off entry is complete
+///   (or cancelled); its remaining permits go back into the word.
+///
+/// Who switches to hand-off, and when:
+/// - A waiter for more than one permit, as soon as it queues (after its spin
+///   phase). Its request can only be met by accumulating permits, which
+///   single-permit bargers would otherwise take one by one, so it is never
+///   overtaken once queued, and never starved.
+/// - A waiter for one permit, once it has been queued for `FAIR_BOUND` (1 ms,
+///   counted from its first enqueue across retries) and is the oldest: the
+///   next release that finds it at the front promotes it and hands it the
+///   permit. At most one such promotion happens per `FAIR_BOUND`, so a busy
+///   semaphore spends nearly all its time barging, yet each single-permit
+///   waiter is served within about `FAIR_BOUND` times its position in the
+///   queue (plus the holders' time), however many bargers there are.
+/// - Under loom and without `std` (no clock) the bound is "one wake-up in vain" instead: the
+///   front waiter is promoted by the release after its first failed retry.
+///
+/// The price of hand-off mode is head-of-line blocking: a waiter for four
+/// permits that holds two keeps them from a waiter for one behind it.
+///
+/// # Waiting
+/// A waiter is a `Signal` plus its request. A thread
+/// waits on it with `block_on_signal` (spin, then park); a task (an
+/// `acquire*_async` future) installs its `Waker` in the same signal and
+/// returns `Pending`, so threads and tasks share one queue and one policy.
+/// With a clock (`std`) the ~1 ms bound applies to tasks as to threads;
+/// without one (no `std`, and under loom) the front single-permit waiter is
+/// promoted after its first wake-up in vain instead. A task does not spin
+/// before it queues (it would hold up its executor thread's other tasks).
+///
+/// A notified waiter is off the queue and either complete
+/// (`assigned == needed`: the permits are its own) or woken to retry (a
+/// barging wake-up, or `close`: the retry reports `Closed`). Whoever gives up
+/// waiting (a timeout; a dropped future) calls `cancel`, which under the lock
+/// either takes the waiter off the queue and passes its partial assignment on
+/// (none is lost), or finds it already completed (then the permits are the
+/// caller's: a grant is never undone), or woken to retry (then it retries
+/// once, so the wake-up is not lost).
+///
+/// # Progress
+/// `try_acquire*`, `available_permits`, `is_closed`, and releases while
+/// nobody waits are lock-free: a CAS fails only because another thread's
+/// succeeded. While anyone is queued, a release takes the waiter lock for a
+/// short critical section (it wakes or grants at most as many waiters as it
+/// releases permits); a thread preempted inside it delays other releases,
+/// enqueues and timeouts, but never the fast paths of threads that hold
+/// permits, and in barging mode never a `try_acquire`. A timeout or close
+/// searches the queue linearly. Waiting threads spin briefly, then park.
+///
+/// # ABA
+/// The word holds counts and flags, never pointers: an interleaving that
+/// returns it to an old value restores an equivalent state, so a CAS that
+/// succeeds on it is correct. Waiter nodes are reference counted and compared
+/// by address only while the lock keeps them queued.
+///
+/// # References
+/// - tokio's `tokio/src/sync/batch_semaphore.rs` (tokio-rs/tokio): permits
+///   assigned to queued waiters under a lock, FIFO across batch sizes.
+/// - parking_lot's `src/raw_mutex.rs` (Amanieu/parking_lot): barging with
+///   "eventual fairness", a forced fair hand-off every 0.5 ms on average.
+/// - E. W. Dijkstra, *Over de sequentialiteit van procesbeschrijvingen*
+///   (EWD 35), the P/V operations.
+/// - M. Herlihy, N. Shavit, *The Art of Multiprocessor Programming*, ch. 7-8
+///   (spinning versus blocking).
 ///
 /// # Memory ordering
 /// - Returning permits (dropping a [`Permit`] or [`OwnedPermit`],
@@ -249,7 +259,7 @@ const fn pack(permits: usize, flags: usize) -> usize {
 pub struct Semaphore {
     /// `available << PERMIT_SHIFT | QUEUED | HANDOFF | CLOSED`:
     /// ```text
-    /// bit 63 ............... 3     2         1         0
+    /// bit usize::BITS-1 ... 3     2         1         0
     ///    [ available permits | QUEUED | HANDOFF | CLOSED ]
     /// ```
     /// The only word the fast paths touch. Not cache-padded: it is the one hot
@@ -266,8 +276,9 @@ pub struct Semaphore {
 }
 
 impl Semaphore {
-    /// The most permits a semaphore can hold, `usize::MAX >> 3`; the high bits
-    /// of the state word hold flags.
+    /// The most permits a semaphore can hold, `usize::MAX >> 3`: 2^61 - 1
+    /// with a 64-bit `usize`, 2^29 - 1 (536 870 911) with a 32-bit one such
+    /// as thumbv7em's. The low three bits of the state word hold flags.
     ///
     /// ```
     /// use freelane::Semaphore;
@@ -327,7 +338,7 @@ impl Semaphore {
     /// owed them (hand-off mode); all or nothing.
     ///
     /// Asking for more than [`MAX_PERMITS`](Semaphore::MAX_PERMITS) fails with
-    /// [`TryAcquireError::NoPermits`] (it can never succeed) unless the
+    /// [`TryAcquireError::TooMany`] (it can never succeed) unless the
     /// semaphore is closed. Asking for zero succeeds unless it is closed.
     ///
     /// ```
@@ -339,7 +350,7 @@ impl Semaphore {
     /// assert_eq!(sem.try_acquire_many(3).unwrap_err(), TryAcquireError::NoPermits);
     /// assert_eq!(
     ///     sem.try_acquire_many(Semaphore::MAX_PERMITS + 1).unwrap_err(),
-    ///     TryAcquireError::NoPermits
+    ///     TryAcquireError::TooMany { requested: Semaphore::MAX_PERMITS + 1 }
     /// );
     /// ```
     pub fn try_acquire_many(&self, n: usize) -> Result<Permit<'_>, TryAcquireError> {
@@ -473,26 +484,39 @@ impl Semaphore {
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
     pub fn close(&self) -> bool {
-        // Release: pairs with the Acquire loads in `try_take`, `enqueue` and
-        // `is_closed`; makes what the caller did before closing visible to
-        // whoever reads `Closed`.
-        let previous = self.state.fetch_or(CLOSED, Release);
-        if previous & CLOSED != 0 {
-            return false;
+        // Relaxed: a guess that the CAS below checks.
+        let mut current = self.state.load(Relaxed);
+        loop {
+            if current & CLOSED != 0 {
+                return false;
+            }
+            if current & QUEUED != 0 {
+                // Somebody is queued: close under the waiter lock (below).
+                break;
+            }
+            // Nobody is queued, so no grant is pending: every grant happens
+            // under the waiter lock to a queued waiter, and the CAS that
+            // clears QUEUED after it comes before this one in the word's
+            // modification order. An `enqueue` that would queue after us
+            // fails its CAS on the bit we set and sees CLOSED.
+            // Release: pairs with the Acquire loads in `try_take`, `enqueue`
+            // and `is_closed`; publishes what the caller did before closing.
+            match self
+                .state
+                .compare_exchange_weak(current, current | CLOSED, Release, Relaxed)
+            {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
         }
-        if previous & QUEUED == 0 {
-            // Nobody was queued, and nobody can queue now: an `enqueue` sets
-            // QUEUED with a CAS, which either came before our `fetch_or`
-            // (and `previous` would show the bit) or fails on it and sees
-            // CLOSED. A waiter woken earlier and not yet back in the queue
-            // retries `try_take`, which sees CLOSED.
-            return true;
-        }
-        // Step order: the bit is set above before the queue is drained below.
-        // `enqueue` checks the bit under the lock, so no waiter can queue after
-        // the drain and sleep forever.
-        self.drain_waiters();
-        true
+        // Step order: the bit is set *under the lock* that every grant to a
+        // queued waiter holds (a release hand-off, a promotion, a cancel
+        // passing its partial on), then the queue is drained in the same
+        // critical section. A grant therefore comes entirely before the bit
+        // (its waiter's `Ok` is linearized before `close`) or finds the queue
+        // drained: no waiter completes with `Ok` after anybody has seen
+        // `Closed` (issue 13, the `close_is_linearizable` loom model).
+        self.close_and_drain()
     }
 
     /// Whether [`close`](Semaphore::close) has been called.
@@ -521,9 +545,11 @@ impl Semaphore {
             if current & CLOSED != 0 {
                 return Err(TryAcquireError::Closed);
             }
+            if n > Self::MAX_PERMITS {
+                return Err(TryAcquireError::TooMany { requested: n });
+            }
             // A set HANDOFF bit means the field is 0: fails here for n >= 1.
             // A set QUEUED bit alone does not stop us: barging is allowed.
-            // A request above MAX_PERMITS fails here too, before `n` is shifted.
             if permits_in(current) < n {
                 return Err(TryAcquireError::NoPermits);
             }

@@ -1,0 +1,145 @@
+//! Wakers that panic (user code) leave no ghost waiter and lose no element,
+//! permit or wake-up (issues 12 and 13).
+//!
+//! Each test polls a future with a waker whose `clone` panics (so the panic
+//! fires where the wait layer stores the waker), catches the panic, drops
+//! the future and then checks that the structure is exact: the permits all
+//! available, every element still there, later waits still woken.
+// Test code uses the `std` paths users write.
+#![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
+
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Wake, Waker};
+
+use freelane::{RingBuffer, Semaphore};
+
+/// A waker whose `clone` panics; waking and dropping it do nothing.
+fn panicking_clone_waker() -> Waker {
+    fn clone(_: *const ()) -> RawWaker {
+        panic!("waker clone panics (on purpose)");
+    }
+    fn noop(_: *const ()) {}
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
+    // SAFETY: the vtable's functions ignore the data pointer, which is null.
+    unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) }
+}
+
+/// Polls `future` once with `waker`; returns whether the poll panicked.
+fn poll_panics<F: Future>(future: F, waker: &Waker) -> bool {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(waker);
+    catch_unwind(AssertUnwindSafe(|| {
+        let _ = future.as_mut().poll(&mut cx);
+    }))
+    .is_err()
+}
+
+#[test]
+fn semaphore_acquire_many_with_panicking_waker_loses_no_permit() {
+    let sem = Semaphore::new(1);
+    // Two permits asked of one: the future must queue, which clones the
+    // waker: the clone panics before the permit is taken for the queue.
+    assert!(poll_panics(
+        sem.acquire_many_async(2),
+        &panicking_clone_waker()
+    ));
+    assert_eq!(sem.available_permits(), 1, "a permit was lost");
+    assert_eq!(
+        format!("{sem:?}"),
+        "Semaphore { available: 1, waiters: false, closed: false }",
+        "a ghost waiter is queued"
+    );
+    // Acquires still work, including many-permit hand-off.
+    sem.add_permits(1);
+    assert_eq!(sem.acquire_many(2).unwrap().permits(), 2);
+    assert_eq!(sem.available_permits(), 2);
+}
+
+#[test]
+fn semaphore_queued_future_repolled_with_panicking_waker_is_cancelled() {
+    let sem = Semaphore::new(0);
+    let mut future = Box::pin(sem.acquire_async());
+    let noop = Waker::noop();
+    assert!(
+        future
+            .as_mut()
+            .poll(&mut Context::from_waker(noop))
+            .is_pending()
+    );
+    // The second poll stores a new waker: its clone panics while queued.
+    let panicked = catch_unwind(AssertUnwindSafe(|| {
+        let _ = future
+            .as_mut()
+            .poll(&mut Context::from_waker(&panicking_clone_waker()));
+    }))
+    .is_err();
+    assert!(panicked);
+    drop(future); // must still cancel the queued waiter
+    assert_eq!(
+        format!("{sem:?}"),
+        "Semaphore { available: 0, waiters: false, closed: false }",
+        "a ghost waiter is queued"
+    );
+    sem.add_permits(1);
+    assert!(sem.try_acquire().is_ok());
+}
+
+/// A waker that counts its wakes.
+struct Counter(AtomicUsize);
+
+impl Wake for Counter {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+#[test]
+fn ring_pop_async_with_panicking_waker_leaves_no_ghost() {
+    let ring = RingBuffer::<u32>::new(2);
+    assert!(poll_panics(ring.pop_async(), &panicking_clone_waker()));
+    // A second, well-behaved pop waits; the push must wake it, not a ghost
+    // left at the front of `not_empty` by the first.
+    let counter = Arc::new(Counter(AtomicUsize::new(0)));
+    let waker = Waker::from(Arc::clone(&counter));
+    let mut pop = Box::pin(ring.pop_async());
+    assert!(
+        pop.as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    ring.try_push(7).unwrap();
+    assert_eq!(counter.0.load(SeqCst), 1, "the wake-up went to a ghost");
+    assert_eq!(
+        pop.as_mut().poll(&mut Context::from_waker(&waker)),
+        Poll::Ready(Some(7))
+    );
+}
+
+#[test]
+fn ring_push_async_with_panicking_waker_loses_no_element() {
+    let ring = RingBuffer::new(1);
+    ring.try_push(1).unwrap();
+    // Full: the push must queue, and its waker clone panics. The value it
+    // carried is dropped with the future; the one inside stays.
+    assert!(poll_panics(ring.push_async(2), &panicking_clone_waker()));
+    assert_eq!(ring.len(), 1);
+    let counter = Arc::new(Counter(AtomicUsize::new(0)));
+    let waker = Waker::from(Arc::clone(&counter));
+    let mut push = Box::pin(ring.push_async(3));
+    assert!(
+        push.as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    assert_eq!(ring.try_pop(), Ok(1));
+    assert_eq!(counter.0.load(SeqCst), 1, "the wake-up went to a ghost");
+    assert_eq!(
+        push.as_mut().poll(&mut Context::from_waker(&waker)),
+        Poll::Ready(Ok(()))
+    );
+    assert_eq!(ring.try_pop(), Ok(3));
+}
