@@ -3,6 +3,7 @@
 //! | type | what it is | progress |
 //! |---|---|---|
 //! | [`MsQueue<T>`] | unbounded MPMC FIFO: the Michael–Scott queue, popped nodes recycled through crossbeam-epoch (`shrink_to_fit` frees them) | lock-free push and pop |
+//! | [`SegmentedQueue<T>`] | unbounded MPMC FIFO built for throughput: array segments whose slots are claimed by fetch-and-add (FAAArrayQueue/LCRQ family), segments reclaimed through crossbeam-epoch; batch `push_many`/`pop_many` | lock-free push and pop (a pop that meets an unwritten slot spins ~1 µs, then poisons it) |
 //! | [`RingBuffer<T>`] | bounded MPMC FIFO over a fixed slot array (Vyukov's stamped slots), closable, with backpressure: blocking under `std`, async (any executor) everywhere | lock-free claims; see its docs for the one place a preempted thread holds others up |
 //! | [`AtomicCounter`] | one 64-bit word: fetch-and-add, and the CAS-loop pattern (`fetch_update`, `checked_*`, `saturating_*`) | wait-free increments, lock-free CAS loops |
 //! | [`ShardedCounter`] | increments spread over cache-padded cells, summed on read | wait-free updates |
@@ -20,8 +21,9 @@
 //!   it a [`RateLimiter`] takes the caller's [`Clock`].
 //! - Without default features the crate is `#![no_std]` + `alloc` and builds
 //!   for targets such as `thumbv7em-none-eabihf`. Everything that does not
-//!   block a thread is there, the async waits included; [`MsQueue`] is used through an explicitly registered
-//!   epoch participant (`MsQueue::handle`).
+//!   block a thread is there, the async waits included; [`MsQueue`] and [`SegmentedQueue`] are used through an
+//!   explicitly registered epoch participant (`MsQueue::handle`,
+//!   `SegmentedQueue::handle`).
 //!
 //! # Async waits
 //! [`Semaphore::acquire_async`] (and its `_many` / `_owned` forms),
@@ -71,6 +73,7 @@ mod wait;
 
 mod ms_queue;
 mod ring_buffer;
+mod segmented_queue;
 mod semaphore;
 
 #[cfg(target_has_atomic = "64")]
@@ -85,6 +88,7 @@ pub use error::{AcquireError, CapacityError, PopError, PushError, TryAcquireErro
 pub use error::{QuotaError, RateLimited};
 pub use ms_queue::{MsQueue, MsQueueHandle};
 pub use ring_buffer::RingBuffer;
+pub use segmented_queue::{SegmentedQueue, SegmentedQueueHandle};
 pub use semaphore::{OwnedPermit, Permit, Semaphore};
 
 #[cfg(target_has_atomic = "64")]
