@@ -103,14 +103,13 @@ impl<T> Slot<T> {
         // Release: pairs with the Acquire loads and CAS failure in `take`;
         // publishes the value just written. Linearization point of the push.
         // Relaxed on failure: the slot is poisoned, nothing is read from it.
-        match self
-            .state
-            .compare_exchange(EMPTY, FULL, Release, Relaxed)
-        {
+        match self.state.compare_exchange(EMPTY, FULL, Release, Relaxed) {
             Ok(_) => Ok(()),
             // SAFETY: the pop that poisoned the slot never reads the cell,
             // so the value we wrote is still ours alone; we move it back.
-            Err(_) => Err(self.value.with(|cell| unsafe { (*cell).assume_init_read() })),
+            Err(_) => Err(self
+                .value
+                .with(|cell| unsafe { (*cell).assume_init_read() })),
         }
     }
 
@@ -148,7 +147,10 @@ impl<T> Slot<T> {
         // SAFETY: `FULL` was read with Acquire, so the pusher's write is
         // visible; we are the slot's only pop, so the value is moved out
         // exactly once, and the pusher never touches a `FULL` slot again.
-        Some(self.value.with(|cell| unsafe { (*cell).assume_init_read() }))
+        Some(
+            self.value
+                .with(|cell| unsafe { (*cell).assume_init_read() }),
+        )
     }
 }
 
@@ -256,8 +258,8 @@ impl<T> Segment<T> {
 /// and one access to a slot; nothing is retried in a CAS loop unless a
 /// segment boundary or a poisoned slot (below) comes in the way, and one
 /// allocation serves [`SEGMENT_LEN`](SegmentedQueue::SEGMENT_LEN) pushes.
-/// [`push_many`](SegmentedQueue::push_many) and
-/// [`pop_many`](SegmentedQueue::pop_many) claim a run of slots with a single
+/// [`push_many`](SegmentedQueueHandle::push_many) and
+/// [`pop_many`](SegmentedQueueHandle::pop_many) claim a run of slots with a single
 /// fetch-and-add.
 ///
 /// # Algorithm
@@ -660,7 +662,12 @@ impl<T> SegmentedQueue<T> {
 
     /// Makes `tail` point past `segment` if it still points at it.
     #[inline]
-    fn help_tail(&self, segment: Shared<'_, Segment<T>>, next: Shared<'_, Segment<T>>, guard: &Guard) {
+    fn help_tail(
+        &self,
+        segment: Shared<'_, Segment<T>>,
+        next: Shared<'_, Segment<T>>,
+        guard: &Guard,
+    ) {
         // Release: pairs with the Acquire loads of `tail`; passes on the
         // contents of `next` (we acquired them from its link). Failure
         // means `tail` already moved on (it only moves forward).
@@ -939,17 +946,13 @@ impl<T> SegmentedQueue<T> {
         // SAFETY: as in `pop_pinned`.
         let head = unsafe { head.deref() };
         // Relaxed: a snapshot; the Acquire above orders the loads after it.
-        let front = head
-            .base
-            .wrapping_add(head.deq.load(Relaxed).min(SEGMENT));
+        let front = head.base.wrapping_add(head.deq.load(Relaxed).min(SEGMENT));
         // Acquire: as in `push_pinned`.
         let tail = self.tail.load(Acquire, guard);
         // SAFETY: as in `push_pinned`.
         let tail = unsafe { tail.deref() };
         // Relaxed: as above.
-        let back = tail
-            .base
-            .wrapping_add(tail.enq.load(Relaxed).min(SEGMENT));
+        let back = tail.base.wrapping_add(tail.enq.load(Relaxed).min(SEGMENT));
         // Wrapping difference, read as signed: `front` may pass `back` when
         // pops claimed slots past the pushes (they poison them), and the
         // queue then holds nothing in that segment.

@@ -491,7 +491,10 @@ fn boxed_values_are_dropped_once() {
     }
     let mut out = Vec::new();
     queue.pop_many(&mut out, 10);
-    assert_eq!(out.iter().map(|boxed| boxed.id).collect::<Vec<_>>(), (15..25).collect::<Vec<_>>());
+    assert_eq!(
+        out.iter().map(|boxed| boxed.id).collect::<Vec<_>>(),
+        (15..25).collect::<Vec<_>>()
+    );
     drop(out);
     assert_eq!(drops.load(SeqCst), 25);
     drop(queue);

@@ -18,3 +18,5 @@ cargo test --release --test loom
 cargo test --release --test loom_rate_limiter
 # The async waits: waker hand-off and cancellation racing a wake-up.
 cargo test --release --test loom_async
+# SegmentedQueue: slot poisoning, segment linking and retirement.
+cargo test --release --test loom_segmented_queue

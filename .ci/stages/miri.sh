@@ -53,10 +53,10 @@ STRICT_TESTS=(counter sharded_counter semaphore ring_buffer linearizability rate
     linearizability_rate_limiter async_semaphore async_ring_buffer)
 # Test files of the epoch group. (tests/linearizability.rs is in both: its
 # MsQueue test runs here, the rest above.)
-EPOCH_TESTS=(ms_queue ms_queue_memory)
+EPOCH_TESTS=(ms_queue ms_queue_memory segmented_queue segmented_queue_memory segmented_queue_linearizability)
 EPOCH_LINEARIZABILITY_TEST=ms_queue_histories_are_linearizable
 # tests/loom*.rs are `#![cfg(freelane_loom)]`: empty outside the loom stage.
-NOT_MIRI_TESTS=(loom loom_rate_limiter loom_async)
+NOT_MIRI_TESTS=(loom loom_rate_limiter loom_async loom_segmented_queue)
 
 BASE_FLAGS="-Zmiri-symbolic-alignment-check"
 STRICT_FLAGS="$BASE_FLAGS -Zmiri-strict-provenance"

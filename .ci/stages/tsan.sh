@@ -40,7 +40,8 @@ STAGE=tsan
 source .ci/stages/lib.sh
 
 TESTS=(counter sharded_counter semaphore ring_buffer ms_queue ms_queue_memory linearizability
-    rate_limiter linearizability_rate_limiter async_semaphore async_ring_buffer)
+    rate_limiter linearizability_rate_limiter async_semaphore async_ring_buffer
+    segmented_queue segmented_queue_memory segmented_queue_linearizability)
 # Tests to leave out, each by full name with a reason above (none now).
 SKIP=()
 
