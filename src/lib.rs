@@ -3,6 +3,7 @@
 //! | type | what it is | progress |
 //! |---|---|---|
 //! | [`MsQueue<T>`] | unbounded MPMC FIFO: the Michael–Scott queue, popped nodes recycled through crossbeam-epoch (`shrink_to_fit` frees them) | lock-free push and pop |
+//! | [`SegmentedQueue<T>`] | unbounded MPMC FIFO built for throughput: array segments whose slots are claimed by fetch-and-add (FAAArrayQueue/LCRQ family), segments reclaimed through crossbeam-epoch; batch `push_many`/`pop_many` | lock-free push and pop (a pop that meets an unwritten slot spins ~1 µs, then poisons it) |
 //! | [`RingBuffer<T>`] | bounded MPMC FIFO over a fixed slot array (Vyukov's stamped slots), closable, with backpressure: blocking under `std`, async (any executor) everywhere | linearizable, not lock-free: an operation that needs a slot another thread has claimed and not finished waits for it (see its Progress docs) |
 //! | [`AtomicCounter`] | one 64-bit word: fetch-and-add, and the CAS-loop pattern (`fetch_update`, `checked_*`, `saturating_*`) | wait-free increments, lock-free CAS loops |
 //! | [`ShardedCounter`] | increments spread over cache-padded cells, summed on read | wait-free updates |
@@ -20,8 +21,9 @@
 //!   it a [`RateLimiter`] takes the caller's [`Clock`].
 //! - Without default features the crate is `#![no_std]` + `alloc` and builds
 //!   for targets such as `thumbv7em-none-eabihf`. Everything that does not
-//!   block a thread is there, the async waits included; [`MsQueue`] is used through an explicitly registered
-//!   epoch participant (`MsQueue::handle`).
+//!   block a thread is there, the async waits included; [`MsQueue`] and [`SegmentedQueue`] are used through an
+//!   explicitly registered epoch participant (`MsQueue::handle`,
+//!   `SegmentedQueue::handle`).
 //! - `portable-atomic` (off by default): atomics from the portable-atomic
 //!   crate, for targets without 64-bit atomics or without CAS; see
 //!   [Targets](#targets) for what each target then has and what stays
@@ -97,6 +99,8 @@ mod wait;
 #[cfg(target_has_atomic = "ptr")]
 mod ms_queue;
 mod ring_buffer;
+#[cfg(target_has_atomic = "ptr")]
+mod segmented_queue;
 mod semaphore;
 
 #[cfg(any(target_has_atomic = "64", feature = "portable-atomic"))]
@@ -112,6 +116,8 @@ pub use error::{QuotaError, RateLimited};
 #[cfg(target_has_atomic = "ptr")]
 pub use ms_queue::{MsQueue, MsQueueHandle};
 pub use ring_buffer::RingBuffer;
+#[cfg(target_has_atomic = "ptr")]
+pub use segmented_queue::{SegmentedQueue, SegmentedQueueHandle};
 #[cfg(target_has_atomic = "ptr")]
 pub use semaphore::OwnedPermit;
 pub use semaphore::{Permit, Semaphore};

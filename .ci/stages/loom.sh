@@ -23,6 +23,7 @@ LOOM_TESTS=(
     loom_rate_limiter # the GCRA compare-exchange at a frozen clock
     loom_async        # waker hand-off, cancellation racing a wake-up
     loom_semaphore    # permits, hand-off, the linearizable close
+    loom_segmented_queue # FAA claims, poisoned slots, segment linking
 )
 if [ "$#" -gt 0 ]; then LOOM_TESTS=("$@"); fi
 

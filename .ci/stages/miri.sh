@@ -70,13 +70,13 @@ ONE_MODEL_TESTS=(counter sharded_counter semaphore linearizability rate_limiter
     linearizability_rate_limiter async_semaphore)
 # Test files of the epoch group. (tests/linearizability.rs is in both: its
 # MsQueue test runs here, the rest above.)
-EPOCH_TESTS=(ms_queue ms_queue_memory)
+EPOCH_TESTS=(ms_queue ms_queue_memory segmented_queue segmented_queue_memory segmented_queue_linearizability)
 EPOCH_LINEARIZABILITY_TEST=ms_queue_histories_are_linearizable
 # tests/loom*.rs are `#![cfg(freelane_loom)]`: empty outside the loom stage.
 # The peer suites (crossbeam-queue's and concurrent-queue's own tests through
 # tests/peer_shim) are stress loops over code the strict group already runs;
 # under Miri they cost minutes.
-NOT_MIRI_TESTS=(loom loom_semaphore loom_rate_limiter loom_async
+NOT_MIRI_TESTS=(loom loom_semaphore loom_rate_limiter loom_async loom_segmented_queue
     peer_array_queue peer_concurrent_queue_bounded peer_concurrent_queue_single)
 
 STRICT_TESTS=("${BOTH_MODELS_TESTS[@]}" "${ONE_MODEL_TESTS[@]}")
