@@ -639,3 +639,156 @@ pub fn json_number(value: f64) -> String {
         "null".into()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core_to_core::Pair;
+    use crate::latency::Percentiles;
+
+    fn small_report() -> Report {
+        let machine = Machine {
+            cpu: "Test \"CPU\"".into(),
+            cores: 2,
+            rustc: "rustc 1.95.0".into(),
+            commit: "abc1234".into(),
+            platform: "linux/x86_64".into(),
+            timestamp: 7,
+        };
+        let settings = Settings {
+            threads: vec![1, 2],
+            pinned: true,
+            rounds: 2,
+            duration: Duration::from_millis(10),
+            latency_n: vec![1],
+        };
+        let row = |structure, role, mops: Vec<f64>| Row {
+            workload: "ring/mpmc",
+            about: "about",
+            structure,
+            role,
+            threads: 2,
+            fairness: vec![1.0; mops.len()],
+            mops,
+        };
+        let rows = vec![
+            row("RingBuffer", Role::Subject, vec![30.0, 50.0]),
+            row("ArrayQueue", Role::Peer, vec![20.0, 25.0]),
+        ];
+        let mut report = Report::new(machine, settings, rows);
+        report.latency = vec![LatencyRow {
+            workload: "latency/ring",
+            about: "about",
+            structure: "RingBuffer",
+            role: Role::Subject,
+            n: 1,
+            load: "1p1c".into(),
+            threads: 2,
+            percentiles: Percentiles {
+                samples: 10,
+                quantiles: [100.0, 200.0, 300.0, 400.0],
+                max: 500.0,
+                mean: 150.0,
+            },
+            p50_per_round: vec![100.0, 110.0],
+        }];
+        report.matrix = Some(Matrix {
+            cores: vec![0, 1],
+            round_trips: 10,
+            samples: 3,
+            pairs: vec![Pair {
+                a: 0,
+                b: 1,
+                median: 55.0,
+                min: 50.0,
+                max: 60.0,
+            }],
+        });
+        report.clock = Some(ClockCost {
+            stamp_ns: 7.0,
+            instant_ns: 25.0,
+            resolution_ns: f64::NAN,
+        });
+        report.sections = vec![Section {
+            name: "throughput",
+            seconds: 1.5,
+        }];
+        report
+    }
+
+    #[test]
+    fn json_round_trips_through_the_compare_reader() {
+        let report = small_report();
+        let figures = crate::compare::parse(&report.json()).expect("valid JSON of the schema");
+        assert_eq!(figures.schema_version, SCHEMA_VERSION);
+        assert_eq!(figures.label, "Test \"CPU\", 2 cores, commit abc1234");
+        assert_eq!(
+            figures.throughput,
+            vec![
+                (("ring/mpmc".into(), "RingBuffer".into(), 2), 40.0),
+                (("ring/mpmc".into(), "ArrayQueue".into(), 2), 22.5),
+            ]
+        );
+        assert_eq!(
+            figures.latency,
+            vec![(
+                ("latency/ring".into(), "RingBuffer".into(), "1p1c".into()),
+                100.0,
+                300.0
+            )]
+        );
+        assert_eq!(figures.core_to_core, vec![((0, 1), 55.0)]);
+    }
+
+    #[test]
+    fn json_has_every_field_the_schema_documents() {
+        let json: serde_json::Value = serde_json::from_str(&small_report().json()).unwrap();
+        let schema = include_str!("../../docs/perf/SCHEMA.md");
+        for key in [
+            "schema_version",
+            "machine",
+            "settings",
+            "clock",
+            "sections",
+            "results",
+            "targets",
+            "latency",
+            "core_to_core",
+        ] {
+            assert!(json.get(key).is_some(), "report.json lacks {key}");
+            assert!(
+                schema.contains(&format!("`{key}`")),
+                "SCHEMA.md does not document {key}"
+            );
+        }
+        // A NaN is written as null, which JSON allows.
+        assert!(json["clock"]["resolution_ns"].is_null());
+        assert_eq!(json["results"][0]["ratio_to_best_peer"], 1.75);
+        let fields = |section: &str| -> Vec<String> {
+            json[section][0]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect()
+        };
+        for section in ["results", "latency"] {
+            for name in fields(section) {
+                assert!(
+                    schema.contains(&format!("`{name}`")),
+                    "SCHEMA.md does not document {section}.{name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_throughput_only_report_keeps_the_new_sections_empty() {
+        let mut report = small_report();
+        report.latency.clear();
+        report.matrix = None;
+        let json: serde_json::Value = serde_json::from_str(&report.json()).unwrap();
+        assert_eq!(json["latency"], serde_json::json!([]));
+        assert!(json["core_to_core"].is_null());
+    }
+}
