@@ -21,6 +21,9 @@
 //! `rate_limit` (RateLimiter beside governor) and `async_waits` (the async
 //! semaphore and ring on tokio's runtime, beside tokio's Semaphore and
 //! async-channel).
+//! A third, `latency`, times single hand-offs into histograms (push to pop,
+//! acquire to grant, wake-up to poll) and a cache line between every pair of
+//! cores, for the report's latency sections.
 // Each includer (six benches, one example) uses a different part.
 #![allow(dead_code)]
 
@@ -1313,4 +1316,5 @@ pub fn catalog() -> Vec<Workload> {
 }
 
 pub mod async_waits;
+pub mod latency;
 pub mod rate_limit;

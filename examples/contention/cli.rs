@@ -1,5 +1,6 @@
-//! The report's command line: `--quick`, `--threads`, `--unpinned`,
-//! `--filter`, `--rounds`, `--duration-ms`, `--out`, `--help`.
+//! The report's command line: the sections (`--throughput`, `--latency`,
+//! `--core-to-core`), `--quick`, `--threads`, `--latency-n`, `--unpinned`,
+//! `--filter`, `--rounds`, `--duration-ms`, `--out`, `--compare`, `--help`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,11 +20,22 @@ pub const USAGE: &str = "\
 freelane contention report: every structure beside its peers, at several thread counts.
 
 Usage: cargo run --release --example contention -- [OPTIONS]
+       cargo run --release --example contention -- --compare A.json B.json
+
+Sections (default: all three; name one or more to run only those):
+  --throughput       Mops/s of every workload, every structure beside its peers
+  --latency          p50/p90/p99/p99.9/max of one hand-off: push to pop, acquire
+                     to grant, wake-up to poll (HdrHistogram, TSC timestamps)
+  --core-to-core     the core-to-core latency matrix: one cache line bounced by CAS
+                     between every pair of cores (table and SVG heatmap)
 
 Options:
   --quick            3 short rounds, no warm-up (a first look in ~15 s on 2 cores)
   --threads LIST     thread counts, e.g. 1,2,8 (default: 1, 2, 4, ... up to 4x the
                      cores; env FREELANE_THREADS)
+  --latency-n LIST   latency loads n (n producers + n consumers, 2n threads on one
+                     permit, n runtime workers), e.g. 1,4 (default: 1, cores/2,
+                     cores; env FREELANE_LATENCY_N)
   --unpinned         let the OS place the threads (default: thread i pinned to core
                      i mod cores; env FREELANE_UNPINNED=1)
   --filter SUBSTR    only runs whose \"workload/structure\" contains SUBSTR, any case
@@ -31,6 +43,8 @@ Options:
   --rounds N         rounds per structure and thread count (default 5, --quick 3)
   --duration-ms MS   length of one run in milliseconds (default 120, --quick 40)
   --out DIR          where to write the report (default: <target dir>/freelane-report)
+  --compare A B      no run: print, workload by workload, the ratios B/A between two
+                     report.json files (two machines, or two commits)
   --help             this text
 
 Rounds interleave the structures of a workload (their order rotates each round), so
@@ -38,20 +52,48 @@ machine noise hits them alike; tables show the median, the min-max over rounds, 
 ratios taken round by round. Every run checks its own result and panics if an item
 was lost, duplicated or reordered, a count is off, or a permit went missing.";
 
+/// Which sections of the report run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sections {
+    pub throughput: bool,
+    pub latency: bool,
+    pub core_to_core: bool,
+}
+
 /// What the command line asked for.
+pub enum Mode {
+    /// `--help`.
+    Help,
+    /// Measure and write a report.
+    Run(Options),
+    /// `--compare A B`: read two reports, print their ratios.
+    Compare(PathBuf, PathBuf),
+}
+
+/// What a run measures and how.
 pub struct Options {
+    pub sections: Sections,
+    pub latency_n: Vec<usize>,
     pub threads: Vec<usize>,
     pub pinned: bool,
     pub filters: Vec<String>,
     pub rounds: usize,
     pub duration: Duration,
     pub warm_up: bool,
+    pub quick: bool,
     pub out: Option<PathBuf>,
 }
 
-/// Parses the arguments after the program name; `Ok(None)` means `--help`.
-pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, String> {
+/// Parses the arguments after the program name.
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Mode, String> {
     let mut quick = false;
+    let mut sections = Sections {
+        throughput: false,
+        latency: false,
+        core_to_core: false,
+    };
+    let mut latency_n = None;
+    let mut compare = None;
     let mut threads = None;
     let mut pinned = workloads::pinned_by_default();
     let mut filters = Vec::new();
@@ -73,8 +115,19 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, 
                 .ok_or_else(|| format!("{name} needs a value"))
         };
         match flag.as_str() {
-            "--help" | "-h" => return Ok(None),
+            "--help" | "-h" => return Ok(Mode::Help),
             "--quick" => quick = true,
+            "--throughput" => sections.throughput = true,
+            "--latency" => sections.latency = true,
+            "--core-to-core" => sections.core_to_core = true,
+            "--latency-n" => {
+                latency_n = Some(workloads::parse_thread_list(&value("--latency-n")?)?);
+            }
+            "--compare" => {
+                let first = value("--compare")?;
+                let second = args.next().ok_or("--compare needs two report.json files")?;
+                compare = Some((PathBuf::from(first), PathBuf::from(second)));
+            }
             "--unpinned" => pinned = false,
             "--threads" => threads = Some(workloads::parse_thread_list(&value("--threads")?)?),
             "--filter" => filters.push(value("--filter")?.to_lowercase()),
@@ -87,7 +140,25 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, 
             other => return Err(format!("unknown option {other:?} (see --help)")),
         }
     }
-    Ok(Some(Options {
+    if let Some((a, b)) = compare {
+        return Ok(Mode::Compare(a, b));
+    }
+    if sections
+        == (Sections {
+            throughput: false,
+            latency: false,
+            core_to_core: false,
+        })
+    {
+        sections = Sections {
+            throughput: true,
+            latency: true,
+            core_to_core: true,
+        };
+    }
+    Ok(Mode::Run(Options {
+        sections,
+        latency_n: latency_n.unwrap_or_else(workloads::latency::loads),
         threads: threads.unwrap_or_else(workloads::thread_counts),
         pinned,
         filters,
@@ -98,6 +169,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, 
             DEFAULT_DURATION
         }),
         warm_up: !quick,
+        quick,
         out,
     }))
 }
@@ -108,5 +180,60 @@ fn positive(text: &str, name: &str) -> Result<usize, String> {
         _ => Err(format!(
             "{name} wants a positive whole number, not {text:?}"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_words(words: &str) -> Result<Mode, String> {
+        parse(words.split_whitespace().map(String::from))
+    }
+
+    fn run_options(words: &str) -> Options {
+        match parse_words(words) {
+            Ok(Mode::Run(options)) => options,
+            Ok(_) => panic!("{words:?} is not a run"),
+            Err(err) => panic!("{words:?}: {err}"),
+        }
+    }
+
+    #[test]
+    fn no_section_flag_runs_all_sections() {
+        let options = run_options("--quick");
+        assert!(options.sections.throughput && options.sections.latency);
+        assert!(options.sections.core_to_core);
+    }
+
+    #[test]
+    fn core_to_core_flag_selects_it_alone() {
+        let options = run_options("--core-to-core");
+        assert_eq!(
+            options.sections,
+            Sections {
+                throughput: false,
+                latency: false,
+                core_to_core: true
+            }
+        );
+    }
+
+    #[test]
+    fn latency_n_is_parsed_sorted() {
+        assert_eq!(run_options("--latency-n 4,1").latency_n, vec![1, 4]);
+        assert!(parse_words("--latency-n 0").is_err());
+    }
+
+    #[test]
+    fn compare_takes_two_paths() {
+        match parse_words("--compare a.json b.json") {
+            Ok(Mode::Compare(a, b)) => {
+                assert_eq!(a, PathBuf::from("a.json"));
+                assert_eq!(b, PathBuf::from("b.json"));
+            }
+            _ => panic!("not a comparison"),
+        }
+        assert!(parse_words("--compare a.json").is_err());
     }
 }

@@ -1,27 +1,42 @@
 //! The contention report: every freelane structure beside the crates people
-//! use today, at 1, 2, 4, ... threads, with the issue's targets checked.
+//! use today, at 1, 2, 4, ... threads, with the issue's targets checked; the
+//! latency of one hand-off as percentiles; and the core-to-core matrix.
 //!
 //! ```sh
-//! cargo run --release --example contention            # ~1.5 min on 2 cores
+//! cargo run --release --example contention            # ~2 min on 2 cores
 //! cargo run --release --example contention -- --quick # a first look
+//! cargo run --release --example contention -- --core-to-core  # the matrix alone
+//! cargo run --release --example contention -- --compare A.json B.json
 //! cargo run --release --example contention -- --help
 //! ```
 //!
-//! Each workload (push/pop pairs, SPSC, MPMC, counting, try and blocking
-//! acquire/release, and two physical limits) runs each of its structures for
-//! a short fixed time per round; rounds interleave the structures, rotating
-//! their order, so machine noise hits them alike. Every run checks its own
-//! result and panics if anything was lost, duplicated or miscounted. The
-//! tables (stdout, Markdown) show the median Mops/s, the min–max over rounds,
-//! a fairness index, the ratio to the best peer, and each target's ratio to
-//! its named peer with ✓/✗. Files go to `<target dir>/freelane-report/`:
-//! `report.md`, `results.csv`, `targets.csv`, `report.json`, and an SVG chart
-//! of throughput against threads for each workload that scales.
+//! Three sections, each selectable alone (`--throughput`, `--latency`,
+//! `--core-to-core`; all by default):
 //!
-//! The workloads are in `benches/workloads/mod.rs`, the same code `cargo
-//! bench` runs under criterion. Modules: `cli` (options), `machine` (what
-//! the figures were measured on), `targets`, `report` (tables, CSV, JSON),
-//! `chart` (SVG).
+//! - throughput: each workload (push/pop pairs, SPSC, MPMC, counting, try and
+//!   blocking acquire/release, rate limiting, async waits, two physical
+//!   limits) runs each of its structures for a short fixed time per round;
+//!   rounds interleave the structures, rotating their order, so machine noise
+//!   hits them alike. The tables show the median Mops/s, the min–max over
+//!   rounds, a fairness index, the ratio to the best peer, and each target's
+//!   ratio to its named peer with ✓/✗.
+//! - latency: one hand-off timed end to end (push to pop, acquire to grant,
+//!   wake-up to poll) with TSC stamps, every sample in an HdrHistogram: p50,
+//!   p90, p99, p99.9, max beside the peers, at loads derived from the cores.
+//! - core to core: a cache line bounced by CAS between every pair of cores.
+//!
+//! Every run checks its own result and panics if anything was lost,
+//! duplicated or miscounted. Files go to `<target dir>/freelane-report/`:
+//! `report.md`, `results.csv`, `targets.csv`, `report.json` (its schema:
+//! docs/perf/SCHEMA.md), an SVG chart of throughput against threads for each
+//! workload that scales, one of percentiles per latency workload, and the
+//! core-to-core heatmap.
+//!
+//! The workloads are in `benches/workloads/` (`mod.rs`, `latency.rs`), the
+//! same code `cargo bench` runs under criterion. Modules: `cli` (options),
+//! `machine` (what the figures were measured on), `targets`, `report`
+//! (tables, CSV, JSON), `latency` and `core_to_core` (those sections),
+//! `compare` (`--compare`), `progress`, `chart` (SVG).
 
 #[cfg(not(freelane_loom))]
 #[path = "../../benches/workloads/mod.rs"]
@@ -32,7 +47,15 @@ mod chart;
 #[cfg(not(freelane_loom))]
 mod cli;
 #[cfg(not(freelane_loom))]
+mod compare;
+#[cfg(not(freelane_loom))]
+mod core_to_core;
+#[cfg(not(freelane_loom))]
+mod latency;
+#[cfg(not(freelane_loom))]
 mod machine;
+#[cfg(not(freelane_loom))]
+mod progress;
 #[cfg(not(freelane_loom))]
 mod report;
 #[cfg(not(freelane_loom))]
@@ -51,16 +74,16 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(not(freelane_loom))]
 mod app {
-    use std::io::{IsTerminal, Write};
     use std::path::Path;
     use std::process::ExitCode;
     use std::time::{Duration, Instant};
 
-    use crate::cli::{self, Options};
+    use crate::cli::{self, Mode, Options};
     use crate::machine::{self, Machine};
-    use crate::report::{Report, Row, Settings};
+    use crate::progress::Progress;
+    use crate::report::{Report, Row, Section, Settings};
     use crate::workloads::{self, Case, Run, Stop};
-    use crate::{chart, report};
+    use crate::{chart, compare, core_to_core, latency, report};
 
     /// One workload at one thread count: its structures run round after round.
     struct Cell {
@@ -72,10 +95,22 @@ mod app {
 
     pub fn main() -> ExitCode {
         let options = match cli::parse(std::env::args().skip(1)) {
-            Ok(Some(options)) => options,
-            Ok(None) => {
+            Ok(Mode::Run(options)) => options,
+            Ok(Mode::Help) => {
                 println!("{}", cli::USAGE);
                 return ExitCode::SUCCESS;
+            }
+            Ok(Mode::Compare(a, b)) => {
+                return match compare::run(&a, &b) {
+                    Ok(tables) => {
+                        println!("{tables}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(err) => {
+                        eprintln!("contention --compare: {err}");
+                        ExitCode::from(2)
+                    }
+                };
             }
             Err(err) => {
                 eprintln!("contention: {err}\n\n{}", cli::USAGE);
@@ -85,11 +120,11 @@ mod app {
         if cfg!(debug_assertions) {
             eprintln!("note: this is a debug build; run with --release for meaningful figures");
         }
-        let cells = plan(&options);
-        if cells.is_empty() {
-            eprintln!("contention: no workload or structure matches the filter");
-            return ExitCode::from(2);
-        }
+        let cells = if options.sections.throughput {
+            plan(&options)
+        } else {
+            Vec::new()
+        };
         // A run that fails its check panics; start the message on a fresh line.
         let default_hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
@@ -99,25 +134,76 @@ mod app {
 
         let machine = Machine::probe();
         let started = Instant::now();
-        let rows = measure(&cells, &options);
+        let mut sections = Vec::new();
+        let rows = if cells.is_empty() {
+            Vec::new()
+        } else {
+            let (rows, seconds) = measure(&cells, &options);
+            sections.push(Section {
+                name: "throughput",
+                seconds,
+            });
+            rows
+        };
+        let (latency_rows, clock) = if options.sections.latency {
+            let begun = Instant::now();
+            let clock = workloads::latency::clock_cost();
+            eprintln!(
+                "latency: timestamps from quanta's raw TSC reading, {:.1} ns each \
+                 (Instant::now {:.1} ns), resolution {:.2} ns",
+                clock.stamp_ns, clock.instant_ns, clock.resolution_ns
+            );
+            let rows = latency::measure(&options);
+            sections.push(Section {
+                name: "latency",
+                seconds: begun.elapsed().as_secs_f64(),
+            });
+            (rows, Some(clock))
+        } else {
+            (Vec::new(), None)
+        };
+        let matrix = options.sections.core_to_core.then(|| {
+            let begun = Instant::now();
+            let matrix = core_to_core::measure(options.quick);
+            sections.push(Section {
+                name: "core-to-core",
+                seconds: begun.elapsed().as_secs_f64(),
+            });
+            matrix
+        });
+        if rows.is_empty() && latency_rows.is_empty() && matrix.is_none() {
+            eprintln!("contention: no workload or structure matches the filter");
+            return ExitCode::from(2);
+        }
         let settings = Settings {
             threads: options.threads.clone(),
             pinned: options.pinned,
             rounds: options.rounds,
             duration: options.duration,
+            latency_n: options.latency_n.clone(),
         };
-        let report = Report::new(machine, settings, rows);
+        let mut report = Report::new(machine, settings, rows);
+        report.latency = latency_rows;
+        report.matrix = matrix;
+        report.clock = clock;
+        report.sections = sections;
         println!("{}", report.markdown());
 
         let dir = options
             .out
             .clone()
             .unwrap_or_else(machine::default_report_dir);
+        let times: Vec<String> = report
+            .sections
+            .iter()
+            .map(|s| format!("{} {:.0} s", s.name, s.seconds))
+            .collect();
         match write_files(&report, &dir) {
             Ok(charts) => eprintln!(
-                "report written to {} (report.md, results.csv, targets.csv, report.json, {charts} SVG charts) in {:.0} s",
+                "report written to {} (report.md, results.csv, targets.csv, report.json, {charts} SVG charts) in {:.0} s ({})",
                 dir.display(),
-                started.elapsed().as_secs_f64()
+                started.elapsed().as_secs_f64(),
+                times.join(", ")
             ),
             Err(err) => {
                 eprintln!("contention: writing the report to {}: {err}", dir.display());
@@ -157,7 +243,8 @@ mod app {
 
     /// Runs every cell: a warm-up run per structure (discarded), then the
     /// rounds, each running every structure once in an order that rotates.
-    fn measure(cells: &[Cell], options: &Options) -> Vec<Row> {
+    /// Returns the rows and the section's seconds.
+    fn measure(cells: &[Cell], options: &Options) -> (Vec<Row>, f64) {
         let total_runs: usize = cells.iter().map(|c| c.cases.len() * options.rounds).sum();
         let warm_up = options.duration / 2;
         let estimate = cells.iter().map(|c| c.cases.len()).sum::<usize>() as f64
@@ -168,14 +255,14 @@ mod app {
                     0.0
                 });
         eprintln!(
-            "contention: {} workload/thread cells, {total_runs} measured runs of {} ms, at least {:.0} s",
+            "throughput: {} workload/thread cells, {total_runs} measured runs of {} ms, at least {:.0} s",
             cells.len(),
             options.duration.as_millis(),
             estimate
         );
-        let mut progress = Progress::new(total_runs);
+        let mut progress = Progress::new("throughput", total_runs);
         let mut rows = Vec::new();
-        for (index, cell) in cells.iter().enumerate() {
+        for cell in cells {
             let run = |duration: Duration| Run {
                 threads: cell.threads,
                 pinned: options.pinned,
@@ -194,9 +281,15 @@ mod app {
                     fairness: Vec::with_capacity(options.rounds),
                 })
                 .collect();
+            let at = |stage: &str, structure: &str| {
+                format!(
+                    "{} at {} threads, {stage}: {structure}",
+                    cell.workload, cell.threads
+                )
+            };
             if options.warm_up {
                 for case in &cell.cases {
-                    progress.show(index, cells, "warm-up", case.structure);
+                    progress.show(&at("warm-up", case.structure));
                     (case.run)(&run(warm_up));
                 }
             }
@@ -206,86 +299,27 @@ mod app {
                     let which = (step + round) % count;
                     let case = &cell.cases[which];
                     let label = format!("round {}/{}", round + 1, options.rounds);
-                    progress.show(index, cells, &label, case.structure);
+                    progress.show(&at(&label, case.structure));
                     let measurement = (case.run)(&run(options.duration));
                     cell_rows[which].mops.push(measurement.mops());
                     cell_rows[which].fairness.push(measurement.fairness());
                     progress.done += 1;
                 }
             }
-            progress.cell_finished(cell, &cell_rows);
+            let figures: Vec<String> = cell_rows
+                .iter()
+                .map(|r| format!("{} {}", r.structure, report::format_mops(r.median())))
+                .collect();
+            progress.note(&format!(
+                "{} at {} threads: {} Mops/s",
+                cell.workload,
+                cell.threads,
+                figures.join(", ")
+            ));
             rows.extend(cell_rows);
         }
-        progress.finish();
-        rows
-    }
-
-    /// The progress line on stderr: rewritten in place on a terminal, one
-    /// line per finished cell otherwise.
-    struct Progress {
-        total: usize,
-        done: usize,
-        started: Instant,
-        terminal: bool,
-    }
-
-    impl Progress {
-        fn new(total: usize) -> Self {
-            Progress {
-                total,
-                done: 0,
-                started: Instant::now(),
-                terminal: std::io::stderr().is_terminal(),
-            }
-        }
-
-        fn eta(&self) -> String {
-            if self.done == 0 {
-                return String::new();
-            }
-            let per_run = self.started.elapsed().as_secs_f64() / self.done as f64;
-            format!(", ~{:.0} s left", per_run * (self.total - self.done) as f64)
-        }
-
-        fn show(&self, index: usize, cells: &[Cell], stage: &str, structure: &str) {
-            if self.terminal {
-                let cell = &cells[index];
-                eprint!(
-                    "\r\x1b[2K[{:>3}%{}] {} at {} threads, {stage}: {structure}",
-                    100 * self.done / self.total.max(1),
-                    self.eta(),
-                    cell.workload,
-                    cell.threads
-                );
-                let _ = std::io::stderr().flush();
-            }
-        }
-
-        fn cell_finished(&self, cell: &Cell, rows: &[Row]) {
-            if !self.terminal {
-                let figures: Vec<String> = rows
-                    .iter()
-                    .map(|r| format!("{} {}", r.structure, report::format_mops(r.median())))
-                    .collect();
-                eprintln!(
-                    "[{:>3}%{}] {} at {} threads: {} Mops/s",
-                    100 * self.done / self.total.max(1),
-                    self.eta(),
-                    cell.workload,
-                    cell.threads,
-                    figures.join(", ")
-                );
-            }
-        }
-
-        fn finish(&self) {
-            if self.terminal {
-                eprintln!(
-                    "\r\x1b[2Kmeasured in {:.0} s",
-                    self.started.elapsed().as_secs_f64()
-                );
-            }
-        }
+        let seconds = progress.finish();
+        (rows, seconds)
     }
 
     /// Writes the report's files; returns how many charts it drew.
@@ -318,6 +352,28 @@ mod app {
             let title = format!("{workload}: {}", rows[0].about);
             let path = dir.join(format!("{}.svg", workload.replace('/', "-")));
             chart::draw(&path, &title, &rows, report.machine.cores)?;
+            charts += 1;
+        }
+        let machine = format!(
+            "{}, {} cores, {}, commit {}",
+            report.machine.cpu,
+            report.machine.cores,
+            report.machine.platform,
+            report.machine.commit
+        );
+        for workload in latency::workloads(&report.latency) {
+            let rows: Vec<&latency::LatencyRow> = report
+                .latency
+                .iter()
+                .filter(|r| r.workload == workload)
+                .collect();
+            let title = format!("{workload}: p50 to max ({machine})");
+            let path = dir.join(format!("{}.svg", workload.replace('/', "-")));
+            chart::draw_latency(&path, &title, &rows)?;
+            charts += 1;
+        }
+        if let Some(matrix) = &report.matrix {
+            chart::draw_heatmap(&dir.join("core-to-core.svg"), matrix, &machine)?;
             charts += 1;
         }
         Ok(charts)

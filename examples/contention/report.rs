@@ -1,12 +1,22 @@
 //! Figures into words: per-workload tables (Markdown, printed and saved),
-//! the target checks, CSV and JSON.
+//! the target checks, the latency and core-to-core sections, CSV and JSON
+//! (the schema is docs/perf/SCHEMA.md; [`SCHEMA_VERSION`] names it).
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::core_to_core::Matrix;
+use crate::latency::{self, LatencyRow};
 use crate::machine::Machine;
 use crate::targets::{Scope, TARGETS};
 use crate::workloads::Role;
+use crate::workloads::latency::ClockCost;
+
+/// The version of report.json's schema (docs/perf/SCHEMA.md). Version 1 (no
+/// `schema_version` field) had `machine`, `settings`, `results`, `targets`;
+/// version 2 adds `schema_version`, `clock`, `sections`, `latency` and
+/// `core_to_core`. Bump it when a field changes meaning or goes away.
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// One structure at one thread count in one workload: a figure per round.
 pub struct Row {
@@ -56,6 +66,14 @@ pub struct Settings {
     pub pinned: bool,
     pub rounds: usize,
     pub duration: Duration,
+    /// The latency section's loads.
+    pub latency_n: Vec<usize>,
+}
+
+/// One section's running time.
+pub struct Section {
+    pub name: &'static str,
+    pub seconds: f64,
 }
 
 /// One target checked at one thread count of one workload.
@@ -88,6 +106,14 @@ pub struct Report {
     pub settings: Settings,
     pub rows: Vec<Row>,
     pub checks: Vec<Check>,
+    /// The latency section's rows (empty when it did not run).
+    pub latency: Vec<LatencyRow>,
+    /// The core-to-core matrix, if it ran.
+    pub matrix: Option<Matrix>,
+    /// The timestamp clock's cost, if a latency section ran.
+    pub clock: Option<ClockCost>,
+    /// Each section's running time, in the order they ran.
+    pub sections: Vec<Section>,
 }
 
 impl Report {
@@ -121,6 +147,10 @@ impl Report {
             settings,
             rows,
             checks,
+            latency: Vec::new(),
+            matrix: None,
+            clock: None,
+            sections: Vec::new(),
         }
     }
 
@@ -161,7 +191,7 @@ impl Report {
              - threads: {} ({}); {} rounds of {} ms per structure and thread count, \
              structures interleaved within each round\n\
              - figures: median Mops/s over the rounds (min–max); ratios are medians of \
-             per-round ratios; fairness = min/max of per-thread operations (median)\n",
+             per-round ratios; fairness = min/max of per-thread operations (median)\n{}{}",
             m.cpu,
             m.cores,
             m.platform,
@@ -175,6 +205,29 @@ impl Report {
             },
             s.rounds,
             s.duration.as_millis(),
+            self.clock.map_or(String::new(), |c| format!(
+                "- latency timestamps: the TSC through quanta, {:.1} ns a reading \
+                 (Instant::now: {:.1} ns), resolution {:.2} ns; loads n = {}\n",
+                c.stamp_ns,
+                c.instant_ns,
+                c.resolution_ns,
+                s.latency_n
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            if self.sections.is_empty() {
+                String::new()
+            } else {
+                let parts: Vec<String> = self
+                    .sections
+                    .iter()
+                    .map(|x| format!("{} {:.0} s", x.name, x.seconds))
+                    .collect();
+                let total: f64 = self.sections.iter().map(|x| x.seconds).sum();
+                format!("- running time: {total:.0} s ({})\n", parts.join(", "))
+            },
         )
     }
 
@@ -315,8 +368,25 @@ impl Report {
             out.push('\n');
             out.push_str(&self.table(workload));
         }
-        out.push('\n');
-        out.push_str(&self.target_summary());
+        if !self.rows.is_empty() {
+            out.push('\n');
+            out.push_str(&self.target_summary());
+        }
+        if !self.latency.is_empty() {
+            out.push_str(
+                "\n# Latency\n\nOne hand-off timed end to end, every sample of every round in \
+                 an HdrHistogram (3 significant digits). \"vs best peer\": freelane's figure over \
+                 the peer with the lowest p50 at the same load; below 1 is faster.\n",
+            );
+            for workload in latency::workloads(&self.latency) {
+                out.push('\n');
+                out.push_str(&latency::table(&self.latency, workload));
+            }
+        }
+        if let Some(matrix) = &self.matrix {
+            out.push('\n');
+            out.push_str(&matrix.markdown());
+        }
         out
     }
 
@@ -373,7 +443,7 @@ impl Report {
     /// flat objects do not justify a serializer dependency).
     pub fn json(&self) -> String {
         let (m, s) = (&self.machine, &self.settings);
-        let mut out = String::from("{\n");
+        let mut out = format!("{{\n  \"schema_version\": {SCHEMA_VERSION},\n");
         let _ = writeln!(
             out,
             "  \"machine\": {{\"cpu\": {}, \"cores\": {}, \"platform\": {}, \"rustc\": {}, \
@@ -387,7 +457,8 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "  \"settings\": {{\"threads\": [{}], \"pinned\": {}, \"rounds\": {}, \"duration_ms\": {}}},",
+            "  \"settings\": {{\"threads\": [{}], \"pinned\": {}, \"rounds\": {}, \"duration_ms\": {}, \
+             \"latency_n\": [{}]}},",
             s.threads
                 .iter()
                 .map(ToString::to_string)
@@ -395,8 +466,36 @@ impl Report {
                 .join(", "),
             s.pinned,
             s.rounds,
-            s.duration.as_millis()
+            s.duration.as_millis(),
+            s.latency_n
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         );
+        let _ = writeln!(
+            out,
+            "  \"clock\": {},",
+            self.clock.map_or("null".into(), |c| format!(
+                "{{\"source\": \"quanta raw (TSC)\", \"stamp_ns\": {}, \"instant_now_ns\": {}, \
+                 \"resolution_ns\": {}}}",
+                json_number(c.stamp_ns),
+                json_number(c.instant_ns),
+                json_number(c.resolution_ns)
+            ))
+        );
+        let sections: Vec<String> = self
+            .sections
+            .iter()
+            .map(|x| {
+                format!(
+                    "{{\"name\": {}, \"seconds\": {}}}",
+                    json_string(x.name),
+                    json_number(x.seconds)
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "  \"sections\": [{}],", sections.join(", "));
         out.push_str("  \"results\": [\n");
         let rows: Vec<String> = self
             .rows
@@ -446,12 +545,19 @@ impl Report {
             })
             .collect();
         out.push_str(&checks.join(",\n"));
-        out.push_str("\n  ]\n}\n");
+        out.push_str("\n  ],\n");
+        let _ = writeln!(out, "  \"latency\": {},", latency::json(&self.latency));
+        let _ = writeln!(
+            out,
+            "  \"core_to_core\": {}",
+            self.matrix.as_ref().map_or("null".into(), Matrix::json)
+        );
+        out.push_str("}\n");
         out
     }
 }
 
-fn role_name(role: Role) -> &'static str {
+pub fn role_name(role: Role) -> &'static str {
     match role {
         Role::Subject => "freelane",
         Role::Peer => "peer",
@@ -470,18 +576,20 @@ pub fn format_mops(mops: f64) -> String {
     }
 }
 
-/// A Markdown table, each column padded to its widest cell.
-fn markdown<const N: usize>(cells: &[[String; N]]) -> String {
+/// A Markdown table, each column padded to its widest cell; rows are arrays
+/// or vectors of cells (the core-to-core matrix has one column per core).
+pub fn markdown<R: AsRef<[String]>>(cells: &[R]) -> String {
+    let columns = cells.first().map_or(0, |row| row.as_ref().len());
     let width = |column: usize| {
         cells
             .iter()
-            .map(|row| row[column].chars().count())
+            .map(|row| row.as_ref()[column].chars().count())
             .max()
             .unwrap_or(0)
             .max(3)
     };
-    let widths: Vec<usize> = (0..N).map(width).collect();
-    let line = |row: &[String; N]| {
+    let widths: Vec<usize> = (0..columns).map(width).collect();
+    let line = |row: &[String]| {
         let padded: Vec<String> = row
             .iter()
             .zip(&widths)
@@ -489,11 +597,11 @@ fn markdown<const N: usize>(cells: &[[String; N]]) -> String {
             .collect();
         format!("| {} |\n", padded.join(" | "))
     };
-    let mut out = line(&cells[0]);
+    let mut out = line(cells[0].as_ref());
     let rule: Vec<String> = widths.iter().map(|&w| "-".repeat(w)).collect();
     let _ = writeln!(out, "|-{}-|", rule.join("-|-"));
     for row in &cells[1..] {
-        out.push_str(&line(row));
+        out.push_str(&line(row.as_ref()));
     }
     out
 }
@@ -506,7 +614,7 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-fn json_string(text: &str) -> String {
+pub fn json_string(text: &str) -> String {
     let mut out = String::from("\"");
     for c in text.chars() {
         match c {
@@ -524,10 +632,163 @@ fn json_string(text: &str) -> String {
 }
 
 /// JSON has no NaN or infinity: those become null.
-fn json_number(value: f64) -> String {
+pub fn json_number(value: f64) -> String {
     if value.is_finite() {
         format!("{value:.4}")
     } else {
         "null".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core_to_core::Pair;
+    use crate::latency::Percentiles;
+
+    fn small_report() -> Report {
+        let machine = Machine {
+            cpu: "Test \"CPU\"".into(),
+            cores: 2,
+            rustc: "rustc 1.95.0".into(),
+            commit: "abc1234".into(),
+            platform: "linux/x86_64".into(),
+            timestamp: 7,
+        };
+        let settings = Settings {
+            threads: vec![1, 2],
+            pinned: true,
+            rounds: 2,
+            duration: Duration::from_millis(10),
+            latency_n: vec![1],
+        };
+        let row = |structure, role, mops: Vec<f64>| Row {
+            workload: "ring/mpmc",
+            about: "about",
+            structure,
+            role,
+            threads: 2,
+            fairness: vec![1.0; mops.len()],
+            mops,
+        };
+        let rows = vec![
+            row("RingBuffer", Role::Subject, vec![30.0, 50.0]),
+            row("ArrayQueue", Role::Peer, vec![20.0, 25.0]),
+        ];
+        let mut report = Report::new(machine, settings, rows);
+        report.latency = vec![LatencyRow {
+            workload: "latency/ring",
+            about: "about",
+            structure: "RingBuffer",
+            role: Role::Subject,
+            n: 1,
+            load: "1p1c".into(),
+            threads: 2,
+            percentiles: Percentiles {
+                samples: 10,
+                quantiles: [100.0, 200.0, 300.0, 400.0],
+                max: 500.0,
+                mean: 150.0,
+            },
+            p50_per_round: vec![100.0, 110.0],
+        }];
+        report.matrix = Some(Matrix {
+            cores: vec![0, 1],
+            round_trips: 10,
+            samples: 3,
+            pairs: vec![Pair {
+                a: 0,
+                b: 1,
+                median: 55.0,
+                min: 50.0,
+                max: 60.0,
+            }],
+        });
+        report.clock = Some(ClockCost {
+            stamp_ns: 7.0,
+            instant_ns: 25.0,
+            resolution_ns: f64::NAN,
+        });
+        report.sections = vec![Section {
+            name: "throughput",
+            seconds: 1.5,
+        }];
+        report
+    }
+
+    #[test]
+    fn json_round_trips_through_the_compare_reader() {
+        let report = small_report();
+        let figures = crate::compare::parse(&report.json()).expect("valid JSON of the schema");
+        assert_eq!(figures.schema_version, SCHEMA_VERSION);
+        assert_eq!(figures.label, "Test \"CPU\", 2 cores, commit abc1234");
+        assert_eq!(
+            figures.throughput,
+            vec![
+                (("ring/mpmc".into(), "RingBuffer".into(), 2), 40.0),
+                (("ring/mpmc".into(), "ArrayQueue".into(), 2), 22.5),
+            ]
+        );
+        assert_eq!(
+            figures.latency,
+            vec![(
+                ("latency/ring".into(), "RingBuffer".into(), "1p1c".into()),
+                100.0,
+                300.0
+            )]
+        );
+        assert_eq!(figures.core_to_core, vec![((0, 1), 55.0)]);
+    }
+
+    #[test]
+    fn json_has_every_field_the_schema_documents() {
+        let json: serde_json::Value = serde_json::from_str(&small_report().json()).unwrap();
+        let schema = include_str!("../../docs/perf/SCHEMA.md");
+        for key in [
+            "schema_version",
+            "machine",
+            "settings",
+            "clock",
+            "sections",
+            "results",
+            "targets",
+            "latency",
+            "core_to_core",
+        ] {
+            assert!(json.get(key).is_some(), "report.json lacks {key}");
+            assert!(
+                schema.contains(&format!("`{key}`")),
+                "SCHEMA.md does not document {key}"
+            );
+        }
+        // A NaN is written as null, which JSON allows.
+        assert!(json["clock"]["resolution_ns"].is_null());
+        assert_eq!(json["results"][0]["ratio_to_best_peer"], 1.75);
+        let fields = |section: &str| -> Vec<String> {
+            json[section][0]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect()
+        };
+        for section in ["results", "latency"] {
+            for name in fields(section) {
+                assert!(
+                    schema.contains(&format!("`{name}`")),
+                    "SCHEMA.md does not document {section}.{name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_throughput_only_report_keeps_the_new_sections_empty() {
+        let mut report = small_report();
+        report.latency.clear();
+        report.matrix = None;
+        let json: serde_json::Value = serde_json::from_str(&report.json()).unwrap();
+        assert_eq!(json["latency"], serde_json::json!([]));
+        assert!(json["core_to_core"].is_null());
     }
 }
