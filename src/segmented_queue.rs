@@ -35,9 +35,8 @@ use crate::sync::{CachePadded, UnsafeCell, spin_loop};
 
 /// Slots per segment.
 ///
-/// Chosen by measurement on the 2-core x86-64 machine this crate is
-/// developed on (`cargo run --release --example contention -- --only
-/// unbounded`, see the README): 32, 256 and 1024 were tried. Larger
+/// Not yet chosen by measurement: 1024 is a starting point, to be compared
+/// with smaller and larger sizes in the contention report. Larger
 /// segments amortize the segment allocation, the `head`/`tail` CASes and the
 /// epoch deferral over more operations, and cost memory (a segment of
 /// `u64`s is about 16 KiB at 1024 slots). Small under loom and Miri, so that
