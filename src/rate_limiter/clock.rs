@@ -113,7 +113,7 @@ impl ManualClock {
     /// static CLOCK: ManualClock = ManualClock::new(5);
     /// assert_eq!(CLOCK.now(), 5);
     /// ```
-    #[cfg(not(freelane_loom))]
+    #[cfg(not(any(freelane_loom, miri)))]
     #[must_use]
     pub const fn new(start: u64) -> Self {
         Self {
@@ -122,7 +122,7 @@ impl ManualClock {
     }
 
     /// A clock that reads `start` nanoseconds (loom build: not `const`).
-    #[cfg(freelane_loom)]
+    #[cfg(any(freelane_loom, miri))]
     #[must_use]
     pub fn new(start: u64) -> Self {
         Self {
@@ -221,12 +221,12 @@ impl Clock for ManualClock {
 #[cfg(feature = "std")]
 #[derive(Clone, Debug)]
 pub struct StdClock {
-    #[cfg(not(freelane_loom))]
+    #[cfg(not(any(freelane_loom, miri)))]
     clock: quanta::Clock,
     /// Under loom (where quanta does not build: it needs crossbeam-utils'
     /// `AtomicCell`, which crossbeam's loom mode removes) the models use
     /// [`ManualClock`]; this stand-in only keeps the type there.
-    #[cfg(freelane_loom)]
+    #[cfg(any(freelane_loom, miri))]
     origin: std::time::Instant,
 }
 
@@ -245,9 +245,9 @@ impl StdClock {
     #[must_use]
     pub fn new() -> Self {
         Self {
-            #[cfg(not(freelane_loom))]
+            #[cfg(not(any(freelane_loom, miri)))]
             clock: quanta::Clock::new(),
-            #[cfg(freelane_loom)]
+            #[cfg(any(freelane_loom, miri))]
             origin: std::time::Instant::now(),
         }
     }
@@ -266,9 +266,9 @@ impl Clock for StdClock {
     fn now(&self) -> u64 {
         // The raw counter scaled to nanoseconds since the counter's own
         // origin: one read and a multiply-shift.
-        #[cfg(not(freelane_loom))]
+        #[cfg(not(any(freelane_loom, miri)))]
         let now = self.clock.delta_as_nanos(0, self.clock.raw());
-        #[cfg(freelane_loom)]
+        #[cfg(any(freelane_loom, miri))]
         let now = nanos_saturating(self.origin.elapsed());
         now
     }

@@ -576,7 +576,7 @@ impl Semaphore {
     /// `wait::block_on_signal`).
     #[cfg(feature = "std")]
     fn spin_take(&self, n: usize) -> Result<(), TryAcquireError> {
-        #[cfg(not(freelane_loom))]
+        #[cfg(not(any(freelane_loom, miri)))]
         {
             let backoff = sync::Backoff::new();
             loop {
@@ -588,7 +588,7 @@ impl Semaphore {
                 }
             }
         }
-        #[cfg(freelane_loom)]
+        #[cfg(any(freelane_loom, miri))]
         self.try_take(n)
     }
 
