@@ -42,7 +42,7 @@ use core::task::Waker;
 /// average (`parking_lot/src/raw_mutex.rs`, "eventual fairness"); 1 ms keeps
 /// the forced hand-offs (a context switch each) under about 1% of a
 /// contended second on this workload while bounding the wait.
-#[cfg(all(feature = "std", not(freelane_loom)))]
+#[cfg(all(feature = "std", not(freelane_loom), not(miri)))]
 pub(super) const FAIR_BOUND: core::time::Duration = core::time::Duration::from_millis(1);
 
 /// What the waiters lock guards: the queue and the hand-off bookkeeping.
@@ -55,7 +55,7 @@ pub(super) struct Queue {
     /// word exactly when this is non-zero.
     handoffs: usize,
     /// The earliest time of the next promotion (see [`FAIR_BOUND`]).
-    #[cfg(all(feature = "std", not(freelane_loom)))]
+    #[cfg(all(feature = "std", not(freelane_loom), not(miri)))]
     next_fair: Option<Now>,
 }
 
@@ -64,7 +64,7 @@ impl Queue {
         Self {
             entries: VecDeque::new(),
             handoffs: 0,
-            #[cfg(all(feature = "std", not(freelane_loom)))]
+            #[cfg(all(feature = "std", not(freelane_loom), not(miri)))]
             next_fair: None,
         }
     }
@@ -83,7 +83,7 @@ impl Queue {
             return false;
         };
         debug_assert!(!front.handoff, "called in barging mode only");
-        #[cfg(all(feature = "std", not(freelane_loom)))]
+        #[cfg(all(feature = "std", not(freelane_loom), not(miri)))]
         {
             if now.saturating_duration_since(front.arrival.since) < FAIR_BOUND
                 || self.next_fair.is_some_and(|next| now < next)
@@ -93,7 +93,7 @@ impl Queue {
             self.next_fair = now.checked_add(FAIR_BOUND);
             true
         }
-        #[cfg(not(all(feature = "std", not(freelane_loom))))]
+        #[cfg(not(all(feature = "std", not(freelane_loom), not(miri))))]
         {
             let () = now;
             front.arrival.failed_wakeups >= 1
@@ -105,9 +105,9 @@ impl Queue {
 /// 10 ns a reading here, against 20-27 ns for `std::time::Instant::now()`,
 /// see [`StdClock`](crate::StdClock)) where there is a clock; nothing under
 /// loom and without `std`.
-#[cfg(all(feature = "std", not(freelane_loom)))]
+#[cfg(all(feature = "std", not(freelane_loom), not(miri)))]
 type Now = quanta::Instant;
-#[cfg(not(all(feature = "std", not(freelane_loom))))]
+#[cfg(not(all(feature = "std", not(freelane_loom), not(miri))))]
 type Now = ();
 
 /// Reads the fairness clock. Called on slow paths only, and never under the
@@ -115,7 +115,7 @@ type Now = ();
 /// under it on every contended release).
 #[inline]
 fn fair_now() -> Now {
-    #[cfg(all(feature = "std", not(freelane_loom)))]
+    #[cfg(all(feature = "std", not(freelane_loom), not(miri)))]
     {
         quanta::Instant::now()
     }
@@ -135,7 +135,7 @@ struct Entry {
 /// When a waiting acquire first queued, kept across its retries.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Arrival {
-    #[cfg(all(feature = "std", not(freelane_loom)))]
+    #[cfg(all(feature = "std", not(freelane_loom), not(miri)))]
     since: Now,
     /// Wake-ups after which its retry found no permit.
     failed_wakeups: usize,
@@ -144,7 +144,7 @@ pub(super) struct Arrival {
 impl Arrival {
     pub(super) fn now() -> Self {
         Self {
-            #[cfg(all(feature = "std", not(freelane_loom)))]
+            #[cfg(all(feature = "std", not(freelane_loom), not(miri)))]
             since: fair_now(),
             failed_wakeups: 0,
         }
