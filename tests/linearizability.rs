@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 use freelane::{MsQueue, PopError, PushError, RingBuffer, Semaphore, TryAcquireError};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
+use support::linearizability::queue::{QueueOp, QueueRet, QueueSpec, queue_scripts};
 use support::linearizability::{Event, Spec, check, record};
 
 /// How many random histories each structure is checked on.
@@ -18,57 +19,6 @@ fn histories() -> usize {
 }
 
 // ---------------------------------------------------------------- queues --
-
-#[derive(Clone, Debug)]
-enum QueueOp {
-    Push(u32),
-    Pop,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum QueueRet {
-    Pushed,
-    Popped(Option<u32>),
-}
-
-/// An unbounded FIFO queue.
-struct QueueSpec;
-
-impl Spec for QueueSpec {
-    type State = VecDeque<u32>;
-    type Op = QueueOp;
-    type Ret = QueueRet;
-
-    fn step(state: &mut Self::State, op: &QueueOp, ret: &QueueRet) -> bool {
-        match (op, ret) {
-            (QueueOp::Push(value), QueueRet::Pushed) => {
-                state.push_back(*value);
-                true
-            }
-            (QueueOp::Pop, QueueRet::Popped(got)) => state.pop_front() == *got,
-            _ => false,
-        }
-    }
-}
-
-/// Scripts of pushes (of values unique across the history) and pops.
-fn queue_scripts(rng: &mut StdRng, threads: usize, ops: usize) -> Vec<Vec<QueueOp>> {
-    let mut next_value = 0;
-    (0..threads)
-        .map(|_| {
-            (0..ops)
-                .map(|_| {
-                    if rng.random_bool(0.55) {
-                        next_value += 1;
-                        QueueOp::Push(next_value)
-                    } else {
-                        QueueOp::Pop
-                    }
-                })
-                .collect()
-        })
-        .collect()
-}
 
 fn assert_linearizable<S: Spec>(initial: &S::State, history: &[Event<S::Op, S::Ret>]) {
     if let Err(report) = check::<S>(initial, history) {
@@ -81,7 +31,7 @@ fn ms_queue_histories_are_linearizable() {
     let mut rng = StdRng::seed_from_u64(0x5eed_0001);
     for _ in 0..histories() {
         let threads = rng.random_range(2..=4);
-        let scripts = queue_scripts(&mut rng, threads, 4);
+        let scripts = queue_scripts(&mut rng, threads, 4, 0.55);
         let queue = MsQueue::new();
         let history = record(&scripts, |_, op| match op {
             QueueOp::Push(value) => {

@@ -2,6 +2,9 @@
 //! in `tests/peer_shim` (issue 12). The file is upstream's, adapted only by
 //! renaming its imports; tests needing an API freelane lacks are left out
 //! with a comment.
+//! Upstream file: copyright the crossbeam project developers, MIT OR
+//! Apache-2.0 (the licence this crate is under too); kept verbatim below the
+//! imports so it stays their test, not ours.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

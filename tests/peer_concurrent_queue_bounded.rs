@@ -2,6 +2,10 @@
 //! in `tests/peer_shim` (issue 12). The file is upstream's, adapted only by
 //! renaming its imports; tests needing an API freelane lacks are left out
 //! with a comment.
+//! Upstream file: copyright the smol-rs/concurrent-queue authors (Stjepan
+//! Glavina, Taiki Endo, John Nunley), Apache-2.0 OR MIT (the licence this
+//! crate is under too); kept verbatim below the imports so it stays their
+//! test, not ours.
 
 #![allow(clippy::bool_assert_comparison)]
 

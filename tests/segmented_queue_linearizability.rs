@@ -15,67 +15,17 @@ use std::collections::VecDeque;
 use freelane::SegmentedQueue;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use support::linearizability::{Spec, check, record};
+use support::linearizability::queue::{QueueOp, QueueRet, QueueSpec, queue_scripts};
+use support::linearizability::{check, record};
 
 const SEGMENT: usize = SegmentedQueue::<u32>::SEGMENT_LEN;
-
-#[derive(Clone, Debug)]
-enum QueueOp {
-    Push(u32),
-    Pop,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum QueueRet {
-    Pushed,
-    Popped(Option<u32>),
-}
-
-/// An unbounded FIFO queue.
-struct QueueSpec;
-
-impl Spec for QueueSpec {
-    type State = VecDeque<u32>;
-    type Op = QueueOp;
-    type Ret = QueueRet;
-
-    fn step(state: &mut Self::State, op: &QueueOp, ret: &QueueRet) -> bool {
-        match (op, ret) {
-            (QueueOp::Push(value), QueueRet::Pushed) => {
-                state.push_back(*value);
-                true
-            }
-            (QueueOp::Pop, QueueRet::Popped(got)) => state.pop_front() == *got,
-            _ => false,
-        }
-    }
-}
-
-/// Scripts of pushes (of values unique across the history) and pops.
-fn queue_scripts(rng: &mut StdRng, threads: usize, ops: usize) -> Vec<Vec<QueueOp>> {
-    let mut next_value = 0;
-    (0..threads)
-        .map(|_| {
-            (0..ops)
-                .map(|_| {
-                    if rng.random_bool(0.5) {
-                        next_value += 1;
-                        QueueOp::Push(next_value)
-                    } else {
-                        QueueOp::Pop
-                    }
-                })
-                .collect()
-        })
-        .collect()
-}
 
 #[test]
 fn segmented_queue_histories_are_linearizable() {
     let mut rng = StdRng::seed_from_u64(0x5eed_0014);
     for round in 0..support::scaled(600) {
         let threads = rng.random_range(2..=4);
-        let scripts = queue_scripts(&mut rng, threads, 4);
+        let scripts = queue_scripts(&mut rng, threads, 4, 0.5);
         let queue = SegmentedQueue::new();
         if round % 2 == 1 {
             // Move both counters to just before a segment boundary.

@@ -17,73 +17,13 @@
 
 mod support;
 
-use core::alloc::{GlobalAlloc, Layout};
-use core::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::alloc::System;
+use core::sync::atomic::Ordering::SeqCst;
 use std::thread;
 use std::time::Instant;
 
+use support::counting_alloc::{ALLOCATIONS, CountingAllocator, LIVE, PEAK, TOTAL};
+
 use freelane::SegmentedQueue;
-
-/// Wraps the system allocator, counting live bytes, their peak and the total
-/// ever allocated.
-struct CountingAllocator;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-static TOTAL: AtomicUsize = AtomicUsize::new(0);
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-impl CountingAllocator {
-    fn allocated(size: usize) {
-        let live = LIVE.fetch_add(size, SeqCst) + size;
-        PEAK.fetch_max(live, SeqCst);
-        TOTAL.fetch_add(size, SeqCst);
-        ALLOCATIONS.fetch_add(1, SeqCst);
-    }
-
-    fn freed(size: usize) {
-        LIVE.fetch_sub(size, SeqCst);
-    }
-}
-
-// SAFETY: every call is forwarded unchanged to `System`, which upholds the
-// `GlobalAlloc` contract; the counters only observe sizes.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller's contract for `alloc` is passed on unchanged.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            Self::allocated(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as for `alloc`.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            Self::allocated(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract for `dealloc` is passed on unchanged.
-        unsafe { System.dealloc(ptr, layout) };
-        Self::freed(layout.size());
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: the caller's contract for `realloc` is passed on unchanged.
-        let new_ptr = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new_ptr.is_null() {
-            Self::freed(layout.size());
-            Self::allocated(new_size);
-        }
-        new_ptr
-    }
-}
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;

@@ -182,3 +182,71 @@ impl<S: Spec> Search<'_, S> {
         false
     }
 }
+
+/// The unbounded FIFO queue's specification and history scripts, shared by
+/// the MsQueue and SegmentedQueue histories.
+pub mod queue {
+    use std::collections::VecDeque;
+
+    use rand::RngExt;
+    use rand::rngs::StdRng;
+
+    use super::Spec;
+
+    #[derive(Clone, Debug)]
+    pub enum QueueOp {
+        Push(u32),
+        Pop,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum QueueRet {
+        Pushed,
+        Popped(Option<u32>),
+    }
+
+    /// An unbounded FIFO queue.
+    pub struct QueueSpec;
+
+    impl Spec for QueueSpec {
+        type State = VecDeque<u32>;
+        type Op = QueueOp;
+        type Ret = QueueRet;
+
+        fn step(state: &mut Self::State, op: &QueueOp, ret: &QueueRet) -> bool {
+            match (op, ret) {
+                (QueueOp::Push(value), QueueRet::Pushed) => {
+                    state.push_back(*value);
+                    true
+                }
+                (QueueOp::Pop, QueueRet::Popped(got)) => state.pop_front() == *got,
+                _ => false,
+            }
+        }
+    }
+
+    /// Scripts of pushes (of values unique across the history), each op a push
+    /// with probability `push_share`, and pops.
+    pub fn queue_scripts(
+        rng: &mut StdRng,
+        threads: usize,
+        ops: usize,
+        push_share: f64,
+    ) -> Vec<Vec<QueueOp>> {
+        let mut next_value = 0;
+        (0..threads)
+            .map(|_| {
+                (0..ops)
+                    .map(|_| {
+                        if rng.random_bool(push_share) {
+                            next_value += 1;
+                            QueueOp::Push(next_value)
+                        } else {
+                            QueueOp::Pop
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}

@@ -3,6 +3,7 @@
 //! it needs.
 #![allow(dead_code)]
 
+pub mod counting_alloc;
 pub mod executor;
 pub mod linearizability;
 
