@@ -5,8 +5,6 @@
 //! there is room: every `try_push` must succeed and every `force_push` must
 //! return `Ok(None)`. The old ring failed this with spurious Empty/Full.
 
-mod support;
-
 use std::sync::Barrier;
 use std::thread;
 
@@ -14,7 +12,10 @@ use freelane::RingBuffer;
 
 fn put_back(capacity: usize, threads: usize, force: bool) {
     assert!(threads <= capacity);
-    let rounds = support::scaled(200_000);
+    // Under Miri a thread that meets a slot in flight waits by yielding,
+    // which the interpreter runs thousands of times slower: a few rounds on
+    // two shapes (see `cases`) cover the code; the full run is native.
+    let rounds = if cfg!(miri) { 50 } else { 200_000 };
     let ring = RingBuffer::new(capacity);
     for value in 0..capacity {
         ring.try_push(value).unwrap();
@@ -43,16 +44,26 @@ fn put_back(capacity: usize, threads: usize, force: bool) {
     assert_eq!(left, (0..capacity).collect::<Vec<_>>());
 }
 
+/// (capacity, threads) pairs: capacities 2, 4 and 8 with 2 to 4 threads;
+/// under Miri only the smallest and the fullest (it took 30 minutes for all).
+fn cases() -> &'static [(usize, usize)] {
+    if cfg!(miri) {
+        &[(2, 2), (4, 4)]
+    } else {
+        &[(2, 2), (4, 2), (4, 3), (4, 4), (8, 2), (8, 3), (8, 4)]
+    }
+}
+
 #[test]
 fn put_back_with_try_push() {
-    for (capacity, threads) in [(2, 2), (4, 2), (4, 3), (4, 4), (8, 2), (8, 3), (8, 4)] {
+    for &(capacity, threads) in cases() {
         put_back(capacity, threads, false);
     }
 }
 
 #[test]
 fn put_back_with_force_push() {
-    for (capacity, threads) in [(2, 2), (4, 2), (4, 3), (4, 4), (8, 2), (8, 3), (8, 4)] {
+    for &(capacity, threads) in cases() {
         put_back(capacity, threads, true);
     }
 }
