@@ -1,7 +1,8 @@
-//! MsQueue and RingBuffer beside their peers.
+//! MsQueue, SegmentedQueue and RingBuffer beside their peers.
 //!
 //! Push/pop pairs on one thread, 1 producer / 1 consumer on two cores, and
-//! n/2 producers with n/2 consumers. MsQueue against crossbeam's `SegQueue`,
+//! n/2 producers with n/2 consumers. MsQueue and SegmentedQueue (the
+//! `msqueue/*` groups, one benchmark per structure) against crossbeam's `SegQueue`,
 //! concurrent-queue (unbounded) and `Mutex<VecDeque>`; RingBuffer against
 //! `ArrayQueue`, concurrent-queue (bounded), std's `sync_channel` and a
 //! bounded `Mutex<VecDeque>`.

@@ -35,14 +35,43 @@ use crate::sync::{CachePadded, UnsafeCell, spin_loop};
 
 /// Slots per segment.
 ///
-/// Not yet chosen by measurement: 1024 is a starting point, to be compared
-/// with smaller and larger sizes in the contention report. Larger
-/// segments amortize the segment allocation, the `head`/`tail` CASes and the
-/// epoch deferral over more operations, and cost memory (a segment of
-/// `u64`s is about 16 KiB at 1024 slots). Small under loom and Miri, so that
-/// the models and the interpreted tests cross segment boundaries.
+/// 1024, chosen by measurement (below); `FREELANE_SEGMENT_LEN=n` at build
+/// time overrides it, for repeating that measurement only. Larger segments
+/// amortize the segment allocation, the `head`/`tail` CASes and the epoch
+/// deferral over more operations, and cost memory (a segment of `u64`s is
+/// about 16 KiB at 1024 slots). Small under loom and Miri, so that the
+/// models and the interpreted tests cross segment boundaries. The table is
+/// on [`SegmentedQueue::SEGMENT_LEN`].
 #[cfg(not(any(freelane_loom, miri)))]
-pub(crate) const SEGMENT: usize = 1024;
+pub(crate) const SEGMENT: usize = match option_env!("FREELANE_SEGMENT_LEN") {
+    Some(len) => parse_segment_len(len),
+    None => 1024,
+};
+
+/// Parses the `FREELANE_SEGMENT_LEN` build-time override (a power of two
+/// from 2 to 65536), the knob of the segment-size measurement; anything else
+/// fails the build.
+#[cfg(not(any(freelane_loom, miri)))]
+const fn parse_segment_len(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut value = 0usize;
+    let mut at = 0;
+    while at < bytes.len() {
+        let digit = bytes[at];
+        assert!(
+            digit.is_ascii_digit(),
+            "FREELANE_SEGMENT_LEN must be a decimal number"
+        );
+        value = value * 10 + (digit - b'0') as usize;
+        assert!(value <= 65536, "FREELANE_SEGMENT_LEN must be at most 65536");
+        at += 1;
+    }
+    assert!(
+        value >= 2 && value.is_power_of_two(),
+        "FREELANE_SEGMENT_LEN must be a power of two, at least 2"
+    );
+    value
+}
 #[cfg(all(miri, not(freelane_loom)))]
 pub(crate) const SEGMENT: usize = 8;
 #[cfg(freelane_loom)]
@@ -367,15 +396,30 @@ impl<T> Segment<T> {
 /// and frees its segments.
 ///
 /// # Progress
-/// Lock-free. No operation waits for another thread: a pop that meets an
-/// unwritten slot spins for a bounded time and then poisons it, a push whose
-/// slot was poisoned claims another one, and anyone who finds `tail` or
-/// `head` lagging moves it on. A push can be overtaken indefinitely by pops
-/// poisoning its slots, but only while those pops keep completing (they
-/// return `None`), so the system as a whole always progresses; push is not
-/// wait-free. A preempted pusher costs the pop that meets its slot one spin
-/// of about a microsecond, never more. Allocation (one segment per
-/// `SEGMENT_LEN` pushes) is as non-blocking as the global allocator.
+/// Lock-free, pops and pushes alike, because of the poisoning: no operation
+/// waits for another thread to take a step.
+///
+/// - A **pop** that claims a slot whose pusher has not written it (stalled
+///   between its fetch-and-add and its CAS, or not yet arrived) spins at
+///   most 128 re-reads of the slot (about a microsecond), then
+///   poisons the slot and moves on. A stalled pusher therefore holds up
+///   nothing but the one pop that meets its slot, for that bounded spin:
+///   every later pop goes past. This is what makes pops lock-free; without
+///   the poison, a pop would have to wait for the pusher (as crossbeam's
+///   `SegQueue` pops do), and a preempted pusher would block every pop
+///   behind its slot.
+/// - A **push** whose slot was poisoned claims another one. Pops can keep
+///   poisoning its slots while the queue looks empty to them, so one push
+///   can be overtaken again and again (push is lock-free, not wait-free);
+///   each such round is a pop that completed, so the system progresses.
+/// - **Segment boundaries**: anyone who finds `tail` or `head` lagging moves
+///   it on with one CAS; a pusher stalled while linking a segment holds up
+///   no one (others link their own segment, the loser keeps its value).
+/// - A thread stalled while pinned (mid-operation) delays the freeing of
+///   retired segments, never an operation: memory grows by the segments
+///   drained meanwhile until it resumes.
+/// - Allocation (one segment per `SEGMENT_LEN` pushes) is as non-blocking as
+///   the global allocator.
 ///
 /// # Memory ordering
 /// - A push happens-before the pop that returns its value (the slot's
@@ -452,9 +496,27 @@ impl<T> SegmentedQueue<T> {
     /// Slots per segment: pushes allocate one segment per this many
     /// elements, and an empty queue holds one segment.
     ///
-    /// 1024 on ordinary targets (chosen by measurement; see the README's
-    /// performance notes); smaller under loom and Miri so that their runs
-    /// cross segment boundaries.
+    /// 1024 on ordinary targets; smaller under loom and Miri so that their
+    /// runs cross segment boundaries.
+    ///
+    /// Chosen by measurement: median Mops/s over 5 rounds of 100 ms, and the
+    /// ratio to crossbeam's `SegQueue` measured in the same rounds, on a
+    /// 2-core Xeon VM shared with other builds (load average 1.2–3.9, so
+    /// the spread between rounds is wide; ratios are what to compare):
+    ///
+    /// | slots | pairs (1 thread) | 1p1c         | 2p2c (4 threads) |
+    /// |-------|------------------|--------------|------------------|
+    /// | 32    | 30.2 (0.80×)     | 17.8 (0.73×) | 13.5 (0.39×)     |
+    /// | 128   | 33.2 (0.91×)     | 11.8 (0.45×) | 6.35 (0.23×)     |
+    /// | 512   | 35.5 (0.92×)     | 11.5 (0.64×) | 6.76 (0.21×)     |
+    /// | 1024  | 24.2 (0.84×)     | 17.1 (0.71×) | 19.1 (0.51×)     |
+    /// | 4096  | 18.4 (0.77×)     | 9.86 (0.59×) | 10.1 (0.30×)     |
+    ///
+    /// 1024 has the best ratio where contention is highest (2p2c) and is
+    /// within the noise of the best elsewhere. To repeat, for each size `n`:
+    /// `FREELANE_SEGMENT_LEN=n cargo run --release --example contention --
+    /// --throughput --filter msqueue/pairs/Seg --filter msqueue/spsc/Seg
+    /// --filter msqueue/mpmc/Seg --threads 4 --rounds 5 --duration-ms 100`.
     ///
     /// ```
     /// assert!(freelane::SegmentedQueue::<u8>::SEGMENT_LEN >= 2);
@@ -844,11 +906,18 @@ impl<T> SegmentedQueue<T> {
             // check needs `deq` read first (see Linearization points).
             let claimed = segment.deq.load(Acquire);
             if claimed < SEGMENT {
-                // Relaxed: a count compared, nothing read through it; the
-                // Acquire above orders it after `deq`.
-                let published = segment.enq.load(Relaxed);
-                if claimed >= published {
-                    return None;
+                // A `FULL` slot at `deq` shows the queue is not empty without
+                // reading `enq`, the pushers' line: a consumer that keeps up
+                // then leaves that line to them. Relaxed: a hint only; the
+                // claim below re-decides, and the value is read through the
+                // slot's Acquire load in `take`.
+                if segment.slot(claimed).state.load(Relaxed) != FULL {
+                    // Relaxed: a count compared, nothing read through it;
+                    // the Acquire above orders it after `deq`.
+                    let published = segment.enq.load(Relaxed);
+                    if claimed >= published {
+                        return None;
+                    }
                 }
                 // Relaxed: the claim only needs atomicity; the value comes
                 // through the slot's Acquire read.

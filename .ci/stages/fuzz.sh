@@ -51,7 +51,7 @@ for target in "${targets[@]}"; do
         # crossbeam-epoch frees popped nodes later, on another input's time:
         # LeakSanitizer's check after every input would flag them (and slow
         # the run 60x). Payload drops are counted by the harness instead.
-        ms_queue*) extra+=(-detect_leaks=0) ;;
+        ms_queue*|segmented_queue*) extra+=(-detect_leaks=0) ;;
     esac
     echo
     echo "--- fuzz: $target for ${FUZZ_SECONDS} s"

@@ -40,7 +40,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::{ArrayQueue, SegQueue};
-use freelane::{MsQueue, RingBuffer, Semaphore};
+use freelane::{MsQueue, RingBuffer, SegmentedQueue, Semaphore};
 use hdrhistogram::Histogram;
 
 use super::async_waits::{AsyncChannel, AsyncQueue};
@@ -687,6 +687,9 @@ pub fn catalog() -> Vec<LatencyWorkload> {
             cases: vec![
                 case("MsQueue", Subject, |r| {
                     push_to_pop::<MsQueue<u64>>(r, UNBOUNDED)
+                }),
+                case("SegmentedQueue", Subject, |r| {
+                    push_to_pop::<SegmentedQueue<u64>>(r, UNBOUNDED)
                 }),
                 case("SegQueue", Peer, |r| {
                     push_to_pop::<SegQueue<u64>>(r, UNBOUNDED)

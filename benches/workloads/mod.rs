@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use concurrent_queue::ConcurrentQueue;
 use crossbeam_queue::{ArrayQueue, SegQueue};
-use freelane::{AtomicCounter, MsQueue, RingBuffer, Semaphore, ShardedCounter};
+use freelane::{AtomicCounter, MsQueue, RingBuffer, SegmentedQueue, Semaphore, ShardedCounter};
 
 // ---------------------------------------------------------------------------
 // Machine and settings
@@ -304,6 +304,19 @@ pub trait BenchQueue: Sync + Sized {
 impl BenchQueue for MsQueue<u64> {
     fn build(_: Option<usize>) -> Self {
         MsQueue::new()
+    }
+    fn try_push(&self, value: u64) -> Result<(), u64> {
+        self.push(value);
+        Ok(())
+    }
+    fn consumer(&self, _: bool) -> impl FnMut() -> Option<u64> + '_ {
+        || self.pop()
+    }
+}
+
+impl BenchQueue for SegmentedQueue<u64> {
+    fn build(_: Option<usize>) -> Self {
+        SegmentedQueue::new()
     }
     fn try_push(&self, value: u64) -> Result<(), u64> {
         self.push(value);
@@ -1087,6 +1100,9 @@ pub fn catalog() -> Vec<Workload> {
             vec![
                 case("MsQueue", Subject, |r| {
                     $workload::<MsQueue<u64>>(r, UNBOUNDED)
+                }),
+                case("SegmentedQueue", Subject, |r| {
+                    $workload::<SegmentedQueue<u64>>(r, UNBOUNDED)
                 }),
                 case("SegQueue", Peer, |r| {
                     $workload::<SegQueue<u64>>(r, UNBOUNDED)

@@ -16,7 +16,7 @@
 //! Work per input is bounded ([`MAX_SEQUENTIAL_OPS`], [`MAX_THREAD_OPS`]) and
 //! nothing waits without a bound, so each execution is short.
 //!
-//! Modules: [`ms_queue`], [`ring_buffer`], [`semaphore`], [`counters`],
+//! Modules: [`ms_queue`], [`segmented_queue`], [`ring_buffer`], [`semaphore`], [`counters`],
 //! [`rate_limiter`], and [`async_cancel`] (futures polled, woken and dropped
 //! by a script); this file holds the pieces they share ([`Ledger`],
 //! [`Scripts`], [`Amount`]).
@@ -32,6 +32,7 @@ pub mod counters;
 pub mod ms_queue;
 pub mod rate_limiter;
 pub mod ring_buffer;
+pub mod segmented_queue;
 pub mod semaphore;
 
 /// Operations a sequential input may run (longer inputs are cut).
