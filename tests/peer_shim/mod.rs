@@ -6,6 +6,8 @@
 //! one-line rename; none adds behaviour.
 #![allow(dead_code)]
 
+pub mod msqueue;
+
 use freelane::RingBuffer;
 pub use freelane::{PopError, PushError};
 
