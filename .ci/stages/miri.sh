@@ -78,7 +78,7 @@ EPOCH_LINEARIZABILITY_TEST=ms_queue_histories_are_linearizable
 # under Miri they cost minutes.
 NOT_MIRI_TESTS=(loom loom_semaphore loom_rate_limiter loom_async loom_segmented_queue
     peer_array_queue peer_concurrent_queue_bounded peer_concurrent_queue_single
-    peer_seg_queue peer_concurrent_queue_unbounded)
+    peer_seg_queue peer_concurrent_queue_unbounded peer_seg_queue_msqueue)
 
 STRICT_TESTS=("${BOTH_MODELS_TESTS[@]}" "${ONE_MODEL_TESTS[@]}")
 if [ -n "${MIRI_FULL:-}" ]; then

@@ -6,6 +6,7 @@
 //! one-line rename; none adds behaviour.
 #![allow(dead_code)]
 
+pub mod msqueue;
 pub mod segmented;
 
 use freelane::RingBuffer;
