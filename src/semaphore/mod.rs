@@ -426,7 +426,7 @@ impl Semaphore {
         }
         // Check before commit: the panic below fires before any write, so it
         // leaves both words as they were.
-        // Acquire: pairs with the Release `fetch_sub` in `forget_permits`; the
+        // Acquire: pairs with the Release `fetch_sub` in `retire`; the
         // forgotten permits have left `state` before we count their room as
         // free, so the release below cannot push `state` past the bound.
         let mut total = self.total.load(Acquire);
@@ -449,6 +449,46 @@ impl Semaphore {
             }
         }
         self.release(n);
+    }
+
+    /// Takes up to `n` of the available permits out of circulation for good
+    /// and returns how many it took (fewer than `n` if fewer are available;
+    /// none in hand-off mode, where released permits belong to the waiters).
+    /// Works on a closed semaphore too. tokio's `forget_permits`.
+    ///
+    /// Linearizes at its successful CAS on the state word, or at the load
+    /// that showed no permit.
+    ///
+    /// ```
+    /// let sem = freelane::Semaphore::new(3);
+    /// assert_eq!(sem.forget_permits(2), 2);
+    /// assert_eq!(sem.forget_permits(5), 1);
+    /// assert_eq!(sem.available_permits(), 0);
+    /// sem.add_permits(1);
+    /// assert_eq!(sem.available_permits(), 1);
+    /// ```
+    pub fn forget_permits(&self, n: usize) -> usize {
+        // Relaxed: a guess that the CAS below checks.
+        let mut current = self.state.load(Relaxed);
+        loop {
+            let taken = permits_in(current).min(n);
+            if taken == 0 {
+                return 0;
+            }
+            let new = current - (taken << PERMIT_SHIFT);
+            // Acquire: pairs with the Release CAS of the releases that put
+            // these permits in the word, as in `try_take`.
+            match self
+                .state
+                .compare_exchange_weak(current, new, Acquire, Relaxed)
+            {
+                Ok(_) => {
+                    self.retire(taken);
+                    return taken;
+                }
+                Err(actual) => current = actual,
+            }
+        }
     }
 
     /// The permits available right now (a snapshot). Permits already handed to
@@ -616,7 +656,7 @@ impl Semaphore {
     }
 
     /// Lowers `total` after `n` held permits left circulation for good.
-    fn forget_permits(&self, n: usize) {
+    fn retire(&self, n: usize) {
         if n != 0 {
             // Release: pairs with the Acquire load/CAS in `add_permits`; the
             // permits left `state` before their room is counted as free.
@@ -699,7 +739,7 @@ impl<'a> Permit<'a> {
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
     pub fn forget(mut self) {
-        self.semaphore.forget_permits(self.permits);
+        self.semaphore.retire(self.permits);
         self.permits = 0; // the drop below returns nothing
     }
 
@@ -814,7 +854,7 @@ impl OwnedPermit {
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
     pub fn forget(mut self) {
-        self.semaphore.forget_permits(self.permits);
+        self.semaphore.retire(self.permits);
         self.permits = 0; // the drop below returns nothing
     }
 
