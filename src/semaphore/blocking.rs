@@ -2,10 +2,8 @@
 //! hand-off policy, and `acquire` with its timeouts.
 //!
 //! The lock-free core (the state word, `try_take`, the release fast path)
-//! is in the parent module, which also documents the fairness policy this
-//! file implements: barging by default, first come, first served hand-off
-//! for many-permit waiters at once and for a single-permit waiter once it has
-//! waited [`FAIR_BOUND`].
+//! is in the parent module; the fairness policy this file implements is
+//! stated once, on [`Semaphore`] ("Fairness").
 //!
 //! Everything here runs under the waiters lock, on slow paths only: a
 //! release reaches it only when `QUEUED` or `HANDOFF` is set, an acquire only
@@ -638,9 +636,8 @@ impl Semaphore {
     /// spins briefly, then parks until a release hands it a permit or the
     /// semaphore is closed ([`AcquireError::Closed`]).
     ///
-    /// Other callers may take a released permit first, but not for long: a
-    /// waiter queued for about a millisecond is handed the next one (see
-    /// [`Semaphore`]).
+    /// Other callers may take a released permit first, but not for long:
+    /// see [Fairness](Semaphore#fairness).
     ///
     /// ```
     /// use freelane::Semaphore;
@@ -660,10 +657,8 @@ impl Semaphore {
 
     /// Takes `n` permits at once, waiting until all of them are available.
     ///
-    /// Once it queues (after a short spin), released permits are set aside for
-    /// it (oldest waiter first) and nobody overtakes it, so callers asking for
-    /// fewer permits cannot starve it. Fails at
-    /// once with [`AcquireError::TooMany`] if `n` exceeds
+    /// Once it queues (after a short spin), nobody overtakes it (see
+    /// [Fairness](Semaphore#fairness)). Fails at once with [`AcquireError::TooMany`] if `n` exceeds
     /// [`MAX_PERMITS`](Semaphore::MAX_PERMITS), and with
     /// [`AcquireError::Closed`] if the semaphore is or becomes closed while it
     /// waits (any permits set aside for it go back).

@@ -73,33 +73,21 @@ const fn pack(permits: usize, flags: usize) -> usize {
 /// }
 /// ```
 ///
-/// Waiting is fair in the end, and fast meanwhile: a released permit goes
-/// back to the semaphore, where any caller may take it, and the oldest
-/// waiter is woken to try again. A waiter for several permits, and a waiter
-/// for one that has waited about a millisecond, switch the semaphore to
-/// hand-off mode: permits then go to the waiters first come, first served and
-/// no call overtakes them, so no waiter is starved. Blocked threads and
-/// pending async acquires wait in one queue under this one policy, given in
-/// full under "Fairness" below: `try_*` calls and releases are lock-free;
-/// only while threads wait do releases take a short lock to wake or hand
-/// over.
-///
+/// Waiting is fair in the end, and fast meanwhile: releases let any caller
+/// take a freed permit (barging, which avoids a lock convoy), and switch to
+/// first come, first served hand-off before any waiter starves. The policy
+/// is stated once, under [Fairness](#fairness) below; every other page
+/// links here. `try_*` calls and releases are lock-free; only while threads
+/// wait do releases take a short lock to wake or hand over.
 ///
 /// One `AtomicUsize` holds the available permits and three flag bits,
 /// `CLOSED`, `HANDOFF` and `QUEUED`. Taking and returning permits is a CAS
 /// loop on that word that checks before it commits, so the uncontended paths
-/// touch no lock and no list. A caller that must wait (`acquire`, under
-/// `std`) first retries with backoff, then queues a waiter in a
-/// lock-protected queue and parks. Releases put permits back into the word,
-/// where anyone may take them (barging), and wake the oldest waiter to retry:
-/// a releasing thread that comes straight back takes a permit without a
-/// context switch, which is what avoids a lock convoy. So that nobody starves,
-/// a waiter for several permits, and a waiter for one that has waited
-/// `FAIR_BOUND` (1 ms), switch the semaphore to hand-off mode: released
-/// permits are then assigned under the lock, first come, first served, and
-/// nobody overtakes. This is parking_lot's "eventual fairness" applied to
-/// tokio's batch semaphore (see References), re-derived for one word and a
-/// `Signal` per waiter.
+/// touch no lock and no list. A caller that must wait first retries with
+/// backoff (a thread; a task does not spin), then queues a waiter in a
+/// lock-protected queue and parks or returns `Pending`. This is
+/// parking_lot's "eventual fairness" applied to tokio's batch semaphore (see
+/// References), re-derived for one word and a `Signal` per waiter.
 ///
 /// # How it works
 /// Sections: State; Linearization points; Fairness; Waiting; Progress; ABA;
@@ -198,11 +186,9 @@ const fn pack(permits: usize, flags: usize) -> usize {
 /// A waiter is a `Signal` plus its request. A thread
 /// waits on it with `block_on_signal` (spin, then park); a task (an
 /// `acquire*_async` future) installs its `Waker` in the same signal and
-/// returns `Pending`, so threads and tasks share one queue and one policy.
-/// With a clock (`std`) the ~1 ms bound applies to tasks as to threads;
-/// without one (no `std`, and under loom) the front single-permit waiter is
-/// promoted after its first wake-up in vain instead. A task does not spin
-/// before it queues (it would hold up its executor thread's other tasks).
+/// returns `Pending`, so threads and tasks share one queue and the one
+/// policy above. A task does not spin before it queues (it would hold up
+/// its executor thread's other tasks).
 ///
 /// A notified waiter is off the queue and either complete
 /// (`assigned == needed`: the permits are its own) or woken to retry (a
