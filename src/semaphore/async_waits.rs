@@ -51,43 +51,15 @@
 #[cfg(target_has_atomic = "ptr")]
 use alloc::sync::Arc;
 use core::future::Future;
-use core::ops::Deref;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
 #[cfg(target_has_atomic = "ptr")]
 use super::OwnedPermit;
 use super::blocking::{Arrival, Enqueued, Waiter};
-use super::{Permit, Semaphore};
+use super::{Handle, Permit, Semaphore};
 use crate::error::{AcquireError, TryAcquireError};
 use crate::sync;
-
-/// What the future holds the semaphore by, and the permit it turns into.
-trait Handle: Deref<Target = Semaphore> + Sized {
-    type Permit;
-    fn into_permit(self, permits: usize) -> Self::Permit;
-}
-
-impl<'a> Handle for &'a Semaphore {
-    type Permit = Permit<'a>;
-    fn into_permit(self, permits: usize) -> Permit<'a> {
-        Permit {
-            semaphore: self,
-            permits,
-        }
-    }
-}
-
-#[cfg(target_has_atomic = "ptr")]
-impl Handle for Arc<Semaphore> {
-    type Permit = OwnedPermit;
-    fn into_permit(self, permits: usize) -> OwnedPermit {
-        OwnedPermit {
-            semaphore: self,
-            permits,
-        }
-    }
-}
 
 /// The future behind every `acquire*_async`.
 struct AcquireAsync<H: Handle> {

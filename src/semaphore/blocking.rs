@@ -22,9 +22,10 @@ use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use super::{CLOSED, HANDOFF, QUEUED, Semaphore, pack, permits_in};
+use super::Semaphore;
+use super::state::{self, CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, pack, permits_in};
 #[cfg(feature = "std")]
-use super::{OwnedPermit, Permit};
+use super::{Handle, OwnedPermit, Permit};
 #[cfg(feature = "std")]
 use crate::error::AcquireError;
 use crate::error::TryAcquireError;
@@ -356,21 +357,14 @@ impl Semaphore {
         };
         front.handoff = true;
         queue.handoffs += 1;
-        // Relaxed: a guess that the CAS below checks.
-        let mut current = self.state.load(Relaxed);
-        loop {
-            let new = pack(0, current | HANDOFF);
-            // Acquire: pairs with the Release CAS of the releases whose
-            // permits we take; the waiter they go to reads them after its
-            // signal (Release/Acquire), which extends the chain.
-            match self
-                .state
-                .compare_exchange_weak(current, new, Acquire, Relaxed)
-            {
-                Ok(_) => break,
-                Err(actual) => current = actual,
-            }
-        }
+        // Relaxed: a guess that the CAS checks.
+        let current = self.state.load(Relaxed);
+        // Acquire: pairs with the Release CAS of the releases whose permits
+        // we take; the waiter they go to reads them after its signal
+        // (Release/Acquire), which extends the chain.
+        let current = state::update(&self.state, current, Acquire, Relaxed, false, |current| {
+            Step::Write(pack(0, current | HANDOFF), current)
+        });
         self.settle_locked(queue, permits_in(current), woken);
     }
 
@@ -380,9 +374,12 @@ impl Semaphore {
     /// the field sets it). Returns the new word.
     fn publish_locked(&self, queue: &Queue, permits: usize) -> usize {
         debug_assert!(queue.handoffs == 0 || permits == 0);
-        // Relaxed: a guess that the CAS below checks.
-        let mut current = self.state.load(Relaxed);
-        loop {
+        // Relaxed: a guess that the CAS checks.
+        let current = self.state.load(Relaxed);
+        // Release: pairs with the Acquire CAS that takes these permits (in
+        // `try_take`, `enqueue` or `promote_locked`); publishes the writes of
+        // their holders, which reached us through the lock.
+        state::update(&self.state, current, Release, Relaxed, false, |current| {
             let mut flags = current & CLOSED;
             if queue.handoffs > 0 {
                 debug_assert!(current & HANDOFF != 0, "set with the field emptied");
@@ -393,19 +390,11 @@ impl Semaphore {
             }
             let new = pack(permits_in(current) + permits, flags);
             if new == current {
-                return new;
+                Step::Done(new)
+            } else {
+                Step::Write(new, new)
             }
-            // Release: pairs with the Acquire CAS that takes these permits
-            // (in `try_take`, `enqueue` or `promote_locked`); publishes the
-            // writes of their holders, which reached us through the lock.
-            match self
-                .state
-                .compare_exchange_weak(current, new, Release, Relaxed)
-            {
-                Ok(_) => return new,
-                Err(actual) => current = actual,
-            }
-        }
+        })
     }
 
     /// Takes `n >= 1` permits if the word holds them, else queues a waiter.
@@ -437,29 +426,33 @@ impl Semaphore {
             let mut queue = self.waiters.lock();
             // Acquire: pairs with the Release CAS of releases (their permits
             // may become ours below) and the Release `fetch_or` in `close`.
-            let mut current = self.state.load(Acquire);
-            loop {
+            let current = self.state.load(Acquire);
+            // Acquire (success and failure): as for the load above.
+            let seen = state::update(&self.state, current, Acquire, Acquire, false, |current| {
                 if current & CLOSED != 0 {
-                    break Enqueued::Closed;
+                    return Step::Done(None);
                 }
                 let available = permits_in(current); // 0 under HANDOFF
                 let new = if available >= n {
-                    current - (n << super::PERMIT_SHIFT)
+                    current - (n << PERMIT_SHIFT)
                 } else if handoff {
                     pack(0, current | HANDOFF | QUEUED)
                 } else {
                     current | QUEUED // `available` is 0
                 };
-                if new != current {
-                    // Acquire (success and failure): as for the load above.
-                    if let Err(actual) = self
-                        .state
-                        .compare_exchange_weak(current, new, Acquire, Acquire)
-                    {
-                        current = actual;
-                        continue;
-                    }
+                if new == current {
+                    Step::Done(Some(current))
+                } else {
+                    Step::Write(new, Some(current))
                 }
+            });
+            // One pass, not a loop: the `break`s below give the verdict.
+            #[allow(clippy::never_loop, reason = "a block with early exits")]
+            loop {
+                let Some(current) = seen else {
+                    break Enqueued::Closed;
+                };
+                let available = permits_in(current);
                 if available >= n {
                     break Enqueued::Acquired;
                 }
@@ -682,10 +675,7 @@ impl Semaphore {
     /// ```
     pub fn acquire_many(&self, n: usize) -> Result<Permit<'_>, AcquireError> {
         self.wait_forever(n)?;
-        Ok(Permit {
-            semaphore: self,
-            permits: n,
-        })
+        Ok(self.into_permit(n))
     }
 
     /// Takes one permit, waiting at most `timeout` for it. Fails with
@@ -738,10 +728,7 @@ impl Semaphore {
         }
         let deadline = crate::wait::deadline_after(timeout);
         self.wait_for(n, deadline)?;
-        Ok(Permit {
-            semaphore: self,
-            permits: n,
-        })
+        Ok(self.into_permit(n))
     }
 
     /// Takes one permit, waiting as [`acquire`](Semaphore::acquire) does, into
@@ -781,10 +768,7 @@ impl Semaphore {
     /// ```
     pub fn acquire_many_owned(self: Arc<Self>, n: usize) -> Result<OwnedPermit, AcquireError> {
         self.wait_forever(n)?;
-        Ok(OwnedPermit {
-            semaphore: self,
-            permits: n,
-        })
+        Ok(self.into_permit(n))
     }
 
     /// `wait_for` without a deadline, with `acquire`'s errors.
