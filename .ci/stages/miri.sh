@@ -75,10 +75,13 @@ EPOCH_LINEARIZABILITY_TEST=ms_queue_histories_are_linearizable
 # tests/loom*.rs are `#![cfg(freelane_loom)]`: empty outside the loom stage.
 # The peer suites (crossbeam-queue's and concurrent-queue's own tests through
 # tests/peer_shim) are stress loops over code the strict group already runs;
-# under Miri they cost minutes.
+# under Miri they cost minutes. tokio's semaphore suites (peer_tokio_*) run on
+# tokio's runtime, slow under Miri; the paths they cover run there through
+# tests/semaphore.rs and tests/async_semaphore.rs.
 NOT_MIRI_TESTS=(loom loom_semaphore loom_rate_limiter loom_async loom_segmented_queue
     peer_array_queue peer_concurrent_queue_bounded peer_concurrent_queue_single
-    peer_seg_queue peer_concurrent_queue_unbounded peer_seg_queue_msqueue)
+    peer_seg_queue peer_concurrent_queue_unbounded peer_seg_queue_msqueue
+    peer_tokio_semaphore peer_tokio_semaphore_owned)
 
 STRICT_TESTS=("${BOTH_MODELS_TESTS[@]}" "${ONE_MODEL_TESTS[@]}")
 if [ -n "${MIRI_FULL:-}" ]; then

@@ -22,6 +22,11 @@
 #   data written before `close` after getting `Closed`. None does, and
 #   values themselves always travel through Release/Acquire stamp accesses.
 #
+# tokio's own semaphore suite (peer_tokio_semaphore) runs here for its
+# cross-thread cases (a thread blocked in `acquire` woken by `add_permits`,
+# wakers that release permits while `close` wakes them); its owned twin is
+# single-threaded and adds nothing TSan could see.
+#
 # The RingBuffer histories of tests/linearizability.rs run here too, under
 # the strict checker: TSan's slowdown often preempts a thread between
 # claiming a slot and publishing it, the case where the others must wait.
@@ -40,7 +45,8 @@ source .ci/stages/lib.sh
 TESTS=(counter sharded_counter semaphore ring_buffer ms_queue ms_queue_memory linearizability
     rate_limiter linearizability_rate_limiter async_semaphore async_ring_buffer
     ring_buffer_put_back panicking_waker
-    segmented_queue segmented_queue_memory segmented_queue_linearizability)
+    segmented_queue segmented_queue_memory segmented_queue_linearizability
+    peer_tokio_semaphore)
 # Tests to leave out, each by full name with a reason above (none now).
 SKIP=()
 

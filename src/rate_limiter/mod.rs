@@ -15,141 +15,13 @@
 //! `governor` crate; Brandur Leach's "Rate limiting, cells, and GCRA"
 //! (<https://brandur.org/rate-limiting>) is a friendly tour.
 //!
-//! Sections: the classic bucket and the GCRA form; why one word needs no
-//! lock; state; linearization points; stale clocks; ABA; progress; time and
-//! overflow; references. The contract users may rely on is on [`RateLimiter`].
-//! Files: this one (the algorithm and the lock-free core), `clock.rs` (the
-//! [`Clock`] trait, [`ManualClock`], `StdClock`), `waiting.rs` (the blocking
-//! and async acquires, built on `try_acquire_many`).
-//!
-//! # The classic bucket and the GCRA form
-//! The textbook token bucket keeps two numbers, `tokens` and `last_refill`.
-//! A request first refills, `tokens = min(capacity, tokens + (now -
-//! last_refill) / refill_every)`, moves `last_refill` forward by the whole
-//! tokens it credited (or it drifts: the remainder of the division is lost
-//! at every refill), then takes a token if one is there. Two words that must
-//! change together, so concurrent callers need a lock, or a double-width
-//! CAS.
-//!
-//! GCRA folds both numbers into one. Write `T = refill_every` and
-//! `W = capacity × T` (the *window*). The bucket holds
-//! `(now + W - max(TAT, now)) / T` tokens: a TAT at or before `now` means a
-//! full bucket, each `T` the TAT lies ahead of `now` is one token missing.
-//! Taking `n` tokens adds `n × T` to the TAT, so the refill is implicit: as
-//! `now` advances, the distance to the TAT shrinks, and nothing needs to run
-//! to make that happen. In the cell-rate terms of the standard, with the
-//! tolerance `τ = W - T`, a single cell at time `t` conforms iff
-//! `TAT ≤ t + τ`, and then `TAT := max(TAT, t) + T` (the "virtual scheduling"
-//! form of the algorithm). For `n` tokens the test becomes
-//! `max(TAT, now) + n × T ≤ now + W`.
-//!
-//! ```text
-//!            now                       now + W
-//!   ----------|-----------|--------------|------> time
-//!             |<- ahead ->|<-- tokens × T -->|
-//!                        TAT
-//! ```
-//!
-//! Nothing is rounded when a grant is recorded: the TAT advances by whole
-//! multiples of `T` in integer nanoseconds, so after any number of grants
-//! the schedule has not drifted by a single nanosecond. Grants judged at
-//! clock readings within any span of length `d` never exceed
-//! `capacity + d / T`: the first of them leaves the TAT at least one cost
-//! past the span's start, each further one adds its cost, and the last
-//! leaves it at most `W` past the span's end.
-//!
-//! # Why one word needs no lock
-//! The whole state is the TAT, one `AtomicU64`, so an update is the CAS
-//! loop of [`AtomicCounter`](crate::AtomicCounter):
-//!
-//! ```text
-//! now = clock.now()                     // read once per call
-//! tat = TAT.load()
-//! loop {
-//!     base  = max(tat, now)
-//!     ahead = base - now                // how far the schedule runs ahead
-//!     if ahead > W - n×T { return RetryAfter(ahead - (W - n×T)) }   // no write
-//!     match TAT.compare_exchange_weak(tat, base + n×T) {
-//!         Ok(_)       => return Ok(())
-//!         Err(actual) => tat = actual   // somebody else was granted first
-//!     }
-//! }
-//! ```
-//!
-//! The decision and the new TAT are computed from the value read; the CAS
-//! stores the new TAT only if the word still holds that value, so a grant
-//! always extends exactly the schedule it was checked against. A failed CAS
-//! means another thread's grant landed in between (denials never write):
-//! the loop recomputes from the value the failure reports, and may now deny.
-//! Two threads can never both take "the last token": the second CAS sees the
-//! first one's TAT. A denial returns before the CAS, so saying no is a load
-//! and leaves the cache line shared.
-//!
-//! # State
-//! ```text
-//! tat: AtomicU64   (nanoseconds on the limiter's clock)
-//!  63                                0
-//! +-----------------------------------+
-//! |   theoretical arrival time (TAT)  |
-//! +-----------------------------------+
-//! ```
-//! It starts at 0, so a new limiter is full whatever its clock reads. The
-//! constants beside it (`T`, `W`, `W - T`, `capacity`) are fixed at
-//! construction, so the hot path divides nothing. Invariant: after a grant
-//! at clock reading `now`, `TAT ≤ now + W`.
-//!
-//! # Linearization points
-//! - `try_acquire`, `try_acquire_many`: on a grant, the successful CAS; on a
-//!   denial (`RetryAfter`), the load (first or from a failed CAS) of the TAT
-//!   that was judged; `ExceedsCapacity` touches no state (it depends on
-//!   `capacity` alone). The clock is read once, before; with a clock that
-//!   does not move during the call this makes the limiter linearizable
-//!   (`tests/linearizability_rate_limiter.rs` checks it).
-//! - `available`: its load of the TAT.
-//!
-//! # Stale clocks
-//! The clock is read before the TAT, and not again when a CAS fails. A
-//! thread that reads `now`, is delayed, and then judges a TAT that another
-//! thread wrote after `now` may deny although a token has come due in the
-//! meantime; its `RetryAfter` is then too long by at most the delay. The
-//! reverse cannot happen: a stale (smaller) `now` makes `ahead` larger,
-//! never smaller, so a stale reading can only deny, never grant beyond the
-//! quota. A clock that goes backwards is the same case: nothing the limiter
-//! granted is handed out again, it only waits for the clock to catch up.
-//!
-//! # ABA
-//! Cannot happen: every write stores `max(TAT, now) + cost` with a cost of
-//! at least 1 ns, strictly more than the value it replaces, so the word only
-//! grows and never returns to a value a thread has read. (Were it to, the
-//! grant computed from that value would still be right for it: the word
-//! names nothing else that could have changed.)
-//!
-//! # Progress
-//! Lock-free: a CAS fails only because another grant succeeded. A call that
-//! finds too few tokens on its first load returns after that load, whatever
-//! other threads do. After a failed CAS the loop backs off
-//! ([`Backoff::spin`], 1 to 64 spin hints) before retrying, so that a burst
-//! of callers does not keep stealing the cache line from the winner.
-//! That holds where the target has 64-bit atomics; elsewhere (Cortex-M) the
-//! type exists only with the `portable-atomic` feature, whose `AtomicU64`
-//! there takes a lock or disables interrupts (the crate docs, "Targets").
-//!
-//! # Time and overflow
-//! Time is `u64` nanoseconds from the [`Clock`]. Construction rejects a
-//! window `capacity × refill_every` that does not fit in `u64` nanoseconds
-//! (about 584 years) with [`QuotaError::TooLong`]. At run time all
-//! arithmetic is checked: a grant whose new TAT would pass `u64::MAX`
-//! (a clock within `n × refill_every` of the end of its range) is denied
-//! with `RetryAfter(Duration::MAX)`, since no later reading can fix it.
-//!
-//! # References
-//! - ITU-T I.371 and the ATM Forum TM 4.0 specification (above): the GCRA,
-//!   virtual scheduling form.
-//! - B. Leach, "Rate limiting, cells, and GCRA" (above).
-//! - The `governor` crate (<https://docs.rs/governor>): GCRA on an
-//!   `AtomicU64`; the benchmark `benches/rate_limiter.rs` compares with it.
-//! - M. Bos, *Rust Atomics and Locks*, ch. 2: check before commit in a CAS
-//!   loop.
+//! The full essay (the classic bucket and the GCRA form; why one word needs
+//! no lock; state; linearization points; stale clocks; ABA; progress; time
+//! and overflow; references) is on [`RateLimiter`], where the rendered docs
+//! show it. Files: this one (the algorithm and the lock-free core),
+//! `clock.rs` (the [`Clock`] trait, [`ManualClock`], `StdClock`),
+//! `waiting.rs` (the blocking and async acquires, built on
+//! `try_acquire_many`).
 
 mod clock;
 mod waiting;
@@ -210,9 +82,10 @@ macro_rules! rate_limiter {
         /// the TAT read to the new one; if it fails, another thread's grant
         /// landed first, and the request is judged again against that newer
         /// TAT. The refill is never stored, so nothing drifts and nothing
-        /// needs to run in the background. `src/rate_limiter.rs` walks
-        /// through it in full (state, linearization points, stale clocks,
-        /// overflow, references).
+        /// needs to run in the background. The sections after "Guarantees"
+        /// walk through it in full: the classic bucket and the GCRA form;
+        /// why one word needs no lock; state; linearization points; stale
+        /// clocks; ABA; progress; time and overflow; references.
         ///
         /// # Guarantees
         /// - Requests judged at clock readings within any span of length `d`
@@ -228,6 +101,135 @@ macro_rules! rate_limiter {
         /// - A thread whose clock reading went stale before its
         ///   compare-exchange may be denied although a token has just come
         ///   due; never the reverse.
+        ///
+        /// # The classic bucket and the GCRA form
+        /// The textbook token bucket keeps two numbers, `tokens` and `last_refill`.
+        /// A request first refills, `tokens = min(capacity, tokens + (now -
+        /// last_refill) / refill_every)`, moves `last_refill` forward by the whole
+        /// tokens it credited (or it drifts: the remainder of the division is lost
+        /// at every refill), then takes a token if one is there. Two words that must
+        /// change together, so concurrent callers need a lock, or a double-width
+        /// CAS.
+        ///
+        /// GCRA folds both numbers into one. Write `T = refill_every` and
+        /// `W = capacity × T` (the *window*). The bucket holds
+        /// `(now + W - max(TAT, now)) / T` tokens: a TAT at or before `now` means a
+        /// full bucket, each `T` the TAT lies ahead of `now` is one token missing.
+        /// Taking `n` tokens adds `n × T` to the TAT, so the refill is implicit: as
+        /// `now` advances, the distance to the TAT shrinks, and nothing needs to run
+        /// to make that happen. In the cell-rate terms of the standard, with the
+        /// tolerance `τ = W - T`, a single cell at time `t` conforms iff
+        /// `TAT ≤ t + τ`, and then `TAT := max(TAT, t) + T` (the "virtual scheduling"
+        /// form of the algorithm). For `n` tokens the test becomes
+        /// `max(TAT, now) + n × T ≤ now + W`.
+        ///
+        /// ```text
+        ///            now                       now + W
+        ///   ----------|-----------|--------------|------> time
+        ///             |<- ahead ->|<-- tokens × T -->|
+        ///                        TAT
+        /// ```
+        ///
+        /// Nothing is rounded when a grant is recorded: the TAT advances by whole
+        /// multiples of `T` in integer nanoseconds, so after any number of grants
+        /// the schedule has not drifted by a single nanosecond. Grants judged at
+        /// clock readings within any span of length `d` never exceed
+        /// `capacity + d / T`: the first of them leaves the TAT at least one cost
+        /// past the span's start, each further one adds its cost, and the last
+        /// leaves it at most `W` past the span's end.
+        ///
+        /// # Why one word needs no lock
+        /// The whole state is the TAT, one `AtomicU64`, so an update is the CAS
+        /// loop of [`AtomicCounter`](crate::AtomicCounter):
+        ///
+        /// ```text
+        /// now = clock.now()                     // read once per call
+        /// tat = TAT.load()
+        /// loop {
+        ///     base  = max(tat, now)
+        ///     ahead = base - now                // how far the schedule runs ahead
+        ///     if ahead > W - n×T { return RetryAfter(ahead - (W - n×T)) }   // no write
+        ///     match TAT.compare_exchange_weak(tat, base + n×T) {
+        ///         Ok(_)       => return Ok(())
+        ///         Err(actual) => tat = actual   // somebody else was granted first
+        ///     }
+        /// }
+        /// ```
+        ///
+        /// The decision and the new TAT are computed from the value read; the CAS
+        /// stores the new TAT only if the word still holds that value, so a grant
+        /// always extends exactly the schedule it was checked against. A failed CAS
+        /// means another thread's grant landed in between (denials never write):
+        /// the loop recomputes from the value the failure reports, and may now deny.
+        /// Two threads can never both take "the last token": the second CAS sees the
+        /// first one's TAT. A denial returns before the CAS, so saying no is a load
+        /// and leaves the cache line shared.
+        ///
+        /// # State
+        /// ```text
+        /// tat: AtomicU64   (nanoseconds on the limiter's clock)
+        ///  63                                0
+        /// +-----------------------------------+
+        /// |   theoretical arrival time (TAT)  |
+        /// +-----------------------------------+
+        /// ```
+        /// It starts at 0, so a new limiter is full whatever its clock reads. The
+        /// constants beside it (`T`, `W`, `W - T`, `capacity`) are fixed at
+        /// construction, so the hot path divides nothing. Invariant: after a grant
+        /// at clock reading `now`, `TAT ≤ now + W`.
+        ///
+        /// # Linearization points
+        /// - `try_acquire`, `try_acquire_many`: on a grant, the successful CAS; on a
+        ///   denial (`RetryAfter`), the load (first or from a failed CAS) of the TAT
+        ///   that was judged; `ExceedsCapacity` touches no state (it depends on
+        ///   `capacity` alone). The clock is read once, before; with a clock that
+        ///   does not move during the call this makes the limiter linearizable
+        ///   (`tests/linearizability_rate_limiter.rs` checks it).
+        /// - `available`: its load of the TAT.
+        ///
+        /// # Stale clocks
+        /// The clock is read before the TAT, and not again when a CAS fails. A
+        /// thread that reads `now`, is delayed, and then judges a TAT that another
+        /// thread wrote after `now` may deny although a token has come due in the
+        /// meantime; its `RetryAfter` is then too long by at most the delay. The
+        /// reverse cannot happen: a stale (smaller) `now` makes `ahead` larger,
+        /// never smaller, so a stale reading can only deny, never grant beyond the
+        /// quota. A clock that goes backwards is the same case: nothing the limiter
+        /// granted is handed out again, it only waits for the clock to catch up.
+        ///
+        /// # ABA
+        /// Cannot happen: every write stores `max(TAT, now) + cost` with a cost of
+        /// at least 1 ns, strictly more than the value it replaces, so the word only
+        /// grows and never returns to a value a thread has read. (Were it to, the
+        /// grant computed from that value would still be right for it: the word
+        /// names nothing else that could have changed.)
+        ///
+        /// # Progress
+        /// Lock-free: a CAS fails only because another grant succeeded. A call that
+        /// finds too few tokens on its first load returns after that load, whatever
+        /// other threads do. After a failed CAS the loop backs off
+        /// ([`Backoff::spin`], 1 to 64 spin hints) before retrying, so that a burst
+        /// of callers does not keep stealing the cache line from the winner.
+        /// That holds where the target has 64-bit atomics; elsewhere (Cortex-M) the
+        /// type exists only with the `portable-atomic` feature, whose `AtomicU64`
+        /// there takes a lock or disables interrupts (the crate docs, "Targets").
+        ///
+        /// # Time and overflow
+        /// Time is `u64` nanoseconds from the [`Clock`]. Construction rejects a
+        /// window `capacity × refill_every` that does not fit in `u64` nanoseconds
+        /// (about 584 years) with [`QuotaError::TooLong`]. At run time all
+        /// arithmetic is checked: a grant whose new TAT would pass `u64::MAX`
+        /// (a clock within `n × refill_every` of the end of its range) is denied
+        /// with `RetryAfter(Duration::MAX)`, since no later reading can fix it.
+        ///
+        /// # References
+        /// - ITU-T I.371 and the ATM Forum TM 4.0 specification (above): the GCRA,
+        ///   virtual scheduling form.
+        /// - B. Leach, "Rate limiting, cells, and GCRA" (above).
+        /// - The `governor` crate (<https://docs.rs/governor>): GCRA on an
+        ///   `AtomicU64`; the benchmark `benches/rate_limiter.rs` compares with it.
+        /// - M. Bos, *Rust Atomics and Locks*, ch. 2: check before commit in a CAS
+        ///   loop.
         ///
         /// # Memory ordering
         /// The limiter publishes no data: its atomics are `Relaxed`, and a

@@ -3,16 +3,11 @@
 //! `core::task::Waker` and `alloc`, so they exist without `std` too.
 //!
 //! A pending acquire is the same [`Waiter`] in the same queue as a blocked
-//! thread, served by the same policy (parent module, "Fairness"): barging
-//! while nobody is owed permits, hand-off at once for a many-permit waiter,
-//! and hand-off for a single-permit waiter at the front once it has waited
-//! `FAIR_BOUND` (~1 ms), counted from its first enqueue across retries, as
-//! for a thread. Without `std` there is no clock: there, for threads under
-//! loom and tasks alike, the front single-permit waiter is promoted after its
-//! first wake-up in vain. Two differences from a thread, both on purpose: a
-//! task does not spin before it queues (spinning would hold up the other
-//! tasks of its executor thread), and it waits by storing its context's
-//! waker in the waiter's signal and returning `Pending` instead of parking.
+//! thread, served by the one fairness policy stated on [`Semaphore`]
+//! ("Fairness"). Two differences from a thread, both on purpose: a task does
+//! not spin before it queues (spinning would hold up the other tasks of its
+//! executor thread), and it waits by storing its context's waker in the
+//! waiter's signal and returning `Pending` instead of parking.
 //!
 //! One more difference from runtime-bound semaphores: the futures know no
 //! executor, so they take no part in a runtime's cooperative scheduling
@@ -56,43 +51,15 @@
 #[cfg(target_has_atomic = "ptr")]
 use alloc::sync::Arc;
 use core::future::Future;
-use core::ops::Deref;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
 #[cfg(target_has_atomic = "ptr")]
 use super::OwnedPermit;
 use super::blocking::{Arrival, Enqueued, Waiter};
-use super::{Permit, Semaphore};
+use super::{Handle, Permit, Semaphore};
 use crate::error::{AcquireError, TryAcquireError};
 use crate::sync;
-
-/// What the future holds the semaphore by, and the permit it turns into.
-trait Handle: Deref<Target = Semaphore> + Sized {
-    type Permit;
-    fn into_permit(self, permits: usize) -> Self::Permit;
-}
-
-impl<'a> Handle for &'a Semaphore {
-    type Permit = Permit<'a>;
-    fn into_permit(self, permits: usize) -> Permit<'a> {
-        Permit {
-            semaphore: self,
-            permits,
-        }
-    }
-}
-
-#[cfg(target_has_atomic = "ptr")]
-impl Handle for Arc<Semaphore> {
-    type Permit = OwnedPermit;
-    fn into_permit(self, permits: usize) -> OwnedPermit {
-        OwnedPermit {
-            semaphore: self,
-            permits,
-        }
-    }
-}
 
 /// The future behind every `acquire*_async`.
 struct AcquireAsync<H: Handle> {
@@ -241,7 +208,7 @@ impl Semaphore {
     ///
     /// Works under any executor (tokio, smol, embassy, a hand-written
     /// `block_on`) and without `std`. A pending acquire queues with blocked
-    /// threads under one fairness policy (see [`Semaphore`]); unlike a
+    /// threads under one [fairness policy](Semaphore#fairness); unlike a
     /// thread it does not spin before queueing. The first poll tries the
     /// lock-free fast path and touches no waiter list if it succeeds. The
     /// future is `Send`.
@@ -285,10 +252,8 @@ impl Semaphore {
     /// Takes `n` permits at once, waiting without blocking the thread until
     /// all of them are available.
     ///
-    /// Once queued, released permits are set aside for it (oldest waiter
-    /// first) and nobody overtakes it, so callers asking for fewer permits
-    /// cannot starve it, whether they are threads or tasks. Resolves at once
-    /// to [`AcquireError::TooMany`] if `n` exceeds
+    /// Once queued, nobody overtakes it, thread or task (see
+    /// [Fairness](Semaphore#fairness)). Resolves at once to [`AcquireError::TooMany`] if `n` exceeds
     /// [`MAX_PERMITS`](Semaphore::MAX_PERMITS), and to
     /// [`AcquireError::Closed`] if the semaphore is or becomes closed while
     /// it waits (any permits set aside for it go back).

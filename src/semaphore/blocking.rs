@@ -2,10 +2,8 @@
 //! hand-off policy, and `acquire` with its timeouts.
 //!
 //! The lock-free core (the state word, `try_take`, the release fast path)
-//! is in the parent module, which also documents the fairness policy this
-//! file implements: barging by default, first come, first served hand-off
-//! for many-permit waiters at once and for a single-permit waiter once it has
-//! waited [`FAIR_BOUND`].
+//! is in the parent module; the fairness policy this file implements is
+//! stated once, on [`Semaphore`] ("Fairness").
 //!
 //! Everything here runs under the waiters lock, on slow paths only: a
 //! release reaches it only when `QUEUED` or `HANDOFF` is set, an acquire only
@@ -24,9 +22,10 @@ use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use super::{CLOSED, HANDOFF, QUEUED, Semaphore, pack, permits_in};
+use super::Semaphore;
+use super::state::{self, CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, pack, permits_in};
 #[cfg(feature = "std")]
-use super::{OwnedPermit, Permit};
+use super::{Handle, OwnedPermit, Permit};
 #[cfg(feature = "std")]
 use crate::error::AcquireError;
 use crate::error::TryAcquireError;
@@ -358,21 +357,14 @@ impl Semaphore {
         };
         front.handoff = true;
         queue.handoffs += 1;
-        // Relaxed: a guess that the CAS below checks.
-        let mut current = self.state.load(Relaxed);
-        loop {
-            let new = pack(0, current | HANDOFF);
-            // Acquire: pairs with the Release CAS of the releases whose
-            // permits we take; the waiter they go to reads them after its
-            // signal (Release/Acquire), which extends the chain.
-            match self
-                .state
-                .compare_exchange_weak(current, new, Acquire, Relaxed)
-            {
-                Ok(_) => break,
-                Err(actual) => current = actual,
-            }
-        }
+        // Relaxed: a guess that the CAS checks.
+        let current = self.state.load(Relaxed);
+        // Acquire: pairs with the Release CAS of the releases whose permits
+        // we take; the waiter they go to reads them after its signal
+        // (Release/Acquire), which extends the chain.
+        let current = state::update(&self.state, current, Acquire, Relaxed, false, |current| {
+            Step::Write(pack(0, current | HANDOFF), current)
+        });
         self.settle_locked(queue, permits_in(current), woken);
     }
 
@@ -382,9 +374,12 @@ impl Semaphore {
     /// the field sets it). Returns the new word.
     fn publish_locked(&self, queue: &Queue, permits: usize) -> usize {
         debug_assert!(queue.handoffs == 0 || permits == 0);
-        // Relaxed: a guess that the CAS below checks.
-        let mut current = self.state.load(Relaxed);
-        loop {
+        // Relaxed: a guess that the CAS checks.
+        let current = self.state.load(Relaxed);
+        // Release: pairs with the Acquire CAS that takes these permits (in
+        // `try_take`, `enqueue` or `promote_locked`); publishes the writes of
+        // their holders, which reached us through the lock.
+        state::update(&self.state, current, Release, Relaxed, false, |current| {
             let mut flags = current & CLOSED;
             if queue.handoffs > 0 {
                 debug_assert!(current & HANDOFF != 0, "set with the field emptied");
@@ -395,19 +390,11 @@ impl Semaphore {
             }
             let new = pack(permits_in(current) + permits, flags);
             if new == current {
-                return new;
+                Step::Done(new)
+            } else {
+                Step::Write(new, new)
             }
-            // Release: pairs with the Acquire CAS that takes these permits
-            // (in `try_take`, `enqueue` or `promote_locked`); publishes the
-            // writes of their holders, which reached us through the lock.
-            match self
-                .state
-                .compare_exchange_weak(current, new, Release, Relaxed)
-            {
-                Ok(_) => return new,
-                Err(actual) => current = actual,
-            }
-        }
+        })
     }
 
     /// Takes `n >= 1` permits if the word holds them, else queues a waiter.
@@ -439,29 +426,33 @@ impl Semaphore {
             let mut queue = self.waiters.lock();
             // Acquire: pairs with the Release CAS of releases (their permits
             // may become ours below) and the Release `fetch_or` in `close`.
-            let mut current = self.state.load(Acquire);
-            loop {
+            let current = self.state.load(Acquire);
+            // Acquire (success and failure): as for the load above.
+            let seen = state::update(&self.state, current, Acquire, Acquire, false, |current| {
                 if current & CLOSED != 0 {
-                    break Enqueued::Closed;
+                    return Step::Done(None);
                 }
                 let available = permits_in(current); // 0 under HANDOFF
                 let new = if available >= n {
-                    current - (n << super::PERMIT_SHIFT)
+                    current - (n << PERMIT_SHIFT)
                 } else if handoff {
                     pack(0, current | HANDOFF | QUEUED)
                 } else {
                     current | QUEUED // `available` is 0
                 };
-                if new != current {
-                    // Acquire (success and failure): as for the load above.
-                    if let Err(actual) = self
-                        .state
-                        .compare_exchange_weak(current, new, Acquire, Acquire)
-                    {
-                        current = actual;
-                        continue;
-                    }
+                if new == current {
+                    Step::Done(Some(current))
+                } else {
+                    Step::Write(new, Some(current))
                 }
+            });
+            // One pass, not a loop: the `break`s below give the verdict.
+            #[allow(clippy::never_loop, reason = "a block with early exits")]
+            loop {
+                let Some(current) = seen else {
+                    break Enqueued::Closed;
+                };
+                let available = permits_in(current);
                 if available >= n {
                     break Enqueued::Acquired;
                 }
@@ -638,9 +629,8 @@ impl Semaphore {
     /// spins briefly, then parks until a release hands it a permit or the
     /// semaphore is closed ([`AcquireError::Closed`]).
     ///
-    /// Other callers may take a released permit first, but not for long: a
-    /// waiter queued for about a millisecond is handed the next one (see
-    /// [`Semaphore`]).
+    /// Other callers may take a released permit first, but not for long:
+    /// see [Fairness](Semaphore#fairness).
     ///
     /// ```
     /// use freelane::Semaphore;
@@ -660,10 +650,8 @@ impl Semaphore {
 
     /// Takes `n` permits at once, waiting until all of them are available.
     ///
-    /// Once it queues (after a short spin), released permits are set aside for
-    /// it (oldest waiter first) and nobody overtakes it, so callers asking for
-    /// fewer permits cannot starve it. Fails at
-    /// once with [`AcquireError::TooMany`] if `n` exceeds
+    /// Once it queues (after a short spin), nobody overtakes it (see
+    /// [Fairness](Semaphore#fairness)). Fails at once with [`AcquireError::TooMany`] if `n` exceeds
     /// [`MAX_PERMITS`](Semaphore::MAX_PERMITS), and with
     /// [`AcquireError::Closed`] if the semaphore is or becomes closed while it
     /// waits (any permits set aside for it go back).
@@ -687,10 +675,7 @@ impl Semaphore {
     /// ```
     pub fn acquire_many(&self, n: usize) -> Result<Permit<'_>, AcquireError> {
         self.wait_forever(n)?;
-        Ok(Permit {
-            semaphore: self,
-            permits: n,
-        })
+        Ok(self.into_permit(n))
     }
 
     /// Takes one permit, waiting at most `timeout` for it. Fails with
@@ -743,10 +728,7 @@ impl Semaphore {
         }
         let deadline = crate::wait::deadline_after(timeout);
         self.wait_for(n, deadline)?;
-        Ok(Permit {
-            semaphore: self,
-            permits: n,
-        })
+        Ok(self.into_permit(n))
     }
 
     /// Takes one permit, waiting as [`acquire`](Semaphore::acquire) does, into
@@ -786,10 +768,7 @@ impl Semaphore {
     /// ```
     pub fn acquire_many_owned(self: Arc<Self>, n: usize) -> Result<OwnedPermit, AcquireError> {
         self.wait_forever(n)?;
-        Ok(OwnedPermit {
-            semaphore: self,
-            permits: n,
-        })
+        Ok(self.into_permit(n))
     }
 
     /// `wait_for` without a deadline, with `acquire`'s errors.

@@ -6,41 +6,23 @@
 
 mod async_waits;
 mod blocking;
+mod permit;
+mod state;
+
+use permit::Handle;
+#[cfg(target_has_atomic = "ptr")]
+pub use permit::OwnedPermit;
+pub use permit::Permit;
 
 #[cfg(target_has_atomic = "ptr")]
 use alloc::sync::Arc;
 use core::fmt;
 
 use crate::error::TryAcquireError;
-use crate::sync::Backoff;
 use crate::sync::atomic::AtomicUsize;
 use crate::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::wait::Lock;
-
-/// Bit 0 of `state`: set once by `close`, never cleared.
-const CLOSED: usize = 0b001;
-/// Bit 1 of `state`: hand-off mode. Set while some queued waiter is owed
-/// permits first come, first served; the permit field is then 0 (see the
-/// module docs).
-const HANDOFF: usize = 0b010;
-/// Bit 2 of `state`: set while the waiter queue is non-empty.
-const QUEUED: usize = 0b100;
-/// All flag bits.
-const FLAGS: usize = CLOSED | HANDOFF | QUEUED;
-/// How far the permit count is shifted past the flag bits.
-const PERMIT_SHIFT: u32 = 3;
-
-/// The permit count held in a `state` value.
-#[inline]
-const fn permits_in(state: usize) -> usize {
-    state >> PERMIT_SHIFT
-}
-
-/// A `state` value with `permits` available and the flag bits `flags`.
-#[inline]
-const fn pack(permits: usize, flags: usize) -> usize {
-    (permits << PERMIT_SHIFT) | (flags & FLAGS)
-}
+use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, pack, permits_in};
 
 /// A counting semaphore: [`try_acquire`](Semaphore::try_acquire) takes a
 /// permit if one is available, dropping the [`Permit`] returns it, under
@@ -73,40 +55,30 @@ const fn pack(permits: usize, flags: usize) -> usize {
 /// }
 /// ```
 ///
-/// Waiting is fair in the end, and fast meanwhile: a released permit goes
-/// back to the semaphore, where any caller may take it, and the oldest
-/// waiter is woken to try again. A waiter for several permits, and a waiter
-/// for one that has waited about a millisecond, switch the semaphore to
-/// hand-off mode: permits then go to the waiters first come, first served and
-/// no call overtakes them, so no waiter is starved. Blocked threads and
-/// pending async acquires wait in one queue under this one policy, given in
-/// full under "Fairness" below: `try_*` calls and releases are lock-free;
-/// only while threads wait do releases take a short lock to wake or hand
-/// over.
-///
+/// Waiting is fair in the end, and fast meanwhile: releases let any caller
+/// take a freed permit (barging, which avoids a lock convoy), and switch to
+/// first come, first served hand-off before any waiter starves. The policy
+/// is stated once, under [Fairness](#fairness) below; every other page
+/// links here. `try_*` calls and releases are lock-free; only while threads
+/// wait do releases take a short lock to wake or hand over.
 ///
 /// One `AtomicUsize` holds the available permits and three flag bits,
 /// `CLOSED`, `HANDOFF` and `QUEUED`. Taking and returning permits is a CAS
 /// loop on that word that checks before it commits, so the uncontended paths
-/// touch no lock and no list. A caller that must wait (`acquire`, under
-/// `std`) first retries with backoff, then queues a waiter in a
-/// lock-protected queue and parks. Releases put permits back into the word,
-/// where anyone may take them (barging), and wake the oldest waiter to retry:
-/// a releasing thread that comes straight back takes a permit without a
-/// context switch, which is what avoids a lock convoy. So that nobody starves,
-/// a waiter for several permits, and a waiter for one that has waited
-/// `FAIR_BOUND` (1 ms), switch the semaphore to hand-off mode: released
-/// permits are then assigned under the lock, first come, first served, and
-/// nobody overtakes. This is parking_lot's "eventual fairness" applied to
-/// tokio's batch semaphore (see References), re-derived for one word and a
-/// `Signal` per waiter.
+/// touch no lock and no list. A caller that must wait first retries with
+/// backoff (a thread; a task does not spin), then queues a waiter in a
+/// lock-protected queue and parks or returns `Pending`. This is
+/// parking_lot's "eventual fairness" applied to tokio's batch semaphore (see
+/// References), re-derived for one word and a `Signal` per waiter.
 ///
 /// # How it works
 /// Sections: State; Linearization points; Fairness; Waiting; Progress; ABA;
 /// References; then the memory ordering contract and the limits. In the
-/// source (`src/semaphore/`): `mod.rs` is the state word, the lock-free
-/// paths and the permits; `blocking.rs` the waiter queue, the hand-off
-/// policy and the blocking acquires; `async_waits.rs` the futures.
+/// source (`src/semaphore/`): `state.rs` is the state word's bit layout and
+/// the one CAS loop every update of it runs through; `mod.rs` the lock-free
+/// paths; `permit.rs` the one permit implementation behind [`Permit`] and
+/// [`OwnedPermit`]; `blocking.rs` the waiter queue, the hand-off policy and
+/// the blocking acquires; `async_waits.rs` the futures.
 ///
 /// # State
 /// ```text
@@ -198,11 +170,9 @@ const fn pack(permits: usize, flags: usize) -> usize {
 /// A waiter is a `Signal` plus its request. A thread
 /// waits on it with `block_on_signal` (spin, then park); a task (an
 /// `acquire*_async` future) installs its `Waker` in the same signal and
-/// returns `Pending`, so threads and tasks share one queue and one policy.
-/// With a clock (`std`) the ~1 ms bound applies to tasks as to threads;
-/// without one (no `std`, and under loom) the front single-permit waiter is
-/// promoted after its first wake-up in vain instead. A task does not spin
-/// before it queues (it would hold up its executor thread's other tasks).
+/// returns `Pending`, so threads and tasks share one queue and the one
+/// policy above. A task does not spin before it queues (it would hold up
+/// its executor thread's other tasks).
 ///
 /// A notified waiter is off the queue and either complete
 /// (`assigned == needed`: the permits are its own) or woken to retry (a
@@ -355,10 +325,7 @@ impl Semaphore {
     /// ```
     pub fn try_acquire_many(&self, n: usize) -> Result<Permit<'_>, TryAcquireError> {
         self.try_take(n)?;
-        Ok(Permit {
-            semaphore: self,
-            permits: n,
-        })
+        Ok(self.into_permit(n))
     }
 
     /// Takes one permit, as [`try_acquire`](Semaphore::try_acquire) does, into
@@ -396,10 +363,7 @@ impl Semaphore {
         n: usize,
     ) -> Result<OwnedPermit, TryAcquireError> {
         self.try_take(n)?;
-        Ok(OwnedPermit {
-            semaphore: self,
-            permits: n,
-        })
+        Ok(self.into_permit(n))
     }
 
     /// Adds `n` permits: to the waiters first (oldest first) in hand-off mode,
@@ -426,7 +390,7 @@ impl Semaphore {
         }
         // Check before commit: the panic below fires before any write, so it
         // leaves both words as they were.
-        // Acquire: pairs with the Release `fetch_sub` in `forget_permits`; the
+        // Acquire: pairs with the Release `fetch_sub` in `retire`; the
         // forgotten permits have left `state` before we count their room as
         // free, so the release below cannot push `state` past the bound.
         let mut total = self.total.load(Acquire);
@@ -449,6 +413,43 @@ impl Semaphore {
             }
         }
         self.release(n);
+    }
+
+    /// Takes up to `n` of the available permits out of circulation for good
+    /// and returns how many it took (fewer than `n` if fewer are available;
+    /// none in hand-off mode, where released permits belong to the waiters).
+    /// Works on a closed semaphore too. tokio's `forget_permits`.
+    ///
+    /// Linearizes at its successful CAS on the state word, or at the load
+    /// that showed no permit.
+    ///
+    /// ```
+    /// let sem = freelane::Semaphore::new(3);
+    /// assert_eq!(sem.forget_permits(2), 2);
+    /// assert_eq!(sem.forget_permits(5), 1);
+    /// assert_eq!(sem.available_permits(), 0);
+    /// sem.add_permits(1);
+    /// assert_eq!(sem.available_permits(), 1);
+    /// ```
+    pub fn forget_permits(&self, n: usize) -> usize {
+        // Relaxed: a guess that the CAS checks.
+        let current = self.state.load(Relaxed);
+        // Acquire (success): pairs with the Release CAS of the releases that
+        // put these permits in the word, as in `try_take`.
+        let taken =
+            state::update(
+                &self.state,
+                current,
+                Acquire,
+                Relaxed,
+                true,
+                |current| match permits_in(current).min(n) {
+                    0 => Step::Done(0),
+                    taken => Step::Write(current - (taken << PERMIT_SHIFT), taken),
+                },
+            );
+        self.retire(taken);
+        taken
     }
 
     /// The permits available right now (a snapshot). Permits already handed to
@@ -484,30 +485,27 @@ impl Semaphore {
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
     pub fn close(&self) -> bool {
-        // Relaxed: a guess that the CAS below checks.
-        let mut current = self.state.load(Relaxed);
-        loop {
+        // Relaxed: a guess that the CAS checks.
+        let current = self.state.load(Relaxed);
+        // Nobody is queued, so no grant is pending: every grant happens
+        // under the waiter lock to a queued waiter, and the CAS that clears
+        // QUEUED after it comes before this one in the word's modification
+        // order. An `enqueue` that would queue after us fails its CAS on the
+        // bit we set and sees CLOSED.
+        // Release: pairs with the Acquire loads in `try_take`, `enqueue` and
+        // `is_closed`; publishes what the caller did before closing.
+        let closed = state::update(&self.state, current, Release, Relaxed, false, |current| {
             if current & CLOSED != 0 {
-                return false;
-            }
-            if current & QUEUED != 0 {
+                Step::Done(Some(false))
+            } else if current & QUEUED != 0 {
                 // Somebody is queued: close under the waiter lock (below).
-                break;
+                Step::Done(None)
+            } else {
+                Step::Write(current | CLOSED, Some(true))
             }
-            // Nobody is queued, so no grant is pending: every grant happens
-            // under the waiter lock to a queued waiter, and the CAS that
-            // clears QUEUED after it comes before this one in the word's
-            // modification order. An `enqueue` that would queue after us
-            // fails its CAS on the bit we set and sees CLOSED.
-            // Release: pairs with the Acquire loads in `try_take`, `enqueue`
-            // and `is_closed`; publishes what the caller did before closing.
-            match self
-                .state
-                .compare_exchange_weak(current, current | CLOSED, Release, Relaxed)
-            {
-                Ok(_) => return true,
-                Err(actual) => current = actual,
-            }
+        });
+        if let Some(closed) = closed {
+            return closed;
         }
         // Step order: the bit is set *under the lock* that every grant to a
         // queued waiter holds (a release hand-off, a promotion, a cancel
@@ -539,39 +537,27 @@ impl Semaphore {
     fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
         // Acquire: pairs with the Release `fetch_or` in `close`, for a
         // `Closed` verdict; a stale value only costs a failed CAS.
-        let mut current = self.state.load(Acquire);
-        let backoff = Backoff::new();
-        loop {
+        let current = self.state.load(Acquire);
+        // Acquire (success): pairs with the Release CAS of the releases that
+        // put these permits in the word (a release sequence of RMWs);
+        // publishes the previous holders' writes to us.
+        // Acquire (failure): as for the first load.
+        state::update(&self.state, current, Acquire, Acquire, true, |current| {
             if current & CLOSED != 0 {
-                return Err(TryAcquireError::Closed);
+                Step::Done(Err(TryAcquireError::Closed))
+            } else if n > Self::MAX_PERMITS {
+                Step::Done(Err(TryAcquireError::TooMany { requested: n }))
+            } else if permits_in(current) < n {
+                // A set HANDOFF bit means the field is 0: fails here for
+                // n >= 1. A set QUEUED bit alone does not stop us: barging is
+                // allowed.
+                Step::Done(Err(TryAcquireError::NoPermits))
+            } else if n == 0 {
+                Step::Done(Ok(()))
+            } else {
+                Step::Write(current - (n << PERMIT_SHIFT), Ok(()))
             }
-            if n > Self::MAX_PERMITS {
-                return Err(TryAcquireError::TooMany { requested: n });
-            }
-            // A set HANDOFF bit means the field is 0: fails here for n >= 1.
-            // A set QUEUED bit alone does not stop us: barging is allowed.
-            if permits_in(current) < n {
-                return Err(TryAcquireError::NoPermits);
-            }
-            if n == 0 {
-                return Ok(());
-            }
-            let new = current - (n << PERMIT_SHIFT);
-            // Acquire (success): pairs with the Release CAS of the releases
-            // that put these permits in the word (a release sequence of RMWs);
-            // publishes the previous holders' writes to us.
-            // Acquire (failure): as for the first load.
-            match self
-                .state
-                .compare_exchange_weak(current, new, Acquire, Acquire)
-            {
-                Ok(_) => return Ok(()),
-                Err(actual) => {
-                    current = actual;
-                    backoff.spin();
-                }
-            }
-        }
+        })
     }
 
     /// Returns `n` permits: into the word (waking a queued waiter to retry,
@@ -580,43 +566,32 @@ impl Semaphore {
         if n == 0 {
             return;
         }
-        // Relaxed: a guess that the CAS below checks.
-        let mut current = self.state.load(Relaxed);
-        let backoff = Backoff::new();
-        loop {
+        // Relaxed: a guess that the CAS checks.
+        let current = self.state.load(Relaxed);
+        // Release: pairs with the Acquire CAS in `try_take`, `enqueue` or
+        // `promote_locked` that takes these permits; publishes this holder's
+        // writes.
+        let added = state::update(&self.state, current, Release, Relaxed, true, |current| {
             if current & HANDOFF != 0 {
-                return self.release_handoff(n);
+                return Step::Done(None);
             }
             debug_assert!(
                 permits_in(current) + n <= Self::MAX_PERMITS,
                 "bounded by `total`"
             );
-            let new = current + (n << PERMIT_SHIFT);
-            // Release: pairs with the Acquire CAS in `try_take`, `enqueue` or
-            // `promote_locked` that takes these permits; publishes this
-            // holder's writes.
-            match self
-                .state
-                .compare_exchange_weak(current, new, Release, Relaxed)
-            {
-                Ok(_) => {
-                    if current & QUEUED != 0 {
-                        // Someone is queued: wake it to retry (or, if it
-                        // has waited too long, hand it these permits).
-                        self.release_wake(n);
-                    }
-                    return;
-                }
-                Err(actual) => {
-                    current = actual;
-                    backoff.spin();
-                }
-            }
+            Step::Write(current + (n << PERMIT_SHIFT), Some(current))
+        });
+        match added {
+            None => self.release_handoff(n),
+            // Someone is queued: wake it to retry (or, if it has waited too
+            // long, hand it these permits).
+            Some(before) if before & QUEUED != 0 => self.release_wake(n),
+            Some(_) => {}
         }
     }
 
     /// Lowers `total` after `n` held permits left circulation for good.
-    fn forget_permits(&self, n: usize) {
+    fn retire(&self, n: usize) {
         if n != 0 {
             // Release: pairs with the Acquire load/CAS in `add_permits`; the
             // permits left `state` before their room is counted as free.
@@ -643,234 +618,5 @@ impl fmt::Debug for Semaphore {
             .field("waiters", &(state & QUEUED != 0))
             .field("closed", &(state & CLOSED != 0))
             .finish()
-    }
-}
-
-/// Permits taken from a [`Semaphore`], returned to it when dropped.
-///
-/// `Send + Sync`: it may move to another thread, or be held across an
-/// `.await`, as long as the semaphore outlives it.
-///
-/// ```
-/// use freelane::Semaphore;
-///
-/// let sem = Semaphore::new(2);
-/// {
-///     let permit = sem.try_acquire_many(2).unwrap();
-///     assert_eq!(permit.permits(), 2);
-///     assert_eq!(sem.available_permits(), 0);
-/// } // dropped: both permits return
-/// assert_eq!(sem.available_permits(), 2);
-/// ```
-#[must_use = "dropping a permit returns it to the semaphore at once"]
-pub struct Permit<'a> {
-    semaphore: &'a Semaphore,
-    permits: usize,
-}
-
-impl<'a> Permit<'a> {
-    /// How many permits this holds.
-    ///
-    /// ```
-    /// let sem = freelane::Semaphore::new(3);
-    /// assert_eq!(sem.try_acquire_many(2).unwrap().permits(), 2);
-    /// ```
-    pub fn permits(&self) -> usize {
-        self.permits
-    }
-
-    /// The semaphore the permits came from.
-    ///
-    /// ```
-    /// let sem = freelane::Semaphore::new(1);
-    /// let permit = sem.try_acquire().unwrap();
-    /// assert!(std::ptr::eq(permit.semaphore(), &sem));
-    /// ```
-    pub fn semaphore(&self) -> &'a Semaphore {
-        self.semaphore
-    }
-
-    /// Consumes the permit without returning its permits: the semaphore has
-    /// that many fewer from now on.
-    ///
-    /// ```
-    /// let sem = freelane::Semaphore::new(3);
-    /// sem.try_acquire_many(2).unwrap().forget();
-    /// assert_eq!(sem.available_permits(), 1);
-    /// ```
-    pub fn forget(mut self) {
-        self.semaphore.forget_permits(self.permits);
-        self.permits = 0; // the drop below returns nothing
-    }
-
-    /// Splits `n` permits off into a new permit, or returns `None` (changing
-    /// nothing) if this one holds fewer than `n`.
-    ///
-    /// ```
-    /// let sem = freelane::Semaphore::new(3);
-    /// let mut three = sem.try_acquire_many(3).unwrap();
-    /// let one = three.split(1).unwrap();
-    /// assert_eq!((three.permits(), one.permits()), (2, 1));
-    /// assert!(three.split(5).is_none());
-    /// drop(one);
-    /// assert_eq!(sem.available_permits(), 1);
-    /// ```
-    pub fn split(&mut self, n: usize) -> Option<Self> {
-        self.permits = self.permits.checked_sub(n)?;
-        Some(Self {
-            semaphore: self.semaphore,
-            permits: n,
-        })
-    }
-
-    /// Moves `other`'s permits into this one.
-    ///
-    /// # Panics
-    /// If the two permits come from different semaphores.
-    ///
-    /// ```
-    /// let sem = freelane::Semaphore::new(3);
-    /// let mut one = sem.try_acquire().unwrap();
-    /// one.merge(sem.try_acquire_many(2).unwrap());
-    /// assert_eq!(one.permits(), 3);
-    /// ```
-    pub fn merge(&mut self, mut other: Self) {
-        assert!(
-            core::ptr::eq(self.semaphore, other.semaphore),
-            "Permit::merge: the permits come from different semaphores"
-        );
-        self.permits += core::mem::take(&mut other.permits);
-    }
-}
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        self.semaphore.release(self.permits);
-    }
-}
-
-impl fmt::Debug for Permit<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Permit")
-            .field("permits", &self.permits)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Permits taken from a [`Semaphore`] behind an [`Arc`], returned when
-/// dropped. It owns a reference to the semaphore, so it can move anywhere
-/// (another thread, a spawned task) with no lifetime to satisfy.
-///
-/// ```
-/// use freelane::Semaphore;
-/// use std::sync::Arc;
-///
-/// let sem = Arc::new(Semaphore::new(1));
-/// let permit = Arc::clone(&sem).try_acquire_owned().unwrap();
-/// assert!(Arc::ptr_eq(permit.semaphore(), &sem));
-/// std::thread::spawn(move || drop(permit)).join().unwrap();
-/// assert_eq!(sem.available_permits(), 1);
-/// ```
-#[must_use = "dropping a permit returns it to the semaphore at once"]
-#[cfg(target_has_atomic = "ptr")]
-pub struct OwnedPermit {
-    semaphore: Arc<Semaphore>,
-    permits: usize,
-}
-
-#[cfg(target_has_atomic = "ptr")]
-impl OwnedPermit {
-    /// How many permits this holds.
-    ///
-    /// ```
-    /// let sem = std::sync::Arc::new(freelane::Semaphore::new(3));
-    /// assert_eq!(sem.try_acquire_many_owned(2).unwrap().permits(), 2);
-    /// ```
-    pub fn permits(&self) -> usize {
-        self.permits
-    }
-
-    /// The semaphore the permits came from.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    ///
-    /// let sem = Arc::new(freelane::Semaphore::new(1));
-    /// let permit = Arc::clone(&sem).try_acquire_owned().unwrap();
-    /// assert_eq!(permit.semaphore().available_permits(), 0);
-    /// ```
-    pub fn semaphore(&self) -> &Arc<Semaphore> {
-        &self.semaphore
-    }
-
-    /// Consumes the permit without returning its permits: the semaphore has
-    /// that many fewer from now on.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    ///
-    /// let sem = Arc::new(freelane::Semaphore::new(2));
-    /// Arc::clone(&sem).try_acquire_owned().unwrap().forget();
-    /// assert_eq!(sem.available_permits(), 1);
-    /// ```
-    pub fn forget(mut self) {
-        self.semaphore.forget_permits(self.permits);
-        self.permits = 0; // the drop below returns nothing
-    }
-
-    /// Splits `n` permits off into a new permit, or returns `None` (changing
-    /// nothing) if this one holds fewer than `n`.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    ///
-    /// let sem = Arc::new(freelane::Semaphore::new(2));
-    /// let mut two = sem.try_acquire_many_owned(2).unwrap();
-    /// let one = two.split(1).unwrap();
-    /// assert_eq!((two.permits(), one.permits()), (1, 1));
-    /// ```
-    pub fn split(&mut self, n: usize) -> Option<Self> {
-        self.permits = self.permits.checked_sub(n)?;
-        Some(Self {
-            semaphore: Arc::clone(&self.semaphore),
-            permits: n,
-        })
-    }
-
-    /// Moves `other`'s permits into this one.
-    ///
-    /// # Panics
-    /// If the two permits come from different semaphores.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    ///
-    /// let sem = Arc::new(freelane::Semaphore::new(2));
-    /// let mut one = Arc::clone(&sem).try_acquire_owned().unwrap();
-    /// one.merge(sem.try_acquire_owned().unwrap());
-    /// assert_eq!(one.permits(), 2);
-    /// ```
-    pub fn merge(&mut self, mut other: Self) {
-        assert!(
-            Arc::ptr_eq(&self.semaphore, &other.semaphore),
-            "OwnedPermit::merge: the permits come from different semaphores"
-        );
-        self.permits += core::mem::take(&mut other.permits);
-    }
-}
-
-#[cfg(target_has_atomic = "ptr")]
-impl Drop for OwnedPermit {
-    fn drop(&mut self) {
-        self.semaphore.release(self.permits);
-    }
-}
-
-#[cfg(target_has_atomic = "ptr")]
-impl fmt::Debug for OwnedPermit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OwnedPermit")
-            .field("permits", &self.permits)
-            .finish_non_exhaustive()
     }
 }

@@ -168,3 +168,4 @@ pub mod fastrand {
         RNG.with(|rng| rng.borrow_mut().random_range(low..=high))
     }
 }
+pub mod tokio_semaphore;
