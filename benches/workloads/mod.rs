@@ -15,8 +15,8 @@
 //! Included with `#[path]` by each bench in `benches/` and by
 //! `examples/contention/main.rs`; each uses a part of it.
 //!
-//! Sections: machine and settings; the runner; queues (pairs, SPSC, MPMC);
-//! counters; semaphores; physical limits (cache-line ping-pong, rtrb SPSC);
+//! Sections: machine and settings; the runner; queues (pairs, SPSC, MPMC;
+//! blocking pairs and MPMC beside crossbeam-channel bounded); counters; semaphores; physical limits (cache-line ping-pong, rtrb SPSC);
 //! the catalog every front end iterates. Two submodules at the end:
 //! `rate_limit` (RateLimiter beside governor) and `async_waits` (the async
 //! semaphore and ring on tokio's runtime, beside tokio's Semaphore and
@@ -31,7 +31,7 @@ use std::collections::VecDeque;
 use std::hint::spin_loop;
 use std::sync::atomic::{
     AtomicBool, AtomicU64, AtomicUsize,
-    Ordering::{Acquire, Relaxed, Release},
+    Ordering::{AcqRel, Acquire, Relaxed, Release},
 };
 use std::sync::{Barrier, Condvar, Mutex, OnceLock, mpsc};
 use std::thread;
@@ -642,6 +642,179 @@ pub fn mpmc<Q: BenchQueue>(run: &Run, capacity: Option<usize>) -> Measurement {
     }
 }
 
+/// A bounded FIFO of `u64` with waiting `push`/`pop`, as the blocking
+/// workloads drive it: freelane's blocking layer beside crossbeam-channel's
+/// bounded `send`/`recv` (both spin briefly, then park).
+pub trait BlockingQueue: Sync + Sized {
+    /// A new queue holding `capacity` elements.
+    fn build(capacity: usize) -> Self;
+    /// Pushes, waiting while full.
+    fn push(&self, value: u64);
+    /// Pops, waiting while empty.
+    fn pop(&self) -> u64;
+}
+
+impl BlockingQueue for RingBuffer<u64> {
+    fn build(capacity: usize) -> Self {
+        RingBuffer::new(capacity)
+    }
+    fn push(&self, value: u64) {
+        RingBuffer::push(self, value).expect("RingBuffer: never closed in a run");
+    }
+    fn pop(&self) -> u64 {
+        RingBuffer::pop(self).expect("RingBuffer: never closed in a run")
+    }
+}
+
+/// crossbeam-channel's bounded channel, both ends kept together (the
+/// channel never disconnects during a run).
+pub struct CrossbeamBounded {
+    sender: crossbeam_channel::Sender<u64>,
+    receiver: crossbeam_channel::Receiver<u64>,
+}
+
+impl BlockingQueue for CrossbeamBounded {
+    fn build(capacity: usize) -> Self {
+        let (sender, receiver) = crossbeam_channel::bounded(capacity);
+        CrossbeamBounded { sender, receiver }
+    }
+    fn push(&self, value: u64) {
+        self.sender
+            .send(value)
+            .expect("crossbeam-channel: never disconnected in a run");
+    }
+    fn pop(&self) -> u64 {
+        self.receiver
+            .recv()
+            .expect("crossbeam-channel: never disconnected in a run")
+    }
+}
+
+/// One thread: a blocking push then a blocking pop, repeated (neither ever
+/// waits: the cost of the blocking entry points on an uncontended queue).
+/// One op = one pair.
+pub fn blocking_pairs<Q: BlockingQueue>(run: &Run, capacity: usize) -> Measurement {
+    let queue = Padded(Q::build(capacity));
+    let queue = &queue.0;
+    let (elapsed, results) = run_threads(run, 1, |_, control| {
+        let budget = control.budget(0, 1);
+        let (mut done, mut wrong) = (0u64, 0u64);
+        while budget.more(done) {
+            queue.push(done);
+            wrong += u64::from(queue.pop() != done);
+            done += 1;
+        }
+        (done, wrong)
+    });
+    let (done, wrong) = results[0];
+    assert_eq!(
+        wrong,
+        0,
+        "{}: {wrong} push/pop pairs went wrong",
+        name_of::<Q>()
+    );
+    Measurement {
+        ops: done,
+        elapsed,
+        per_thread: vec![done],
+    }
+}
+
+/// The value that tells a blocking consumer to stop (never a real element:
+/// producer indices stay far below `u64::MAX >> SEQUENCE_BITS`).
+const STOP: u64 = u64::MAX;
+
+/// `threads / 2` producers and the rest consumers, all with blocking
+/// `push`/`pop` (a full or empty queue parks the thread instead of the
+/// runner's spin-then-yield). Values and checks as in [`mpmc`]; the last
+/// producer to finish pushes one [`STOP`] per consumer. One op = one element.
+pub fn blocking_mpmc<Q: BlockingQueue>(run: &Run, capacity: usize) -> Measurement {
+    let threads = run.threads.max(2);
+    let producers = threads / 2;
+    let consumers = threads - producers;
+    let queue = Padded(Q::build(capacity));
+    let queue = &queue.0;
+    let producers_done = Padded(AtomicUsize::new(0));
+
+    struct Tally {
+        ops: u64,
+        sum: u64,
+        wrong: u64,
+    }
+
+    let (elapsed, results) = run_threads(run, threads, |index, control| {
+        if index < producers {
+            let budget = control.budget(index, producers);
+            let base = (index as u64) << SEQUENCE_BITS;
+            let (mut sent, mut sum) = (0u64, 0u64);
+            while budget.more(sent) {
+                queue.push(base | sent);
+                sum = sum.wrapping_add(base | sent);
+                sent += 1;
+            }
+            // AcqRel: the last producer's increment sees every other's (the
+            // stop values go after all of their elements in each producer's
+            // own order, and the consumers stop only on them).
+            if producers_done.0.fetch_add(1, AcqRel) + 1 == producers {
+                for _ in 0..consumers {
+                    queue.push(STOP);
+                }
+            }
+            Tally {
+                ops: sent,
+                sum,
+                wrong: 0,
+            }
+        } else {
+            let mut next = vec![0u64; producers];
+            let mut tally = Tally {
+                ops: 0,
+                sum: 0,
+                wrong: 0,
+            };
+            loop {
+                let value = queue.pop();
+                if value == STOP {
+                    break;
+                }
+                let producer = (value >> SEQUENCE_BITS) as usize;
+                let sequence = value & ((1 << SEQUENCE_BITS) - 1);
+                match next.get_mut(producer) {
+                    Some(expected) if sequence >= *expected => *expected = sequence + 1,
+                    _ => tally.wrong += 1,
+                }
+                tally.sum = tally.sum.wrapping_add(value);
+                tally.ops += 1;
+            }
+            tally
+        }
+    });
+    let name = name_of::<Q>();
+    let (sent, received) = results.split_at(producers);
+    let count = |side: &[Tally]| side.iter().map(|t| t.ops).sum::<u64>();
+    let sum = |side: &[Tally]| side.iter().fold(0u64, |acc, t| acc.wrapping_add(t.sum));
+    let wrong: u64 = received.iter().map(|t| t.wrong).sum();
+    assert_eq!(
+        wrong, 0,
+        "{name}: {wrong} elements out of per-producer order or corrupted"
+    );
+    assert_eq!(
+        count(received),
+        count(sent),
+        "{name}: elements lost or duplicated"
+    );
+    assert_eq!(
+        sum(received),
+        sum(sent),
+        "{name}: elements corrupted or duplicated"
+    );
+    Measurement {
+        ops: count(sent),
+        elapsed,
+        per_thread: results.iter().map(|t| t.ops).collect(),
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Counters
 // ---------------------------------------------------------------------------
@@ -1173,6 +1346,32 @@ pub fn catalog() -> Vec<Workload> {
             about: "n/2 producers, n/2 consumers (bounded queues, capacity 1024)",
             threads: ThreadPlan::Scaling { min: 2 },
             cases: bounded_queues!(mpmc),
+        },
+        Workload {
+            id: "ring-blocking/pairs",
+            about: "one thread: blocking push then pop, repeated (capacity 1024)",
+            threads: ThreadPlan::Fixed(1),
+            cases: vec![
+                case("RingBuffer", Subject, |r| {
+                    blocking_pairs::<RingBuffer<u64>>(r, CAPACITY)
+                }),
+                case("crossbeam-channel bounded", Peer, |r| {
+                    blocking_pairs::<CrossbeamBounded>(r, CAPACITY)
+                }),
+            ],
+        },
+        Workload {
+            id: "ring-blocking/mpmc",
+            about: "n/2 producers, n/2 consumers, blocking push/pop (capacity 1024)",
+            threads: ThreadPlan::Scaling { min: 2 },
+            cases: vec![
+                case("RingBuffer", Subject, |r| {
+                    blocking_mpmc::<RingBuffer<u64>>(r, CAPACITY)
+                }),
+                case("crossbeam-channel bounded", Peer, |r| {
+                    blocking_mpmc::<CrossbeamBounded>(r, CAPACITY)
+                }),
+            ],
         },
         Workload {
             id: "counter/increment",
