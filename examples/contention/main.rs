@@ -53,6 +53,8 @@ mod core_to_core;
 #[cfg(not(freelane_loom))]
 mod latency;
 #[cfg(not(freelane_loom))]
+mod load;
+#[cfg(not(freelane_loom))]
 mod machine;
 #[cfg(not(freelane_loom))]
 mod progress;
@@ -79,6 +81,7 @@ mod app {
     use std::time::{Duration, Instant};
 
     use crate::cli::{self, Mode, Options};
+    use crate::load::Load;
     use crate::machine::{self, Machine};
     use crate::progress::Progress;
     use crate::report::{Report, Row, Section, Settings};
@@ -133,6 +136,11 @@ mod app {
         }));
 
         let machine = Machine::probe();
+        let mut load = Load::probe(machine.cores);
+        eprintln!("{}", load.describe());
+        if let Some(warning) = load.warning() {
+            eprintln!("{warning}");
+        }
         let started = Instant::now();
         let mut sections = Vec::new();
         let rows = if cells.is_empty() {
@@ -182,7 +190,9 @@ mod app {
             duration: options.duration,
             latency_n: options.latency_n.clone(),
         };
+        load.finish();
         let mut report = Report::new(machine, settings, rows);
+        report.load = load;
         report.latency = latency_rows;
         report.matrix = matrix;
         report.clock = clock;
@@ -209,6 +219,9 @@ mod app {
                 eprintln!("contention: writing the report to {}: {err}", dir.display());
                 return ExitCode::FAILURE;
             }
+        }
+        if let Some(warning) = report.load.warning() {
+            eprintln!("{warning}");
         }
         ExitCode::SUCCESS
     }
