@@ -59,6 +59,8 @@ mod machine;
 #[cfg(not(freelane_loom))]
 mod progress;
 #[cfg(not(freelane_loom))]
+mod readme;
+#[cfg(not(freelane_loom))]
 mod report;
 #[cfg(not(freelane_loom))]
 mod targets;
@@ -140,6 +142,13 @@ mod app {
         eprintln!("{}", load.describe());
         if let Some(warning) = load.warning() {
             eprintln!("{warning}");
+            if options.publish && !options.allow_busy {
+                eprintln!(
+                    "contention --publish: refusing to regenerate docs/perf on a busy machine \
+                     (--allow-busy overrides)"
+                );
+                return ExitCode::from(3);
+            }
         }
         let started = Instant::now();
         let mut sections = Vec::new();
@@ -349,6 +358,10 @@ mod app {
         std::fs::write(dir.join("results.csv"), report.csv())?;
         std::fs::write(dir.join("targets.csv"), report.targets_csv())?;
         std::fs::write(dir.join("report.json"), report.json())?;
+        std::fs::write(
+            dir.join("readme-performance.md"),
+            crate::readme::section(report),
+        )?;
         let mut charts = 0;
         for workload in report.workloads() {
             let rows: Vec<&Row> = report

@@ -94,12 +94,32 @@ const RING: [At; 4] = {
     let [a, b, c] = queue_cells!("ring", contended);
     [queue_cells!("ring", pairs), a, b, c]
 };
-/// The blocking ring workloads (rows by issue 12's branch: RingBuffer's
-/// `push`/`pop` beside crossbeam-channel's bounded `send`/`recv`).
-const RING_BLOCKING: [At; 4] = {
-    let [a, b, c] = queue_cells!("ring-blocking", contended);
-    [queue_cells!("ring-blocking", pairs), a, b, c]
-};
+/// The blocking ring workloads (rows by issue 12's branch, ring12:
+/// RingBuffer's `push`/`pop` beside crossbeam-channel's bounded
+/// `send`/`recv`, series `crossbeam-channel bounded`). That branch has no
+/// `ring-blocking/spsc`: its 1p1c is `ring-blocking/mpmc` at 2 threads.
+const RING_BLOCKING: [At; 4] = [
+    At::Cell {
+        workload: "ring-blocking/pairs",
+        threads: 1,
+        label: "pairs",
+    },
+    At::Cell {
+        workload: "ring-blocking/mpmc",
+        threads: 2,
+        label: "1p1c",
+    },
+    At::Cell {
+        workload: "ring-blocking/mpmc",
+        threads: 4,
+        label: "2p2c",
+    },
+    At::Cell {
+        workload: "ring-blocking/mpmc",
+        threads: 8,
+        label: "4p4c",
+    },
+];
 const UNBOUNDED_PAIRS: [At; 1] = [queue_cells!("msqueue", pairs)];
 const UNBOUNDED_CONTENDED: [At; 3] = queue_cells!("msqueue", contended);
 
