@@ -7,6 +7,7 @@
 //! cargo run --release --example contention -- --quick # a first look
 //! cargo run --release --example contention -- --core-to-core  # the matrix alone
 //! cargo run --release --example contention -- --compare A.json B.json
+//! cargo run --release --example contention -- --publish   # rewrite docs/perf
 //! cargo run --release --example contention -- --help
 //! ```
 //!
@@ -30,7 +31,16 @@
 //! `report.md`, `results.csv`, `targets.csv`, `report.json` (its schema:
 //! docs/perf/SCHEMA.md), an SVG chart of throughput against threads for each
 //! workload that scales, one of percentiles per latency workload, and the
-//! core-to-core heatmap.
+//! core-to-core heatmap, and `readme-performance.md` (the README's
+//! Performance text, its "where freelane is behind" list generated from the
+//! target checks: module `readme`).
+//!
+//! `--publish` is the run the docs quote: default settings, written into
+//! `docs/perf/` (every file above), refused when other processes are busy
+//! (module `load`: the load average before and after, and other processes'
+//! CPU share in a 1 s probe and during the run, are in every report's
+//! header; `--allow-busy` overrides). Paste `docs/perf/readme-performance.md`
+//! between the README's `perf:begin` and `perf:end` markers.
 //!
 //! The workloads are in `benches/workloads/` (`mod.rs`, `latency.rs`), the
 //! same code `cargo bench` runs under criterion. Modules: `cli` (options),
