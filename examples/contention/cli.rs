@@ -43,6 +43,10 @@ Options:
   --rounds N         rounds per structure and thread count (default 5, --quick 3)
   --duration-ms MS   length of one run in milliseconds (default 120, --quick 40)
   --out DIR          where to write the report (default: <target dir>/freelane-report)
+  --publish          the run the docs quote: default settings, written to docs/perf
+                     (report.md, results.csv, targets.csv, report.json, every SVG,
+                     readme-performance.md for the README); refuses on a busy machine
+  --allow-busy       with --publish: run even though other processes are busy
   --compare A B      no run: print, workload by workload, the ratios B/A between two
                      report.json files (two machines, or two commits)
   --help             this text
@@ -82,6 +86,9 @@ pub struct Options {
     pub warm_up: bool,
     pub quick: bool,
     pub out: Option<PathBuf>,
+    /// `--publish`: write docs/perf, refuse on a busy machine.
+    pub publish: bool,
+    pub allow_busy: bool,
 }
 
 /// Parses the arguments after the program name.
@@ -100,6 +107,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Mode, String> {
     let mut rounds = None;
     let mut duration = None;
     let mut out = None;
+    let mut publish = false;
+    let mut allow_busy = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -137,11 +146,23 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Mode, String> {
                 duration = Some(Duration::from_millis(ms as u64));
             }
             "--out" => out = Some(PathBuf::from(value("--out")?)),
+            "--publish" => publish = true,
+            "--allow-busy" => allow_busy = true,
             other => return Err(format!("unknown option {other:?} (see --help)")),
         }
     }
     if let Some((a, b)) = compare {
         return Ok(Mode::Compare(a, b));
+    }
+    if publish {
+        if quick || !filters.is_empty() || out.is_some() || rounds.is_some() || duration.is_some() {
+            return Err(
+                "--publish runs the default report into docs/perf: no --quick, --filter, \
+                 --out, --rounds or --duration-ms"
+                    .into(),
+            );
+        }
+        out = Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/perf"));
     }
     if sections
         == (Sections {
@@ -171,6 +192,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Mode, String> {
         warm_up: !quick,
         quick,
         out,
+        publish,
+        allow_busy,
     }))
 }
 

@@ -1,6 +1,6 @@
 //! `--compare A.json B.json`: two reports (two machines, or two commits)
 //! side by side, workload by workload, as ratios B/A. Reads schema versions
-//! 1 (no `schema_version`: throughput only) and 2 (docs/perf/SCHEMA.md).
+//! 1 (no `schema_version`: throughput only), 2 and 3 (docs/perf/SCHEMA.md).
 
 use std::fmt::Write as _;
 

@@ -7,6 +7,7 @@
 //! cargo run --release --example contention -- --quick # a first look
 //! cargo run --release --example contention -- --core-to-core  # the matrix alone
 //! cargo run --release --example contention -- --compare A.json B.json
+//! cargo run --release --example contention -- --publish   # rewrite docs/perf
 //! cargo run --release --example contention -- --help
 //! ```
 //!
@@ -30,7 +31,16 @@
 //! `report.md`, `results.csv`, `targets.csv`, `report.json` (its schema:
 //! docs/perf/SCHEMA.md), an SVG chart of throughput against threads for each
 //! workload that scales, one of percentiles per latency workload, and the
-//! core-to-core heatmap.
+//! core-to-core heatmap, and `readme-performance.md` (the README's
+//! Performance text, its "where freelane is behind" list generated from the
+//! target checks: module `readme`).
+//!
+//! `--publish` is the run the docs quote: default settings, written into
+//! `docs/perf/` (every file above), refused when other processes are busy
+//! (module `load`: the load average before and after, and other processes'
+//! CPU share in a 1 s probe and during the run, are in every report's
+//! header; `--allow-busy` overrides). Paste `docs/perf/readme-performance.md`
+//! between the README's `perf:begin` and `perf:end` markers.
 //!
 //! The workloads are in `benches/workloads/` (`mod.rs`, `latency.rs`), the
 //! same code `cargo bench` runs under criterion. Modules: `cli` (options),
@@ -53,9 +63,13 @@ mod core_to_core;
 #[cfg(not(freelane_loom))]
 mod latency;
 #[cfg(not(freelane_loom))]
+mod load;
+#[cfg(not(freelane_loom))]
 mod machine;
 #[cfg(not(freelane_loom))]
 mod progress;
+#[cfg(not(freelane_loom))]
+mod readme;
 #[cfg(not(freelane_loom))]
 mod report;
 #[cfg(not(freelane_loom))]
@@ -79,6 +93,7 @@ mod app {
     use std::time::{Duration, Instant};
 
     use crate::cli::{self, Mode, Options};
+    use crate::load::Load;
     use crate::machine::{self, Machine};
     use crate::progress::Progress;
     use crate::report::{Report, Row, Section, Settings};
@@ -133,6 +148,18 @@ mod app {
         }));
 
         let machine = Machine::probe();
+        let mut load = Load::probe(machine.cores);
+        eprintln!("{}", load.describe());
+        if let Some(warning) = load.warning() {
+            eprintln!("{warning}");
+            if options.publish && !options.allow_busy {
+                eprintln!(
+                    "contention --publish: refusing to regenerate docs/perf on a busy machine \
+                     (--allow-busy overrides)"
+                );
+                return ExitCode::from(3);
+            }
+        }
         let started = Instant::now();
         let mut sections = Vec::new();
         let rows = if cells.is_empty() {
@@ -182,7 +209,9 @@ mod app {
             duration: options.duration,
             latency_n: options.latency_n.clone(),
         };
+        load.finish();
         let mut report = Report::new(machine, settings, rows);
+        report.load = load;
         report.latency = latency_rows;
         report.matrix = matrix;
         report.clock = clock;
@@ -209,6 +238,9 @@ mod app {
                 eprintln!("contention: writing the report to {}: {err}", dir.display());
                 return ExitCode::FAILURE;
             }
+        }
+        if let Some(warning) = report.load.warning() {
+            eprintln!("{warning}");
         }
         ExitCode::SUCCESS
     }
@@ -336,6 +368,10 @@ mod app {
         std::fs::write(dir.join("results.csv"), report.csv())?;
         std::fs::write(dir.join("targets.csv"), report.targets_csv())?;
         std::fs::write(dir.join("report.json"), report.json())?;
+        std::fs::write(
+            dir.join("readme-performance.md"),
+            crate::readme::section(report),
+        )?;
         let mut charts = 0;
         for workload in report.workloads() {
             let rows: Vec<&Row> = report

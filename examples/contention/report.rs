@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use crate::core_to_core::Matrix;
 use crate::latency::{self, LatencyRow};
+use crate::load::Load;
 use crate::machine::Machine;
-use crate::targets::{Scope, TARGETS};
+use crate::targets::{self, Check, Status};
 use crate::workloads::Role;
 use crate::workloads::latency::ClockCost;
 
@@ -16,7 +17,11 @@ use crate::workloads::latency::ClockCost;
 /// `schema_version` field) had `machine`, `settings`, `results`, `targets`;
 /// version 2 adds `schema_version`, `clock`, `sections`, `latency` and
 /// `core_to_core`. Bump it when a field changes meaning or goes away.
-pub const SCHEMA_VERSION: u64 = 2;
+///
+/// Version 3: `targets[]` gains `target`, `issue`, `at` and `status`, and a
+/// cell whose rows are missing is written with `ratio` and `met` null; `load`
+/// is new.
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// One structure at one thread count in one workload: a figure per round.
 pub struct Row {
@@ -76,28 +81,15 @@ pub struct Section {
     pub seconds: f64,
 }
 
-/// One target checked at one thread count of one workload.
-pub struct Check {
-    pub workload: &'static str,
-    pub threads: usize,
-    pub subject: &'static str,
-    pub peer: &'static str,
-    pub threshold: f64,
-    pub scope: Scope,
-    pub ratio: f64,
-}
-
-impl Check {
-    pub fn passed(&self) -> bool {
-        self.ratio >= self.threshold
-    }
-    fn cell(&self) -> String {
-        let mark = if self.passed() { "✓" } else { "✗" };
-        format!(
-            "{:.2}× {} (≥{}) {mark}",
-            self.ratio, self.peer, self.threshold
-        )
-    }
+/// A check's cell in a workload table: "2.10× ArrayQueue (≥1) ✓".
+fn check_cell(check: &Check) -> String {
+    format!(
+        "{:.2}× {} (≥{}) {}",
+        check.ratio.unwrap_or(f64::NAN),
+        check.target.peer,
+        check.target.threshold,
+        check.status().mark()
+    )
 }
 
 /// Everything a report holds.
@@ -114,34 +106,13 @@ pub struct Report {
     pub clock: Option<ClockCost>,
     /// Each section's running time, in the order they ran.
     pub sections: Vec<Section>,
+    /// How busy the machine was.
+    pub load: Load,
 }
 
 impl Report {
     pub fn new(machine: Machine, settings: Settings, rows: Vec<Row>) -> Self {
-        let mut checks = Vec::new();
-        for target in TARGETS {
-            for subject in rows.iter().filter(|row| {
-                row.workload.starts_with(target.workloads)
-                    && row.structure == target.subject
-                    && target.scope.applies(row.threads, machine.cores)
-            }) {
-                if let Some(peer) = rows.iter().find(|row| {
-                    row.workload == subject.workload
-                        && row.threads == subject.threads
-                        && row.structure == target.peer
-                }) {
-                    checks.push(Check {
-                        workload: subject.workload,
-                        threads: subject.threads,
-                        subject: subject.structure,
-                        peer: peer.structure,
-                        threshold: target.threshold,
-                        scope: target.scope,
-                        ratio: ratio(subject, peer),
-                    });
-                }
-            }
-        }
+        let checks = targets::check(&rows, &settings.threads, machine.cores);
         Report {
             machine,
             settings,
@@ -151,6 +122,7 @@ impl Report {
             matrix: None,
             clock: None,
             sections: Vec::new(),
+            load: Load::default(),
         }
     }
 
@@ -188,6 +160,7 @@ impl Report {
              - CPU: {} ({} cores available, {})\n\
              - rustc: {}\n\
              - freelane commit: {}\n\
+             - machine load: {}\n\
              - threads: {} ({}); {} rounds of {} ms per structure and thread count, \
              structures interleaved within each round\n\
              - figures: median Mops/s over the rounds (min–max); ratios are medians of \
@@ -197,6 +170,7 @@ impl Report {
             m.platform,
             m.rustc,
             m.commit,
+            self.load.describe(),
             threads.join(", "),
             if s.pinned {
                 "pinned round-robin to cores"
@@ -268,9 +242,12 @@ impl Report {
                 .checks
                 .iter()
                 .filter(|c| {
-                    c.workload == workload && c.threads == row.threads && c.subject == row.structure
+                    c.workload == workload
+                        && c.threads == Some(row.threads)
+                        && c.target.subject == row.structure
+                        && c.status() != Status::NotMeasured
                 })
-                .map(Check::cell)
+                .map(check_cell)
                 .collect();
             let name = match row.role {
                 Role::Subject => format!("**{}**", row.structure),
@@ -315,49 +292,35 @@ impl Report {
         out
     }
 
-    /// Every target check, then the tally.
+    /// Every target at every cell, then the tally.
     pub fn target_summary(&self) -> String {
-        let mut out = String::from("## Targets\n\n");
+        let mut out = String::from(
+            "## Targets\n\nEach issue's speed targets, checked on this run's rows: the \
+             subject's median Mops/s over the peer's, as a median of per-round ratios. A cell \
+             whose rows did not run is \"not measured\", never met.\n\n",
+        );
         let mut cells =
-            vec![["target", "workload", "threads", "ratio", "threshold", "met"].map(String::from)];
+            vec![["target", "from", "at", "workload", "ratio", "met"].map(String::from)];
         for check in &self.checks {
             cells.push([
-                format!(
-                    "{} vs {} ({})",
-                    check.subject,
-                    check.peer,
-                    check.scope.describe()
-                ),
+                check.target.name(),
+                check.target.source(),
+                check.at.clone(),
                 check.workload.to_string(),
-                check.threads.to_string(),
-                format!("{:.2}×", check.ratio),
-                format!("≥{}", check.threshold),
-                if check.passed() { "✓" } else { "✗" }.to_string(),
+                check.ratio.map_or("–".into(), |r| format!("{r:.2}×")),
+                check.status().mark().to_string(),
             ]);
         }
-        if self.checks.is_empty() {
-            out.push_str("No target applies to what ran.\n");
-        } else {
-            out.push_str(&markdown(&cells));
-            let met = self.checks.iter().filter(|c| c.passed()).count();
-            let _ = writeln!(out, "\n{met} of {} target checks met.", self.checks.len());
-        }
-        for target in TARGETS {
-            if !self.checks.iter().any(|c| {
-                c.subject == target.subject
-                    && c.peer == target.peer
-                    && c.workload.starts_with(target.workloads)
-            }) {
-                let _ = writeln!(
-                    out,
-                    "Not measured: {} vs {} in {}* ({}).",
-                    target.subject,
-                    target.peer,
-                    target.workloads,
-                    target.scope.describe()
-                );
-            }
-        }
+        out.push_str(&markdown(&cells));
+        let count = |status| self.checks.iter().filter(|c| c.status() == status).count();
+        let _ = writeln!(
+            out,
+            "\n{} of {} target cells met, {} missed, {} not measured.",
+            count(Status::Met),
+            self.checks.len(),
+            count(Status::Missed),
+            count(Status::NotMeasured)
+        );
         out
     }
 
@@ -419,21 +382,24 @@ impl Report {
         out
     }
 
-    /// The target checks as CSV.
+    /// The target checks as CSV, one line per target and cell.
     pub fn targets_csv(&self) -> String {
-        let mut out = String::from("workload,threads,subject,peer,scope,threshold,ratio,met\n");
+        let mut out =
+            String::from("target,issue,workload,at,threads,subject,peer,threshold,ratio,status\n");
         for c in &self.checks {
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{},{:.4},{}",
+                "{},{},{},{},{},{},{},{},{},{}",
+                csv_field(&c.target.name()),
+                c.target.issue,
                 csv_field(c.workload),
-                c.threads,
-                csv_field(c.subject),
-                csv_field(c.peer),
-                csv_field(&c.scope.describe()),
-                c.threshold,
-                c.ratio,
-                c.passed()
+                csv_field(&c.at),
+                c.threads.map_or(String::new(), |t| t.to_string()),
+                csv_field(c.target.subject),
+                csv_field(c.target.peer),
+                c.target.threshold,
+                c.ratio.map_or(String::new(), |r| format!("{r:.4}")),
+                c.status().word()
             );
         }
         out
@@ -496,6 +462,7 @@ impl Report {
             })
             .collect();
         let _ = writeln!(out, "  \"sections\": [{}],", sections.join(", "));
+        let _ = writeln!(out, "  \"load\": {},", self.load.json());
         out.push_str("  \"results\": [\n");
         let rows: Vec<String> = self
             .rows
@@ -531,16 +498,24 @@ impl Report {
             .iter()
             .map(|c| {
                 format!(
-                    "    {{\"workload\": {}, \"threads\": {}, \"subject\": {}, \"peer\": {}, \
-                     \"scope\": {}, \"threshold\": {}, \"ratio\": {}, \"met\": {}}}",
+                    "    {{\"target\": {}, \"issue\": {}, \"workload\": {}, \"at\": {}, \
+                     \"threads\": {}, \"subject\": {}, \"peer\": {}, \"threshold\": {}, \
+                     \"ratio\": {}, \"status\": {}, \"met\": {}}}",
+                    json_string(&c.target.name()),
+                    c.target.issue,
                     json_string(c.workload),
-                    c.threads,
-                    json_string(c.subject),
-                    json_string(c.peer),
-                    json_string(&c.scope.describe()),
-                    json_number(c.threshold),
-                    json_number(c.ratio),
-                    c.passed()
+                    json_string(&c.at),
+                    c.threads.map_or("null".into(), |t| t.to_string()),
+                    json_string(c.target.subject),
+                    json_string(c.target.peer),
+                    json_number(c.target.threshold),
+                    c.ratio.map_or("null".into(), json_number),
+                    json_string(c.status().word()),
+                    match c.status() {
+                        Status::Met => "true",
+                        Status::Missed => "false",
+                        Status::NotMeasured => "null",
+                    }
                 )
             })
             .collect();
@@ -750,6 +725,7 @@ mod tests {
             "settings",
             "clock",
             "sections",
+            "load",
             "results",
             "targets",
             "latency",
@@ -772,7 +748,7 @@ mod tests {
                 .cloned()
                 .collect()
         };
-        for section in ["results", "latency"] {
+        for section in ["results", "targets", "latency"] {
             for name in fields(section) {
                 assert!(
                     schema.contains(&format!("`{name}`")),
