@@ -65,7 +65,7 @@ source .ci/stages/lib.sh
 # `MIRI_FULL=1 .ci/stages/miri.sh` runs every file under both models.
 # Add a new test file to one of these lists (or to EPOCH_TESTS below);
 # check-groups fails on a file in none.
-BOTH_MODELS_TESTS=(ring_buffer async_ring_buffer ring_buffer_put_back panicking_waker)
+BOTH_MODELS_TESTS=(ring_buffer async_ring_buffer ring_buffer_put_back panicking_waker ring_buffer_batch)
 ONE_MODEL_TESTS=(counter sharded_counter semaphore linearizability rate_limiter
     linearizability_rate_limiter async_semaphore)
 # Test files of the epoch group. (tests/linearizability.rs is in both: its

@@ -44,7 +44,7 @@ source .ci/stages/lib.sh
 
 TESTS=(counter sharded_counter semaphore ring_buffer ms_queue ms_queue_memory linearizability
     rate_limiter linearizability_rate_limiter async_semaphore async_ring_buffer
-    ring_buffer_put_back panicking_waker
+    ring_buffer_put_back panicking_waker ring_buffer_batch
     segmented_queue segmented_queue_memory segmented_queue_linearizability
     peer_tokio_semaphore)
 # Tests to leave out, each by full name with a reason above (none now).

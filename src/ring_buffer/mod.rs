@@ -64,9 +64,11 @@ struct Slot<T> {
 /// blocked threads and pending tasks share the same two wait queues, and
 /// dropping a pending future loses no value and no wake-up.
 ///
-/// Sections: **Algorithm**, **State**, **Linearization points**, **ABA**,
-/// **Progress** (which operations wait for a stalled thread, and why not
-/// lock-free), **Memory ordering**, **Sizes and padding**, **References**.
+/// Sections: **Algorithm**, **State**, **Linearization points**,
+/// **Batches** ([`try_push_many`](RingBuffer::try_push_many),
+/// [`try_pop_many`](RingBuffer::try_pop_many)), **ABA**, **Progress**
+/// (which operations wait for a stalled thread, and why not lock-free),
+/// **Memory ordering**, **Sizes and padding**, **References**.
 ///
 /// # Algorithm
 ///
@@ -139,6 +141,60 @@ struct Slot<T> {
 /// reading, a `force_push` swapping) makes the caller wait for it instead,
 /// which is what keeps those verdicts linearizable (issue 12: the earlier
 /// version gave up after a bounded spin and reported them spuriously).
+///
+/// # Batches
+///
+/// [`try_push_many`](RingBuffer::try_push_many) and
+/// [`try_pop_many`](RingBuffer::try_pop_many) are DPDK `rte_ring`'s burst
+/// operations on this ring: each element is its own push or pop, but a run
+/// of them is claimed by one CAS. A batch push at `tail` reads the stamps
+/// of the slots from `tail` on while they say "empty for my position" (at
+/// most as many as it has values, and at most `capacity`), then moves
+/// `tail` past the whole run in one CAS, writes each slot and stores each
+/// stamp; a batch pop does the same on `head` with stamps "holding my
+/// position's value". If values are left (and the call is not done), it
+/// starts another run from where the last one ended; the waiters are woken
+/// once, after the last run.
+///
+/// Why one CAS is enough: a stamp equal to "empty for position `p`" (or
+/// "holds `p`'s value") can only change by the claim of position `p`,
+/// which moves `tail` (`head`) past `p`; `force_push` also moves `head`
+/// (through its mark) before touching a slot. So if `tail` still holds the
+/// position the run started at, no stamp of the run has changed since it
+/// was read, and the CAS claims exactly the positions the stamps vouched
+/// for. The run never passes `head + capacity` (a slot is empty for
+/// position `p` only after the pop of `p − capacity` finished) nor `tail`
+/// (a value is published only after its push's claim).
+///
+/// Linearization points: the `k` values of a run are pushed (popped) at
+/// the run's CAS, in the order of their positions, which is `items`'
+/// order: a producer's values stay in order, within a batch and across
+/// its calls. A batch push that returns with values left took its last
+/// verdict as `try_push` takes `Full` (the `head` load in the slow path:
+/// the buffer was full then) or `Closed` (a `tail` load showing the mark);
+/// a batch pop that returns fewer than `max` took it as `try_pop` takes
+/// `Empty`/`Closed` (the `tail` load finding `head`). So a short batch is
+/// never spurious: some moment after its last value, the buffer was full
+/// (empty) or closed.
+///
+/// With `force_push`: a `force_push` on a full buffer holds `head` (its F
+/// bit); a batch pop waits for it as `try_pop` does, and a batch push
+/// finds the buffer full (a marked `head` means full), as `try_push` does.
+/// A batch claim cannot fall inside the window that `force_push`'s
+/// linearization argument relies on: its `tail` claim needs an empty slot
+/// at `tail` (there is none while the buffer is full), and its `head`
+/// claim fails on the changed `head` word.
+///
+/// With `close`: `close` sets the mark in `tail`, so a batch push's claim
+/// CAS fails on it and the next round sees it: runs claimed before the
+/// `close` are in the buffer (and will be drained), none after. A batch
+/// push that finds the buffer closed before its first run takes nothing
+/// and returns 0. A batch pop is not affected by the mark until it finds
+/// the buffer drained.
+///
+/// Blocking and async batch forms do not exist yet; a batch can be
+/// combined with the blocking `push` / `pop` (under `std`) or their async
+/// forms to wait for the first room or the first value.
 ///
 /// # ABA
 ///
@@ -426,7 +482,8 @@ impl<T> RingBuffer<T> {
             if tail & self.mark_bit != 0 {
                 return Err(self.closed_push(value));
             }
-            let slot = self.slot(tail);
+            // SAFETY: `tail` was loaded from `tail` or returned by a CAS on it.
+            let slot = unsafe { self.slot(tail) };
             // Acquire: pairs with the Release stamp store in `read_claimed`;
             // the previous lap's pop has moved the old value out before we
             // write.
@@ -496,7 +553,8 @@ impl<T> RingBuffer<T> {
                 head = self.head.load(Relaxed);
                 continue;
             }
-            let slot = self.slot(head);
+            // SAFETY: `head` was loaded from `head` or returned by a CAS on it.
+            let slot = unsafe { self.slot(head) };
             // Acquire: pairs with the Release stamp store in `write_claimed`;
             // makes the pushed value visible before we read it.
             let stamp = slot.stamp.load(Acquire);
@@ -561,7 +619,8 @@ impl<T> RingBuffer<T> {
             if tail & self.mark_bit != 0 {
                 return Err(self.closed_push(value).into_inner());
             }
-            let slot = self.slot(tail);
+            // SAFETY: `tail` was loaded from `tail` or returned by a CAS on it.
+            let slot = unsafe { self.slot(tail) };
             // Acquire: pairs with the Release stamp stores in `read_claimed`
             // (the old value is gone before we write) and in `write_claimed`
             // (the value we may take out below is visible).
@@ -648,6 +707,224 @@ impl<T> RingBuffer<T> {
             // Relaxed: a hint, as at the top.
             tail = self.tail.load(Relaxed);
         }
+    }
+
+    /// Pushes values from the front of `items` at the back of the buffer, as
+    /// many as fit, removes exactly those from `items` and returns how many.
+    /// The rest stay in `items`, in order: nothing is lost when the buffer
+    /// fills or closes part-way.
+    ///
+    /// Each value is its own push, linearizable on its own; they take effect
+    /// in `items`' order, so one producer's order is kept (see
+    /// [Batches](RingBuffer#batches)). The values go in by runs: one
+    /// compare-and-swap on `tail` claims every ready slot from `tail` on (up
+    /// to what is left in `items`), then each is written and published, and
+    /// blocked pops are woken once, after the last run. A return below
+    /// `items.len()` means the buffer was full, or closed, at some moment
+    /// after the last value went in; `0` with the buffer open means full.
+    /// When the buffer is closed, nothing is taken and `0` is returned
+    /// ([`is_closed`](RingBuffer::is_closed) tells the two apart). Waits as
+    /// [`try_push`](RingBuffer::try_push) does for a slot a pop has claimed
+    /// and not yet emptied.
+    ///
+    /// ```
+    /// use freelane::RingBuffer;
+    ///
+    /// let ring = RingBuffer::new(4);
+    /// ring.try_push(0).unwrap();
+    /// let mut items = vec![1, 2, 3, 4, 5];
+    /// assert_eq!(ring.try_push_many(&mut items), 3); // room for three
+    /// assert_eq!(items, [4, 5]); // the rest, still in order
+    /// assert_eq!(ring.try_push_many(&mut items), 0); // full
+    /// ring.close();
+    /// assert_eq!(ring.try_pop(), Ok(0));
+    /// assert_eq!(ring.try_push_many(&mut items), 0); // closed: nothing taken
+    /// assert_eq!(items, [4, 5]);
+    /// ```
+    pub fn try_push_many(&self, items: &mut Vec<T>) -> usize {
+        let backoff = Backoff::new();
+        let mut pushed = 0;
+        // Relaxed: a hint; the stamp checks and the CAS below validate it.
+        let mut tail = self.tail.load(Relaxed);
+        while !items.is_empty() {
+            if tail & self.mark_bit != 0 {
+                // Acquire: pairs with the release half of `close`'s
+                // `fetch_or`; close happens-before this return.
+                fence(Acquire);
+                break;
+            }
+            // SAFETY: `tail` was read from `tail` or returned by its CAS or
+            // by `push_slot_busy` (a `tail` load), or made by `advance`.
+            let slot = unsafe { self.slot(tail) };
+            // Acquire: pairs with the Release stamp store in `read_claimed`,
+            // as in `try_push`.
+            let stamp = slot.stamp.load(Acquire);
+            if stamp != tail {
+                match self.push_slot_busy(tail, stamp, &backoff) {
+                    Some(current) => {
+                        tail = current;
+                        continue;
+                    }
+                    // Full: the linearization point is in `push_slot_busy`.
+                    None => break,
+                }
+            }
+            let wanted = items.len().min(self.capacity());
+            // The ready run: slots whose stamp says "empty for the push at my
+            // position", from `tail` on.
+            let (count, end) = self.ready_run(tail, wanted, 0);
+            // SeqCst: as the claim in `try_push` (the waiters' re-check and
+            // the close mark); one CAS claims the whole run.
+            match self.tail.compare_exchange_weak(tail, end, SeqCst, Relaxed) {
+                Ok(_) => {
+                    let mut position = tail;
+                    // `drain` moves the values out; nothing here can panic
+                    // between the claim and the last stamp store.
+                    for value in items.drain(..count) {
+                        // SAFETY: `position` lies between `tail` and `end`,
+                        // whose index fields `advance` keeps in bounds.
+                        let slot = unsafe { self.slot(position) };
+                        // SAFETY: the CAS moved `tail` from `tail` to `end`,
+                        // claiming every position between, and before it an
+                        // Acquire load of each one's stamp returned that
+                        // position (`ready_run`). See `write_claimed`.
+                        unsafe { self.write_claimed(slot, position, value) };
+                        position = self.advance(position);
+                    }
+                    pushed += count;
+                    tail = end;
+                }
+                Err(current) => {
+                    tail = current;
+                    backoff.spin();
+                }
+            }
+        }
+        if pushed > 0 {
+            self.notify_pushed_many(pushed);
+        }
+        pushed
+    }
+
+    /// Takes up to `max` values from the front of the buffer, appends them
+    /// to `out` oldest first and returns how many.
+    ///
+    /// Each value is its own pop, linearizable on its own, in FIFO order
+    /// (see [Batches](RingBuffer#batches)): one compare-and-swap on `head`
+    /// claims every published value from `head` on (up to `max`), then each
+    /// is moved out, and blocked pushes are woken once, after the last run.
+    /// A return below `max` means the buffer was empty at some moment after
+    /// the last value came out; `0` then means empty, or closed and drained
+    /// ([`is_closed`](RingBuffer::is_closed) tells). Waits as
+    /// [`try_pop`](RingBuffer::try_pop) does for a value a push has claimed
+    /// and not yet written, and for a `force_push` that holds `head`.
+    ///
+    /// `out` is grown before each claim, so an allocation failure leaves the
+    /// buffer untouched.
+    ///
+    /// ```
+    /// use freelane::RingBuffer;
+    ///
+    /// let ring = RingBuffer::new(8);
+    /// let mut items: Vec<u32> = (1..=5).collect();
+    /// ring.try_push_many(&mut items);
+    /// let mut out = vec![0];
+    /// assert_eq!(ring.try_pop_many(&mut out, 3), 3);
+    /// assert_eq!(out, [0, 1, 2, 3]); // appended, oldest first
+    /// assert_eq!(ring.try_pop_many(&mut out, 10), 2);
+    /// assert_eq!(out, [0, 1, 2, 3, 4, 5]);
+    /// assert_eq!(ring.try_pop_many(&mut out, 10), 0); // empty
+    /// ```
+    pub fn try_pop_many(&self, out: &mut Vec<T>, max: usize) -> usize {
+        let backoff = Backoff::new();
+        let mut taken = 0;
+        // Relaxed: a hint; the stamp checks and the CAS below validate it.
+        let mut head = self.head.load(Relaxed);
+        while taken < max {
+            if head & self.mark_bit != 0 {
+                // A `force_push` holds `head`: wait, as in `try_pop`.
+                backoff.snooze();
+                // Relaxed: a hint, as above.
+                head = self.head.load(Relaxed);
+                continue;
+            }
+            // SAFETY: `head` was read from `head` or returned by its CAS or
+            // by `pop_slot_busy` (a `head` load), or made by `advance`.
+            let slot = unsafe { self.slot(head) };
+            // Acquire: pairs with the Release stamp store in `write_claimed`,
+            // as in `try_pop`.
+            let stamp = slot.stamp.load(Acquire);
+            if stamp != head + 1 {
+                match self.pop_slot_busy(head, stamp, &backoff) {
+                    Ok(current) => {
+                        head = current;
+                        continue;
+                    }
+                    // Empty or closed and drained: the linearization point
+                    // is in `pop_slot_busy`.
+                    Err(_) => break,
+                }
+            }
+            let wanted = (max - taken).min(self.capacity());
+            // The ready run: slots holding the value of my position.
+            let (count, end) = self.ready_run(head, wanted, 1);
+            // Grow `out` before claiming: `push` below then cannot allocate
+            // or panic while claimed slots are unfinished.
+            out.reserve(count);
+            // SeqCst: as the claim in `try_pop` (the waiters' re-check); one
+            // CAS claims the whole run.
+            match self.head.compare_exchange_weak(head, end, SeqCst, Relaxed) {
+                Ok(_) => {
+                    let mut position = head;
+                    for _ in 0..count {
+                        // SAFETY: `position` lies between `head` and `end`,
+                        // whose index fields `advance` keeps in bounds.
+                        let slot = unsafe { self.slot(position) };
+                        // SAFETY: the CAS moved `head` from `head` to `end`,
+                        // claiming every position between, and before it an
+                        // Acquire load of each one's stamp returned that
+                        // position + 1 (`ready_run`). See `read_claimed`.
+                        out.push(unsafe { self.read_claimed(slot, position) });
+                        position = self.advance(position);
+                    }
+                    taken += count;
+                    head = end;
+                }
+                Err(current) => {
+                    head = current;
+                    backoff.spin();
+                }
+            }
+        }
+        if taken > 0 {
+            self.notify_popped_many(taken);
+        }
+        taken
+    }
+
+    /// The run of ready slots from unmarked position `start`, whose slot the
+    /// caller has already found ready: at most `limit` (at least 1, at most
+    /// the capacity) positions whose stamps are `position + offset` (`0`:
+    /// empty for that push; `1`: holding that position's value), read with
+    /// Acquire. Returns the run's length and the position after it.
+    #[inline]
+    fn ready_run(&self, start: usize, limit: usize, offset: usize) -> (usize, usize) {
+        debug_assert!((1..=self.capacity()).contains(&limit));
+        let mut count = 1;
+        let mut position = self.advance(start);
+        while count < limit {
+            // SAFETY: `position` was made by `advance` from the caller's
+            // in-bounds `start`.
+            let slot = unsafe { self.slot(position) };
+            // Acquire: as the caller's load of the first stamp (pairs with
+            // the Release stamp stores in `read_claimed` / `write_claimed`).
+            if slot.stamp.load(Acquire) != position + offset {
+                break;
+            }
+            count += 1;
+            position = self.advance(position);
+        }
+        (count, position)
     }
 
     /// The slow path of a push at position `tail` whose slot's stamp is
@@ -860,18 +1137,26 @@ impl<T> RingBuffer<T> {
     }
 
     /// The slot that `position` (a head or tail word) refers to.
+    ///
+    /// # Safety
+    ///
+    /// `position`'s index field (`position & (mark_bit - 1)`) is below the
+    /// capacity: `position` was loaded from `head` or `tail` (mark bits
+    /// allowed), returned by a CAS on them, or made by `advance` from such a
+    /// position. The index is not checked in release builds.
     #[inline(always)]
-    fn slot(&self, position: usize) -> &Slot<T> {
+    unsafe fn slot(&self, position: usize) -> &Slot<T> {
         let index = position & (self.mark_bit - 1);
         debug_assert!(
             index < self.slots.len(),
             "index {index} past capacity {}",
             self.slots.len()
         );
-        // SAFETY: `head` and `tail` start at index 0, and `advance` is the
-        // only way they move (`force_push` moves them by `advance` too): it
-        // raises the index by one while that stays below the capacity and
-        // resets it to 0 otherwise. So every position's index is in bounds.
+        // SAFETY: the caller's contract. It holds for every word of `head`
+        // and `tail`: they start at index 0, and `advance` is the only way
+        // they move (`force_push` and the batches move them by `advance`
+        // too); it raises the index by one while that stays below the
+        // capacity and resets it to 0 otherwise.
         unsafe { self.slots.get_unchecked(index) }
     }
 
@@ -908,10 +1193,11 @@ impl<T> RingBuffer<T> {
     ///
     /// # Safety
     ///
-    /// The caller's CAS moved `tail` from `tail` on, and before it an Acquire
-    /// load of `slot.stamp` returned `tail` (the slot is empty and its last
-    /// reader is done). Then no other thread touches `slot.value` until the
-    /// stamp store here.
+    /// `slot` is `tail`'s slot; the caller's CAS moved `tail` past position
+    /// `tail` (from it, or, for a batch, from an earlier position of the same
+    /// run), and before it an Acquire load of `slot.stamp` returned `tail`
+    /// (the slot is empty and its last reader is done). Then no other thread
+    /// touches `slot.value` until the stamp store here.
     #[inline(always)]
     unsafe fn write_claimed(&self, slot: &Slot<T>, tail: usize, value: T) {
         slot.value.with_mut(|value_ptr| {
@@ -930,10 +1216,12 @@ impl<T> RingBuffer<T> {
     ///
     /// # Safety
     ///
-    /// The caller's CAS moved `head` from `head` on, and before it an Acquire
-    /// load of `slot.stamp` returned `head + 1` (the slot holds the value
-    /// pushed at `head`, and its write is visible). Then no other thread
-    /// touches `slot.value` until the stamp store here.
+    /// `slot` is `head`'s slot; the caller's CAS moved `head` past position
+    /// `head` (from it, or, for a batch, from an earlier position of the same
+    /// run), and before it an Acquire load of `slot.stamp` returned
+    /// `head + 1` (the slot holds the value pushed at `head`, and its write
+    /// is visible). Then no other thread touches `slot.value` until the stamp
+    /// store here.
     #[inline(always)]
     unsafe fn read_claimed(&self, slot: &Slot<T>, head: usize) -> T {
         let value = slot.value.with(|value_ptr| {
@@ -995,6 +1283,29 @@ impl<T> RingBuffer<T> {
     #[inline(always)]
     fn notify_popped(&self) {
         self.waiters.not_full.notify_one();
+    }
+
+    /// Wakes up to `count` blocked pops, after a batch pushed `count`
+    /// values: one load when none waits. Must follow the batch's last SeqCst
+    /// claim (see `blocking`).
+    #[inline]
+    fn notify_pushed_many(&self, count: usize) {
+        for _ in 0..count {
+            if !self.waiters.not_empty.notify_one() {
+                break;
+            }
+        }
+    }
+
+    /// Wakes up to `count` blocked pushes, after a batch popped `count`
+    /// values; as `notify_pushed_many`.
+    #[inline]
+    fn notify_popped_many(&self, count: usize) {
+        for _ in 0..count {
+            if !self.waiters.not_full.notify_one() {
+                break;
+            }
+        }
     }
 
     /// Wakes every blocked push and pop. Must follow the SeqCst RMW that set

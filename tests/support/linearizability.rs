@@ -109,6 +109,21 @@ pub fn check<S: Spec>(
     initial: &S::State,
     history: &[Event<S::Op, S::Ret>],
 ) -> Result<Vec<usize>, String> {
+    check_chained::<S>(initial, history, &[])
+}
+
+/// [`check`] for histories where some events are parts of one call that
+/// takes effect element by element (a batch push or pop: each element its
+/// own linearizable operation, all within the call's interval, in the
+/// call's order). `after[i] = Some(j)` says event `i` must be linearized
+/// after event `j` (the previous element of the same call); an `after`
+/// shorter than `history` leaves the rest unconstrained. Nothing else is
+/// relaxed: each element is still placed at one instant inside the call.
+pub fn check_chained<S: Spec>(
+    initial: &S::State,
+    history: &[Event<S::Op, S::Ret>],
+    after: &[Option<usize>],
+) -> Result<Vec<usize>, String> {
     assert!(
         history.len() <= 64,
         "the checker handles at most 64 operations, got {}",
@@ -116,6 +131,7 @@ pub fn check<S: Spec>(
     );
     let mut search = Search::<S> {
         history,
+        after,
         failed: HashSet::new(),
         order: Vec::with_capacity(history.len()),
     };
@@ -137,6 +153,8 @@ pub fn check<S: Spec>(
 
 struct Search<'h, S: Spec> {
     history: &'h [Event<S::Op, S::Ret>],
+    /// Program order inside a call (see [`check_chained`]).
+    after: &'h [Option<usize>],
     /// (done-set, state) pairs known to lead nowhere.
     failed: HashSet<(u64, S::State)>,
     /// The linearization built so far.
@@ -167,6 +185,11 @@ impl<S: Spec> Search<'_, S> {
             let event = &self.history[index];
             if done & (1 << index) != 0 || event.invoked > earliest_response {
                 continue;
+            }
+            if let Some(Some(previous)) = self.after.get(index) {
+                if done & (1 << previous) == 0 {
+                    continue;
+                }
             }
             let mut next = state.clone();
             if !S::step(&mut next, &event.op, &event.ret) {
