@@ -1310,7 +1310,7 @@ pub fn catalog() -> Vec<Workload> {
             ]
         };
     }
-    vec![
+    let mut all = vec![
         Workload {
             id: "msqueue/pairs",
             about: "one thread: push then pop, repeated (unbounded queues)",
@@ -1527,9 +1527,17 @@ pub fn catalog() -> Vec<Workload> {
                 }),
             ],
         },
-    ]
+    ];
+    // The batch workloads (batch.rs) follow the ring's, before the counters.
+    let at = all
+        .iter()
+        .position(|w| w.id == "counter/increment")
+        .unwrap_or(all.len());
+    all.splice(at..at, batch::workloads());
+    all
 }
 
 pub mod async_waits;
+pub mod batch;
 pub mod latency;
 pub mod rate_limit;

@@ -21,8 +21,15 @@ const COLOURS: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
-/// Draws `rows` (one workload) into `path`; `cores` places the oversubscription mark.
-pub fn draw(path: &Path, title: &str, rows: &[&Row], cores: usize) -> Result<(), Box<dyn Error>> {
+/// Draws `rows` (one workload) into `path`; `machine` is named under the
+/// threads axis, `cores` places the oversubscription mark.
+pub fn draw(
+    path: &Path,
+    title: &str,
+    machine: &str,
+    rows: &[&Row],
+    cores: usize,
+) -> Result<(), Box<dyn Error>> {
     let mut structures: Vec<(&str, Role)> = Vec::new();
     for row in rows {
         if !structures.iter().any(|(name, _)| *name == row.structure) {
@@ -61,7 +68,7 @@ pub fn draw(path: &Path, title: &str, rows: &[&Row], cores: usize) -> Result<(),
     chart
         .configure_mesh()
         .x_labels(((x_high - x_low).round() as usize + 1).max(2))
-        .x_desc("threads")
+        .x_desc(format!("threads ({machine})"))
         .y_desc("Mops/s (median)")
         .x_label_formatter(&|x| format!("{}", 2f64.powf(*x).round()))
         .draw()?;
@@ -99,10 +106,11 @@ pub fn draw(path: &Path, title: &str, rows: &[&Row], cores: usize) -> Result<(),
 
 /// One latency workload's chart: p50, p90, p99, p99.9 and max on a log
 /// nanosecond axis, a line per structure and load (freelane's solid and
-/// thick, peers thinner), the legend beside.
+/// thick, peers thinner), the legend beside, `machine` under the axis.
 pub fn draw_latency(
     path: &Path,
     title: &str,
+    machine: &str,
     rows: &[&crate::latency::LatencyRow],
 ) -> Result<(), Box<dyn Error>> {
     const LABELS: [&str; 5] = ["p50", "p90", "p99", "p99.9", "max"];
@@ -131,7 +139,7 @@ pub fn draw_latency(
     chart
         .configure_mesh()
         .x_labels(5)
-        .x_desc("percentile")
+        .x_desc(format!("percentile ({machine})"))
         .y_desc("latency, ns (log)")
         .x_label_formatter(&|x| {
             let index = x.round();

@@ -373,6 +373,13 @@ mod app {
             crate::readme::section(report),
         )?;
         let mut charts = 0;
+        let machine = format!(
+            "{}, {} cores, {}, commit {}",
+            report.machine.cpu,
+            report.machine.cores,
+            report.machine.platform,
+            report.machine.commit
+        );
         for workload in report.workloads() {
             let rows: Vec<&Row> = report
                 .rows
@@ -387,25 +394,18 @@ mod app {
             }
             let title = format!("{workload}: {}", rows[0].about);
             let path = dir.join(format!("{}.svg", workload.replace('/', "-")));
-            chart::draw(&path, &title, &rows, report.machine.cores)?;
+            chart::draw(&path, &title, &machine, &rows, report.machine.cores)?;
             charts += 1;
         }
-        let machine = format!(
-            "{}, {} cores, {}, commit {}",
-            report.machine.cpu,
-            report.machine.cores,
-            report.machine.platform,
-            report.machine.commit
-        );
         for workload in latency::workloads(&report.latency) {
             let rows: Vec<&latency::LatencyRow> = report
                 .latency
                 .iter()
                 .filter(|r| r.workload == workload)
                 .collect();
-            let title = format!("{workload}: p50 to max ({machine})");
+            let title = format!("{workload}: p50 to max");
             let path = dir.join(format!("{}.svg", workload.replace('/', "-")));
-            chart::draw_latency(&path, &title, &rows)?;
+            chart::draw_latency(&path, &title, &machine, &rows)?;
             charts += 1;
         }
         if let Some(matrix) = &report.matrix {

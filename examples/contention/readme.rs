@@ -40,12 +40,14 @@ pub fn section(report: &Report) -> String {
             .iter()
             .filter(|r| r.workload == workload)
             .collect();
-        let mut subjects: Vec<&str> = rows
-            .iter()
-            .filter(|r| r.role == Role::Subject)
-            .map(|r| r.structure)
-            .collect();
-        subjects.dedup();
+        // Rows come thread count by thread count, subjects interleaved:
+        // keep each subject once, in first-seen order.
+        let mut subjects: Vec<&str> = Vec::new();
+        for row in rows.iter().filter(|r| r.role == Role::Subject) {
+            if !subjects.contains(&row.structure) {
+                subjects.push(row.structure);
+            }
+        }
         for subject in subjects {
             let mine: Vec<_> = rows.iter().filter(|r| r.structure == subject).collect();
             let versus: Vec<String> = mine
@@ -69,7 +71,7 @@ pub fn section(report: &Report) -> String {
         }
     }
     if cells.len() > 1 {
-        out.push_str(&markdown(&cells).replace('<', "&lt;"));
+        out.push_str(&markdown(&cells).replace('<', "&lt;").replace('>', "&gt;"));
     }
     out.push_str("\n### Where freelane is behind\n\n");
     out.push_str(&behind(report));

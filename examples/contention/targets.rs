@@ -94,10 +94,9 @@ const RING: [At; 4] = {
     let [a, b, c] = queue_cells!("ring", contended);
     [queue_cells!("ring", pairs), a, b, c]
 };
-/// The blocking ring workloads (rows by issue 12's branch, ring12:
-/// RingBuffer's `push`/`pop` beside crossbeam-channel's bounded
-/// `send`/`recv`, series `crossbeam-channel bounded`). That branch has no
-/// `ring-blocking/spsc`: its 1p1c is `ring-blocking/mpmc` at 2 threads.
+/// The blocking ring workloads: RingBuffer's `push`/`pop` beside
+/// crossbeam-channel's bounded `send`/`recv`. There is no
+/// `ring-blocking/spsc`: 1p1c is `ring-blocking/mpmc` at 2 threads.
 const RING_BLOCKING: [At; 4] = [
     At::Cell {
         workload: "ring-blocking/pairs",
@@ -118,6 +117,20 @@ const RING_BLOCKING: [At; 4] = [
         workload: "ring-blocking/mpmc",
         threads: 8,
         label: "4p4c",
+    },
+];
+/// The batch workloads run n/2 producers and n/2 consumers: 1p1c at 2
+/// threads, 2p2c at 4.
+const BATCH_RING: [At; 2] = [
+    At::Cell {
+        workload: "batch/ring",
+        threads: 2,
+        label: "1p1c",
+    },
+    At::Cell {
+        workload: "batch/ring",
+        threads: 4,
+        label: "2p2c",
     },
 ];
 const UNBOUNDED_PAIRS: [At; 1] = [queue_cells!("msqueue", pairs)];
@@ -264,8 +277,35 @@ pub const TARGETS: &[Target] = &[
         threshold: 0.9,
         at: &UNBOUNDED_PAIRS,
     },
-    // Issue 15: the batch targets (rows from benches/workloads/batch.rs) go here.
-
+    // Issue 15: batches (rows from benches/workloads/batch.rs).
+    Target {
+        issue: 15,
+        what: "try_push_many/try_pop_many (32), per element",
+        subject: "RingBuffer batch 32",
+        peer: "RingBuffer single",
+        threshold: 3.0,
+        at: &BATCH_RING,
+    },
+    Target {
+        issue: 15,
+        what: "try_push_many/try_pop_many (32), per element",
+        subject: "RingBuffer batch 32",
+        peer: "ArrayQueue",
+        threshold: 3.0,
+        at: &BATCH_RING,
+    },
+    Target {
+        issue: 14,
+        what: "push_many/pop_many (32), per element",
+        subject: "SegmentedQueue batch 32",
+        peer: "SegmentedQueue single",
+        threshold: 3.0,
+        at: &[At::Cell {
+            workload: "batch/unbounded",
+            threads: 2,
+            label: "1p1c",
+        }],
+    },
     // Standing targets of closed issues.
     Target {
         issue: 0,
@@ -436,7 +476,7 @@ mod tests {
         let checks = check(&rows, &[1, 2, 4, 8], 2);
         let ring: Vec<&Check> = checks
             .iter()
-            .filter(|c| c.target.peer == "ArrayQueue")
+            .filter(|c| c.target.peer == "ArrayQueue" && c.target.subject == "RingBuffer")
             .collect();
         assert_eq!(ring.len(), 4);
         assert_eq!(ring[0].status(), Status::Met);
@@ -486,10 +526,8 @@ mod tests {
     }
 
     #[test]
-    fn every_target_names_a_workload_of_the_catalog_or_an_announced_one() {
+    fn every_target_names_a_workload_of_the_catalog() {
         let catalog: Vec<&str> = crate::workloads::catalog().iter().map(|w| w.id).collect();
-        // Workloads whose rows other branches add (see the targets above).
-        let announced = ["ring-blocking/"];
         for target in TARGETS {
             for at in target.at {
                 let workload = match *at {
@@ -498,8 +536,7 @@ mod tests {
                     | At::Oversubscribed { workload } => workload,
                 };
                 assert!(
-                    catalog.contains(&workload)
-                        || announced.iter().any(|p| workload.starts_with(p)),
+                    catalog.contains(&workload),
                     "{} names unknown workload {workload}",
                     target.name()
                 );
