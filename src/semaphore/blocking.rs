@@ -41,7 +41,7 @@ use core::task::Waker;
 /// average (`parking_lot/src/raw_mutex.rs`, "eventual fairness"); 1 ms keeps
 /// the forced hand-offs (a context switch each) under about 1% of a
 /// contended second on this workload while bounding the wait.
-#[cfg(all(feature = "std", not(freelane_loom), not(miri)))]
+#[cfg(all(feature = "std", not(freelane_loom)))]
 pub(super) const FAIR_BOUND: core::time::Duration = core::time::Duration::from_millis(1);
 
 /// What the waiters lock guards: the queue and the hand-off bookkeeping.
@@ -54,7 +54,7 @@ pub(super) struct Queue {
     /// word exactly when this is non-zero.
     handoffs: usize,
     /// The earliest time of the next promotion (see [`FAIR_BOUND`]).
-    #[cfg(all(feature = "std", not(freelane_loom), not(miri)))]
+    #[cfg(all(feature = "std", not(freelane_loom)))]
     next_fair: Option<Now>,
 }
 
@@ -63,7 +63,7 @@ impl Queue {
         Self {
             entries: VecDeque::new(),
             handoffs: 0,
-            #[cfg(all(feature = "std", not(freelane_loom), not(miri)))]
+            #[cfg(all(feature = "std", not(freelane_loom)))]
             next_fair: None,
         }
     }
@@ -82,7 +82,7 @@ impl Queue {
             return false;
         };
         debug_assert!(!front.handoff, "called in barging mode only");
-        #[cfg(all(feature = "std", not(freelane_loom), not(miri)))]
+        #[cfg(all(feature = "std", not(freelane_loom)))]
         {
             if now.saturating_duration_since(front.arrival.since) < FAIR_BOUND
                 || self.next_fair.is_some_and(|next| now < next)
@@ -92,7 +92,7 @@ impl Queue {
             self.next_fair = now.checked_add(FAIR_BOUND);
             true
         }
-        #[cfg(not(all(feature = "std", not(freelane_loom), not(miri))))]
+        #[cfg(not(all(feature = "std", not(freelane_loom))))]
         {
             let () = now;
             front.arrival.failed_wakeups >= 1
@@ -103,10 +103,13 @@ impl Queue {
 /// A reading of the fairness clock: quanta's TSC-based `Instant` (about
 /// 10 ns a reading here, against 20-27 ns for `std::time::Instant::now()`,
 /// see [`StdClock`](crate::StdClock)) where there is a clock; nothing under
-/// loom and without `std`.
+/// loom and without `std`. Miri cannot run quanta's `rdtsc`, so there the
+/// same decisions are made on `std::time::Instant` (Miri's virtual clock).
 #[cfg(all(feature = "std", not(freelane_loom), not(miri)))]
 type Now = quanta::Instant;
-#[cfg(not(all(feature = "std", not(freelane_loom), not(miri))))]
+#[cfg(all(feature = "std", not(freelane_loom), miri))]
+type Now = std::time::Instant;
+#[cfg(not(all(feature = "std", not(freelane_loom))))]
 type Now = ();
 
 /// Reads the fairness clock. Called on slow paths only, and never under the
@@ -114,9 +117,9 @@ type Now = ();
 /// under it on every contended release).
 #[inline]
 fn fair_now() -> Now {
-    #[cfg(all(feature = "std", not(freelane_loom), not(miri)))]
+    #[cfg(all(feature = "std", not(freelane_loom)))]
     {
-        quanta::Instant::now()
+        Now::now()
     }
 }
 
@@ -134,7 +137,7 @@ struct Entry {
 /// When a waiting acquire first queued, kept across its retries.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Arrival {
-    #[cfg(all(feature = "std", not(freelane_loom), not(miri)))]
+    #[cfg(all(feature = "std", not(freelane_loom)))]
     since: Now,
     /// Wake-ups after which its retry found no permit.
     failed_wakeups: usize,
@@ -143,7 +146,7 @@ pub(super) struct Arrival {
 impl Arrival {
     pub(super) fn now() -> Self {
         Self {
-            #[cfg(all(feature = "std", not(freelane_loom), not(miri)))]
+            #[cfg(all(feature = "std", not(freelane_loom)))]
             since: fair_now(),
             failed_wakeups: 0,
         }
