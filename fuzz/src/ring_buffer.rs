@@ -20,13 +20,13 @@ pub const MAX_CONCURRENT_CAPACITY: usize = 24;
 pub enum Op {
     /// `try_push` a fresh payload.
     TryPush,
-    /// `try_push` 1 to 64 payloads in a row.
+    /// `try_push_many` with 1 to 64 payloads.
     TryPushMany(u8),
     /// `force_push`.
     ForcePush,
     /// `try_pop`.
     TryPop,
-    /// `try_pop` 1 to 64 times.
+    /// `try_pop_many` with `max` 0 to 64.
     TryPopMany(u8),
     /// `close`.
     Close,
@@ -122,16 +122,34 @@ pub fn check_sequential(input: &Input) {
     };
     for op in ops {
         match *op {
-            Op::TryPush | Op::TryPushMany(_) => {
-                let count = match *op {
-                    Op::TryPushMany(count) => 1 + usize::from(count) % 64,
-                    _ => 1,
+            Op::TryPush => {
+                let value = fresh();
+                let seq = value.tag.seq;
+                assert_eq!(push_tags(ring.try_push(value)), model.push(seq), "try_push");
+            }
+            Op::TryPushMany(count) => {
+                let mut items: Vec<Tracked> =
+                    (0..1 + usize::from(count) % 64).map(|_| fresh()).collect();
+                let seqs: Vec<usize> = items.iter().map(|value| value.tag.seq).collect();
+                let room = if model.closed {
+                    0
+                } else {
+                    capacity - model.values.len()
                 };
-                for _ in 0..count {
-                    let value = fresh();
-                    let seq = value.tag.seq;
-                    assert_eq!(push_tags(ring.try_push(value)), model.push(seq), "try_push");
-                }
+                let expected = room.min(seqs.len());
+                assert_eq!(
+                    ring.try_push_many(&mut items),
+                    expected,
+                    "try_push_many count"
+                );
+                model.values.extend(&seqs[..expected]);
+                let left: Vec<usize> = items.iter().map(|value| value.tag.seq).collect();
+                assert_eq!(
+                    left,
+                    seqs[expected..],
+                    "try_push_many left the rest, in order"
+                );
+                // The rest are dropped here, counted by the ledger.
             }
             Op::ForcePush => {
                 let value = fresh();
@@ -142,15 +160,20 @@ pub fn check_sequential(input: &Input) {
                 };
                 assert_eq!(got, model.force_push(seq), "force_push");
             }
-            Op::TryPop | Op::TryPopMany(_) => {
-                let count = match *op {
-                    Op::TryPopMany(count) => 1 + usize::from(count) % 64,
-                    _ => 1,
-                };
-                for _ in 0..count {
-                    let got = ring.try_pop().map(|value| value.tag.seq);
-                    assert_eq!(got, model.pop(), "try_pop");
-                }
+            Op::TryPop => {
+                let got = ring.try_pop().map(|value| value.tag.seq);
+                assert_eq!(got, model.pop(), "try_pop");
+            }
+            Op::TryPopMany(max) => {
+                let max = usize::from(max) % 65;
+                let mut out = Vec::new();
+                let taken = ring.try_pop_many(&mut out, max);
+                let expected: Vec<usize> = (0..max.min(model.values.len()))
+                    .filter_map(|_| model.values.pop_front())
+                    .collect();
+                assert_eq!(taken, expected.len(), "try_pop_many count");
+                let got: Vec<usize> = out.iter().map(|value| value.tag.seq).collect();
+                assert_eq!(got, expected, "try_pop_many values, oldest first");
             }
             Op::Close => {
                 assert_eq!(ring.close(), !model.closed, "close's first-caller flag");
@@ -215,6 +238,10 @@ pub enum ThreadOp {
     ForcePush,
     /// `try_pop`.
     TryPop,
+    /// `try_push_many` with 1 to 8 of this thread's next payloads.
+    TryPushMany(u8),
+    /// `try_pop_many` with `max` 0 to 8.
+    TryPopMany(u8),
     /// `push_timeout` (0 to 31 µs).
     PushTimeout(u8),
     /// `pop_timeout` (0 to 31 µs).
@@ -224,6 +251,9 @@ pub enum ThreadOp {
     /// `len` and `is_closed`.
     Inspect,
 }
+
+/// Largest batch a concurrent thread pushes or pops at once.
+const MAX_BATCH: usize = 8;
 
 /// A concurrent input: capacity and two or three scripts.
 #[derive(Arbitrary, Debug)]
@@ -247,7 +277,7 @@ struct Seen {
 /// one winner and monotone `Closed` results, and drops.
 pub fn check_concurrent(input: &ConcurrentInput) {
     let capacity = 1 + usize::from(input.capacity) % MAX_CONCURRENT_CAPACITY;
-    let ledger = Ledger::new(crate::MAX_THREAD_OPS * 3);
+    let ledger = Ledger::new(crate::MAX_THREAD_OPS * 3 * MAX_BATCH);
     let ring = RingBuffer::new(capacity);
     let results = input.scripts.run(|thread, script| {
         let mut seen = Seen::default();
@@ -284,6 +314,48 @@ pub fn check_concurrent(input: &ConcurrentInput) {
                             assert_eq!(value.tag, tag, "Closed gave back another value");
                         }
                     }
+                }
+                ThreadOp::TryPushMany(count) => {
+                    let count = 1 + usize::from(count) % MAX_BATCH;
+                    let mut items: Vec<Tracked> = (next..next + count)
+                        .map(|seq| {
+                            ledger.payload(Tag {
+                                producer: thread,
+                                seq,
+                            })
+                        })
+                        .collect();
+                    next += count;
+                    let pushed = ring.try_push_many(&mut items);
+                    assert_eq!(pushed + items.len(), count, "try_push_many lost values");
+                    if pushed > 0 {
+                        assert!(
+                            !knows_closed,
+                            "try_push_many took values after close was seen"
+                        );
+                    }
+                    // What went in is the front of the batch; the rest are
+                    // still here, in order (dropped below, counted).
+                    let first_left = next - items.len();
+                    seen.pushed.extend(next - count..first_left);
+                    for (k, value) in items.iter().enumerate() {
+                        assert_eq!(
+                            value.tag.seq,
+                            first_left + k,
+                            "try_push_many reordered the rest"
+                        );
+                    }
+                }
+                ThreadOp::TryPopMany(max) => {
+                    let max = usize::from(max) % (MAX_BATCH + 1);
+                    let mut out = Vec::new();
+                    let taken = ring.try_pop_many(&mut out, max);
+                    assert_eq!(taken, out.len(), "try_pop_many's count");
+                    assert!(taken <= max, "try_pop_many took {taken} > max {max}");
+                    if taken > 0 {
+                        assert!(!knows_drained, "a value came out after Closed");
+                    }
+                    seen.taken.extend(out.iter().map(|value| value.tag));
                 }
                 ThreadOp::ForcePush => {
                     next += 1;

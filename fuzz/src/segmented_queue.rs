@@ -72,8 +72,7 @@ pub fn check_sequential(input: &Input) {
                 }
             }
             Op::PushBatch(count) => {
-                let mut batch: Vec<Tracked> =
-                    (0..count % 300).map(|_| fresh(&mut model)).collect();
+                let mut batch: Vec<Tracked> = (0..count % 300).map(|_| fresh(&mut model)).collect();
                 queue.push_many(&mut batch);
                 assert!(batch.is_empty(), "push_many left elements behind");
             }
