@@ -24,6 +24,7 @@ LOOM_TESTS=(
     loom_async        # waker hand-off, cancellation racing a wake-up
     loom_semaphore    # permits, hand-off, the linearizable close
     loom_segmented_queue # FAA claims, poisoned slots, segment linking
+    loom_ring_batch   # a run of slots claimed by one CAS, racing pops, runs, close
 )
 if [ "$#" -gt 0 ]; then LOOM_TESTS=("$@"); fi
 

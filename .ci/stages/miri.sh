@@ -78,7 +78,7 @@ EPOCH_LINEARIZABILITY_TEST=ms_queue_histories_are_linearizable
 # under Miri they cost minutes. tokio's semaphore suites (peer_tokio_*) run on
 # tokio's runtime, slow under Miri; the paths they cover run there through
 # tests/semaphore.rs and tests/async_semaphore.rs.
-NOT_MIRI_TESTS=(loom loom_semaphore loom_rate_limiter loom_async loom_segmented_queue
+NOT_MIRI_TESTS=(loom loom_semaphore loom_rate_limiter loom_async loom_segmented_queue loom_ring_batch
     peer_array_queue peer_concurrent_queue_bounded peer_concurrent_queue_single
     peer_seg_queue peer_concurrent_queue_unbounded peer_seg_queue_msqueue
     peer_tokio_semaphore peer_tokio_semaphore_owned)
