@@ -608,7 +608,22 @@ impl ThreadCache {
     /// pool's chain hands it back through the epoch first. `guard` is pinned
     /// on the default collector, which every queue using this cache retires
     /// to (`std`).
+    #[inline]
     fn take<T>(&self, pool: &Pool<T>, guard: &Guard) -> Option<*mut Node<T>> {
+        let first = self.first.get().cast::<Node<T>>();
+        if first.is_null() || self.pool.get() != core::ptr::from_ref(pool).cast::<()>() {
+            return self.refill(pool, guard);
+        }
+        // SAFETY: `first` heads this cache's chain of `pool`'s nodes (the
+        // cache names `pool`), which only this thread touches.
+        self.first.set(unsafe { Node::next_raw(first) }.cast());
+        Some(first)
+    }
+
+    /// `take` when the cache is empty or holds another pool's chain: switch
+    /// to `pool` if needed, then take a chain from it.
+    #[cold]
+    fn refill<T>(&self, pool: &Pool<T>, guard: &Guard) -> Option<*mut Node<T>> {
         let pool_ptr = core::ptr::from_ref(pool).cast::<()>();
         if self.pool.get() != pool_ptr {
             self.flush(guard);
@@ -976,6 +991,7 @@ impl<T> MsQueue<T> {
     /// at a time, in index order). A thread that can reach one of them was
     /// pinned before its unlinking, so before this call, and crossbeam-epoch
     /// runs the deferred function only after every such thread unpinned.
+    #[cold]
     fn retire_batch(&self, first: *mut Node<T>, last: *mut Node<T>, guard: &Guard) {
         // Relaxed: the queue's own count keeps the pool alive here, as in
         // `Arc::clone`.
