@@ -1276,7 +1276,9 @@ impl<T> Drop for MsQueue<T> {
         // may keep the pool itself alive for a while. Relaxed: a hint (see
         // `Pool::give_back`).
         pool.queue_gone.store(true, Relaxed);
-        let free = pool.top.swap(Shared::null(), Relaxed, guard);
+        // Acquire: pairs with the Release CAS in `push_chain`; a chain may
+        // have been returned by a deferred function on another thread.
+        let free = pool.top.swap(Shared::null(), Acquire, guard);
         // SAFETY: the pool's free chains are reachable by no one: a stale
         // pool reader is a push on this queue, and none runs (`&mut self`).
         unsafe { Node::free_chains(free.as_raw().cast_mut()) };
