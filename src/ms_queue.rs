@@ -580,10 +580,10 @@ struct ThreadCache {
     first: Cell<*mut ()>,
     /// `Pool::<T>::return_cache_erased` for that pool's `T`.
     give_back: Cell<Option<ReturnCache>>,
-    /// The default collector, kept from the first push so that the
-    /// destructor can pin without reaching for the global: at thread exit,
-    /// and under loom at the end of a model, the global may be gone.
-    collector: Cell<Option<crossbeam_epoch::Collector>>,
+    /// This thread's participant in the default collector for `push` and
+    /// `pop`, registered at the first of them: pinning it here saves the
+    /// lookup of crossbeam-epoch's own thread-local participant.
+    local: core::cell::OnceCell<LocalHandle>,
 }
 
 /// How a [`ThreadCache`] hands its chain back: `Pool::<T>::return_cache`
@@ -593,13 +593,21 @@ type ReturnCache = unsafe fn(*const (), *mut (), &Guard);
 
 #[cfg(feature = "std")]
 impl ThreadCache {
+    /// Pins this thread's participant (registering it on first use).
+    #[inline]
+    fn pin(&self) -> Guard {
+        self.local
+            .get_or_init(|| crossbeam_epoch::default_collector().register())
+            .pin()
+    }
+
     /// An empty cache.
     const fn new() -> Self {
         Self {
             pool: Cell::new(core::ptr::null()),
             first: Cell::new(core::ptr::null_mut()),
             give_back: Cell::new(None),
-            collector: Cell::new(None),
+            local: core::cell::OnceCell::new(),
         }
     }
 
@@ -632,10 +640,6 @@ impl ThreadCache {
             pool.owners.fetch_add(1, Relaxed);
             self.pool.set(pool_ptr);
             self.give_back.set(Some(Pool::<T>::return_cache_erased));
-            let collector = self.collector.take();
-            self.collector.set(Some(
-                collector.unwrap_or_else(|| crossbeam_epoch::default_collector().clone()),
-            ));
         }
         let first = Cell::new(self.first.get().cast::<Node<T>>());
         // SAFETY: `first` is null or this cache's chain of `pool`'s nodes
@@ -677,13 +681,25 @@ impl ThreadCache {
 impl Drop for ThreadCache {
     /// The thread exits: hand the chain back and give up the count.
     fn drop(&mut self) {
-        if let (Some(_), Some(collector)) = (self.give_back.get(), self.collector.get_mut().take())
-        {
-            // A participant of its own: the thread's default one may already
-            // be gone. Registering allocates, once per exiting thread.
-            self.flush(&collector.register().pin());
+        if let Some(local) = self.local.get() {
+            self.flush(&local.pin());
         }
     }
+}
+
+/// Pins the calling thread's participant in the default collector: the
+/// one in [`THREAD_CACHE`] (crossbeam-epoch's own if that thread-local is
+/// gone, at thread exit, and under loom).
+#[cfg(feature = "std")]
+#[inline]
+fn pin_thread() -> Guard {
+    #[cfg(not(freelane_loom))]
+    let guard = THREAD_CACHE
+        .try_with(ThreadCache::pin)
+        .unwrap_or_else(|_| crossbeam_epoch::pin());
+    #[cfg(freelane_loom)]
+    let guard = crossbeam_epoch::pin();
+    guard
 }
 
 // Not under loom: loom drops a thread's locals in an unspecified order (a
@@ -814,23 +830,27 @@ impl<T> MsQueue<T> {
     #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
     #[inline]
     pub fn push(&self, value: T) {
-        let guard = crossbeam_epoch::pin();
-        // A node from this thread's cache (no shared write), or `None`:
-        // allocate. If the thread-local is gone (a push from another
-        // thread-local's destructor at thread exit), allocate too.
+        // Pinned on this thread's participant, with a node from its cache
+        // (no shared write) or `None`: allocate. If the thread-local is gone
+        // (a push from another thread-local's destructor at thread exit),
+        // crossbeam-epoch's `pin` and a fresh node.
         #[cfg(not(freelane_loom))]
-        let node = THREAD_CACHE
-            .try_with(|cache| cache.take(self.pool(), &guard))
-            .ok()
-            .flatten();
+        let (guard, node) = THREAD_CACHE
+            .try_with(|cache| {
+                let guard = cache.pin();
+                let node = cache.take(self.pool(), &guard);
+                (guard, node)
+            })
+            .unwrap_or_else(|_| (crossbeam_epoch::pin(), None));
         // Under loom, a cache for this call only (see `THREAD_CACHE`): the
         // same take, then the rest of the chain handed back at once.
         #[cfg(freelane_loom)]
-        let node = {
+        let (guard, node) = {
+            let guard = crossbeam_epoch::pin();
             let cache = ThreadCache::new();
             let node = cache.take(self.pool(), &guard);
             cache.flush(&guard);
-            node
+            (guard, node)
         };
         self.push_pinned(node, value, &guard);
     }
@@ -854,7 +874,7 @@ impl<T> MsQueue<T> {
     #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
     #[inline]
     pub fn pop(&self) -> Option<T> {
-        self.pop_pinned(&crossbeam_epoch::pin())
+        self.pop_pinned(&pin_thread())
     }
 
     /// Whether the queue was empty at some instant during the call (a
@@ -971,7 +991,7 @@ impl<T> MsQueue<T> {
     /// default collector, without it on a temporary participant.
     fn with_guard<R>(&self, f: impl FnOnce(&Guard) -> R) -> R {
         #[cfg(feature = "std")]
-        let result = f(&crossbeam_epoch::pin());
+        let result = f(&pin_thread());
         #[cfg(not(feature = "std"))]
         let result = f(&self.register().pin());
         result
