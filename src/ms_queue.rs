@@ -7,15 +7,19 @@
 //! a pop moves `head` one node on with one CAS and takes the value out of the
 //! node it moved to, which becomes the new sentinel. Any thread that finds
 //! `tail` lagging swings it forward itself (helping), so a stalled pusher
-//! cannot block anyone. Popped nodes are retired to crossbeam-epoch and freed
-//! once no pinned thread can still hold them. Source: M. M. Michael and
+//! cannot block anyone. Popped nodes are retired to crossbeam-epoch and
+//! recycled for later pushes once no pinned thread can still hold them.
+//! Source: M. M. Michael and
 //! M. L. Scott, "Simple, Fast, and Practical Non-Blocking and Blocking
 //! Concurrent Queue Algorithms", PODC 1996,
 //! <https://www.cs.rochester.edu/~scott/papers/1996_PODC_queues.pdf>.
 //!
-//! Sections: State, Linearization points, ABA, Reclamation, Progress,
-//! Memory orderings, Collectors (`std` and without it), References. The
-//! user-facing contract (what happens-before what) is on [`MsQueue`] itself.
+//! Sections: State, Linearization points, ABA, Progress, Memory orderings,
+//! Collectors (`std` and without it), References. The user-facing contract
+//! (what happens-before what) and the reclamation and recycling of nodes
+//! (batches, the pool, the pushers' caches, their ABA argument, what a
+//! preempted thread costs, instructions per operation) are on [`MsQueue`]
+//! itself, in the rendered docs.
 //!
 //! # State
 //!
@@ -43,7 +47,7 @@
 //! and never while it is linked: the sentinel made by [`MsQueue::new`] has 0,
 //! every linked node its predecessor's index plus one (wrapping). And a
 //! `batch` pointer to the first node of its batch, the node whose index is
-//! its own rounded down to a multiple of 32 (see Reclamation).
+//! its own rounded down to a multiple of 32 (see recycling on [`MsQueue`]).
 //!
 //! Invariants:
 //! 1. Following `next` from `head` reaches `tail`, and from `tail` the last
@@ -98,57 +102,8 @@
 //! argument covers the CASes on `tail` and `next`. No tags or counters are
 //! needed.
 //!
-//! The pool of free nodes (below) is a Treiber stack, which has an ABA
-//! problem of its own: a pusher loads `top = A` and `A.next = B`, others take
-//! `A` and `B`, `A` comes back on top, and the stale CAS `A → B` succeeds
-//! with `B` in use. The same grace period rules it out: the pusher is pinned
-//! while it takes a node, and a node taken from the pool returns to it only
-//! through the queue and a deferred function, never while that pusher is
-//! still pinned. So `top == A` at the CAS means `A` never left.
-//!
-//! # Reclamation
-//! - A successful pop moves the value out of the new sentinel (a bitwise read:
-//!   the popper owns it from then on) and retires the old sentinel. Nodes hold
-//!   their value in a `MaybeUninit`, so recycling or freeing a node never
-//!   drops a `T`.
-//! - Retired nodes go back in *batches* of 32 consecutive nodes. `head` moves
-//!   one node at a time, so when the pop that retires a batch's last node
-//!   succeeds, every node of the batch is unlinked; that pop defers one
-//!   function for the whole batch (found through the node's `batch` pointer,
-//!   the batch being linked through `next`). One deferral per 32 pops instead
-//!   of one per pop, and the closure's three words fit inside crossbeam's
-//!   deferred-function slot, so deferring allocates nothing.
-//! - When it runs, after the grace period, the function pushes the batch onto
-//!   the queue's *pool*, a Treiber stack of free nodes, with one CAS (the
-//!   batch is already a linked chain). A push takes a node from the pool
-//!   before it calls the allocator. Counted with callgrind on x86-64 (glibc,
-//!   one thread), this took a push+pop pair from about 580 instructions, more
-//!   than half of them in `malloc`/`free` (the batched frees overflowed
-//!   glibc's per-thread cache), to about 150 (with `push` and `pop` inlined
-//!   into the caller); crossbeam's `SegQueue`, which allocates one block per
-//!   31 elements, takes about 145.
-//! - The pool keeps every node it gets back, so the queue's memory follows
-//!   its peak length (plus the batches waiting for their grace period), and
-//!   a run of pushes and pops of any length holds bounded memory.
-//!   [`MsQueue::shrink_to_fit`] detaches the whole pool with one swap and
-//!   frees it through the epoch, like any retired node: a pusher that had
-//!   loaded one of its nodes as the pool's top is still pinned, so the free
-//!   waits for it, and its CAS fails because the node never returns.
-//!   A cap on the pool (freeing batches beyond 8192 nodes) was tried first:
-//!   in the oversubscribed benchmark the queue swings by more than 100 000
-//!   elements, and freeing and reallocating the swing put `malloc`/`free`
-//!   back at about half the profile.
-//! - The pool is shared by the queue and by every deferred batch, which may
-//!   run after the queue is gone (on the global collector): it counts its
-//!   owners, as an `Arc` would, and the last one frees it with its nodes.
-//!   The count moves once per batch, not per node.
-//! - A guard held for a long time (any `crossbeam_epoch::pin()` under `std`,
-//!   shared by every user of the default collector) stops the epoch and delays
-//!   all recycling until it is dropped; pushes then allocate.
-//! - Dropping the queue frees the nodes still linked and drops their values,
-//!   and frees the nodes of the unfinished batch before `head`. Batches on
-//!   their way back to the pool arrive later and are freed with it. Without
-//!   `std`, the queue's own collector runs them when the queue drops.
+//! The pool of free nodes and the pushers' caches have an ABA problem of
+//! their own; [`MsQueue`]'s docs give it with its fix ("ABA of the pool").
 //!
 //! # Progress
 //! Lock-free: a push or pop retries only because another thread's CAS on the
@@ -156,6 +111,8 @@
 //! between linking its node and swinging `tail` blocks nobody: the next thread
 //! to see `tail.next` non-null swings `tail` itself. Allocation in `push` is
 //! only as non-blocking as the global allocator; epoch pinning never waits.
+//! A stalled thread holds up only reclamation (memory, not operations): see
+//! "A preempted thread" on [`MsQueue`].
 //!
 //! # Memory orderings
 //! - The CAS of `next` is Release, and every load of `next` whose node may be
@@ -165,18 +122,24 @@
 //! - The CASes of `head` and `tail` are Release, their loads Acquire: a thread
 //!   that reads a node's address from `head` or `tail` got it from somebody's
 //!   Acquire load of `next`, and the Release passes the node's contents on.
-//! - The pool: a batch is pushed with a Release CAS and a node taken with an
-//!   Acquire CAS, so everything the node's previous users did (they
+//! - The pool: a chain is pushed with a Release CAS and taken whole with an
+//!   Acquire CAS, so everything its nodes' previous users did (they
 //!   happen-before the deferred return, by crossbeam-epoch's guarantee)
-//!   happens-before its next push writes its value.
+//!   happens-before the push that writes a value into one of them. A cache
+//!   is one thread's (or one handle's), so using it needs no ordering.
 //! - Nothing needs SeqCst: each step depends on one word at a time.
 //!
 //! # Collectors
 //! A queue never mixes collectors: its nodes are retired only to the collector
 //! its operations pin.
-//! - With `std`, `MsQueue::push` and `MsQueue::pop` pin crossbeam-epoch's
-//!   global default collector through the thread's own participant, and
-//!   [`MsQueue::handle`] registers a participant with that same collector.
+//! - With `std`, `MsQueue::push` and `MsQueue::pop` (and `len`, `is_empty`,
+//!   `shrink_to_fit`) pin crossbeam-epoch's global default collector
+//!   through a participant the thread keeps beside its node cache
+//!   (registered at its first call; crossbeam-epoch's own thread-local
+//!   participant if that one is gone at thread exit, and under loom). One
+//!   thread-local read then gives a push both its participant and its
+//!   cache. [`MsQueue::handle`] registers a participant with that same
+//!   collector.
 //! - Without `std` there are no thread-locals to hold a participant, so the
 //!   queue owns a `Collector`; [`MsQueue::handle`] registers with it, and the
 //!   handle is the way to push and pop. `len`, `is_empty` and `Debug` on the
@@ -207,7 +170,7 @@ use crate::sync::{Backoff, CachePadded, UnsafeCell};
 /// A list node. The sentinel's `value` is uninitialized (already taken);
 /// every other node's holds the value pushed with it.
 ///
-/// Nodes are recycled (see the Reclamation section): the same allocation is
+/// Nodes are recycled (see "Reclamation and recycling" on [`MsQueue`]): the same allocation is
 /// linked, popped, rests in the [`Pool`] or in a pusher's cache and is
 /// linked again. `index` is written only by the thread that owns the node at
 /// the time (a pusher before publishing it), hence a cell; `next` and
@@ -615,11 +578,13 @@ impl ThreadCache {
     /// chain taken from `pool`; `None`: allocate. A cache holding another
     /// pool's chain hands it back through the epoch first. `guard` is pinned
     /// on the default collector, which every queue using this cache retires
-    /// to (`std`).
+    /// to (`std`). `pool` is the queue's own pointer (`MsQueue::pool`,
+    /// from `Box::into_raw`), live while the caller's `&MsQueue` is: kept
+    /// here, it is the one the pool may be freed through.
     #[inline]
-    fn take<T>(&self, pool: &Pool<T>, guard: &Guard) -> Option<*mut Node<T>> {
+    fn take<T>(&self, pool: *const Pool<T>, guard: &Guard) -> Option<*mut Node<T>> {
         let first = self.first.get().cast::<Node<T>>();
-        if first.is_null() || self.pool.get() != core::ptr::from_ref(pool).cast::<()>() {
+        if first.is_null() || self.pool.get() != pool.cast::<()>() {
             return self.refill(pool, guard);
         }
         // SAFETY: `first` heads this cache's chain of `pool`'s nodes (the
@@ -631,8 +596,10 @@ impl ThreadCache {
     /// `take` when the cache is empty or holds another pool's chain: switch
     /// to `pool` if needed, then take a chain from it.
     #[cold]
-    fn refill<T>(&self, pool: &Pool<T>, guard: &Guard) -> Option<*mut Node<T>> {
-        let pool_ptr = core::ptr::from_ref(pool).cast::<()>();
+    fn refill<T>(&self, pool_ptr: *const Pool<T>, guard: &Guard) -> Option<*mut Node<T>> {
+        // SAFETY: live while the caller's `&MsQueue` is (see `take`).
+        let pool = unsafe { &*pool_ptr };
+        let pool_ptr = pool_ptr.cast::<()>();
         if self.pool.get() != pool_ptr {
             self.flush(guard);
             // Relaxed: the caller's `&MsQueue` keeps the pool alive while we
@@ -665,9 +632,9 @@ impl ThreadCache {
     /// Hands this cache's chain back if it came from `pool`, to be freed
     /// with `pool`'s free nodes (`shrink_to_fit`). `guard` as for `take`.
     #[cfg(not(freelane_loom))]
-    fn shrink<T>(&self, pool: &Pool<T>, guard: &Guard) {
+    fn shrink<T>(&self, pool: *const Pool<T>, guard: &Guard) {
         let first = self.first.get().cast::<Node<T>>();
-        if self.pool.get() == core::ptr::from_ref(pool).cast::<()>() && !first.is_null() {
+        if self.pool.get() == pool.cast::<()>() && !first.is_null() {
             self.first.set(core::ptr::null_mut());
             // SAFETY: the chain is this cache's, taken from `pool`, and no
             // longer named by it; a stale pool reader may still load its
@@ -736,6 +703,99 @@ crate::sync::thread_local! {
 /// pushes and pops through a registered [`MsQueueHandle`]
 /// ([`handle`](MsQueue::handle)), which also works under `std`.
 ///
+/// # Reclamation and recycling
+/// A pop *retires* the node it moves `head` past (the old sentinel). The
+/// node is reused only after a grace period of crossbeam-epoch: once every
+/// thread that was pinned when it was retired has unpinned, none can still
+/// hold its address (the module's ABA section says why that matters).
+///
+/// - **Values.** A pop moves the value out of the new sentinel (a bitwise
+///   read: the popper owns it from then on). Nodes hold their value in a
+///   `MaybeUninit`, so recycling or freeing a node never drops a `T`.
+/// - **Batches.** `head` moves one node at a time, so the pop that retires
+///   the last of 32 consecutive nodes (a *batch*, found through each node's
+///   pointer to its batch's first node) knows all 32 are unlinked, and defers
+///   one function for them: one deferral and one reference count update per
+///   32 pops, and the closure's three words fit in crossbeam-epoch's inline
+///   slot, so retiring allocates nothing.
+/// - **Pool.** After the grace period the function pushes the batch, still
+///   linked, onto the queue's pool of free nodes: a Treiber stack of chains,
+///   one CAS per chain.
+/// - **Caches.** A pusher takes a whole chain off the pool with one CAS and
+///   then uses it one node per push from a private cache: the thread's own
+///   for [`push`](MsQueue::push) (one queue at a time; pushing to another
+///   queue hands the rest back), the handle's for [`MsQueueHandle::push`].
+///   The pool was a third contended CAS per push beside `next` and `tail`
+///   (a quarter of the push's profile samples at 2p2c); now it is one per 32
+///   pushes. Only when cache and pool are both empty does a push allocate.
+///   A thread's cache goes back when the thread exits or switches queues, a
+///   handle's when the handle drops.
+/// - **ABA of the pool.** A pusher P loads the top chain `A` and the chain
+///   under it, `B`, and is about to CAS the top from `A` to `B`. If `A` could
+///   leave and come back meanwhile, P's stale CAS would succeed:
+///
+///   ```text
+///   P (pinned)                    Q
+///   load top = A, A.below = B
+///                                 take A (top = B), take B (top = C)
+///                                 hand A straight back (top = A)
+///   CAS top A -> B succeeds:
+///   B is on top and in Q's hands
+///   ```
+///
+///   So nothing ever goes straight back: every way back to the pool (a
+///   popped batch, a cache handed back at a switch, a thread exit or a
+///   handle's drop) and every free of a node that was in the pool
+///   ([`shrink_to_fit`](MsQueue::shrink_to_fit), a queue that is gone) is a
+///   function deferred to crossbeam-epoch after the node left the pool,
+///   which cannot run while P, pinned since before `A` left, is still
+///   pinned. Then `top == A` at P's CAS means `A` never left, and `A.below`
+///   is still `B`. No tags or counters are needed.
+/// - **Memory.** The pool keeps every node it gets back, so memory follows
+///   the queue's peak length, plus the batches still in their grace period
+///   and up to 31 nodes in each thread's or handle's cache; a run of pushes
+///   and pops of any length holds bounded memory. `shrink_to_fit` frees the
+///   pool and the calling thread's (or handle's) cache. A cap on the pool
+///   (freeing batches beyond 8192 nodes) was tried: the oversubscribed
+///   benchmark's queue swings by more than 100 000 elements, and freeing and
+///   reallocating the swing put `malloc`/`free` back at half the profile.
+///   Dropping the queue frees its nodes and its pool at once; chains still
+///   in other threads' caches or in their grace period are freed when they
+///   come back (the pool's header, a few hundred bytes, waits for the last).
+/// - **A preempted thread.** A thread descheduled while pinned (in any
+///   user of the default collector) stops the epoch: no retired batch comes
+///   back until it runs again. In a tight loop of pushes and pops a thread is
+///   pinned nearly all the time, so most preemptions land there. The pool
+///   then runs dry and pushes allocate; once the stall ends, the pool keeps
+///   those nodes, so a later stall allocates only beyond the longest one so
+///   far. Measured on 2 cores (x86-64, glibc), one thread pinned for 20 ms
+///   while another ran push+pop pairs: nearly every push of the first stall
+///   allocated (140 557 allocations in 143 000 pairs, under a counting
+///   allocator), and a pair took about twice the CPU time (83 to 108 ns
+///   against 44 to 55 ns unstalled, without it); the next stall allocated
+///   only its excess over the first. With 4 and 8 threads
+///   on 2 cores, the nodes allocated reached 2 to 3.6 times the queue's
+///   largest length: the rest were waiting for preempted threads.
+///   crossbeam's `SegQueue` frees its blocks without a grace period and
+///   does not pay this.
+/// - **Cost.** Instructions per push+pop pair on one thread (callgrind,
+///   x86-64, glibc, steady state, one loop calling `push` then `pop`), and
+///   the locked instructions (CAS, fetch-add, pin) among them:
+///
+///   | version | `push`/`pop` | through a handle | locked |
+///   |---|---|---|---|
+///   | pool CAS per push, crossbeam's thread-local participant | 160 | 149 | 6 + 3/32 |
+///   | chain caches, the thread's own participant (now) | 180 | 143 | 5 + 4/32 |
+///   | crossbeam `SegQueue` (no epoch) | 144 | – | 4 |
+///
+///   The plain path reads a thread-local for the cache and its participant
+///   (crossbeam-epoch's `pin` reads its own: a pair reads two either way);
+///   the handle needs none. Fewer locked instructions matter more than
+///   instructions: thread CPU time per pair went from 54 to 44 ns (median of
+///   8 runs; `SegQueue` 39 ns). The two pins stay: each operation must be
+///   pinned from its first load to its last CAS, and a pin is a SeqCst
+///   compare-exchange on the thread's participant.
+///
 /// # Examples
 /// ```
 /// use freelane::MsQueue;
@@ -777,7 +837,8 @@ pub struct MsQueue<T> {
 // pop moves it out), so sending the queue, or sharing it so that other
 // threads push and pop, only ever moves `T`s between threads: `T: Send` is
 // enough. No `&T` is ever shared. The node pointers are only dereferenced
-// under a guard (see the ABA and Reclamation sections), the pool is only
+// under a guard (see the module's ABA section and the type's "Reclamation
+// and recycling"), the pool is only
 // touched through atomics and by owners of the nodes it hands out, and the
 // collector (without `std`) is `Send + Sync`.
 unsafe impl<T: Send> Send for MsQueue<T> {}
@@ -838,7 +899,7 @@ impl<T> MsQueue<T> {
         let (guard, node) = THREAD_CACHE
             .try_with(|cache| {
                 let guard = cache.pin();
-                let node = cache.take(self.pool(), &guard);
+                let node = cache.take(self.pool, &guard);
                 (guard, node)
             })
             .unwrap_or_else(|_| (crossbeam_epoch::pin(), None));
@@ -848,7 +909,7 @@ impl<T> MsQueue<T> {
         let (guard, node) = {
             let guard = crossbeam_epoch::pin();
             let cache = ThreadCache::new();
-            let node = cache.take(self.pool(), &guard);
+            let node = cache.take(self.pool, &guard);
             cache.flush(&guard);
             (guard, node)
         };
@@ -945,7 +1006,7 @@ impl<T> MsQueue<T> {
         self.with_guard(|guard| {
             self.pool().shrink(guard);
             #[cfg(all(feature = "std", not(freelane_loom)))]
-            let _ = THREAD_CACHE.try_with(|cache| cache.shrink(self.pool(), guard));
+            let _ = THREAD_CACHE.try_with(|cache| cache.shrink(self.pool, guard));
         });
     }
 
