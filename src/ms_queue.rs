@@ -557,6 +557,7 @@ type ReturnCache = unsafe fn(*const (), *mut (), &Guard);
 #[cfg(feature = "std")]
 impl ThreadCache {
     /// Pins this thread's participant (registering it on first use).
+    #[cfg(not(freelane_loom))]
     #[inline]
     fn pin(&self) -> Guard {
         self.local
