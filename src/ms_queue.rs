@@ -9,9 +9,8 @@
 //! `tail` lagging swings it forward itself (helping), so a stalled pusher
 //! cannot block anyone. Popped nodes are retired to crossbeam-epoch and
 //! recycled for later pushes once no pinned thread can still hold them.
-//! Source: M. M. Michael and
-//! M. L. Scott, "Simple, Fast, and Practical Non-Blocking and Blocking
-//! Concurrent Queue Algorithms", PODC 1996,
+//! Source: M. M. Michael and M. L. Scott, "Simple, Fast, and Practical
+//! Non-Blocking and Blocking Concurrent Queue Algorithms", PODC 1996,
 //! <https://www.cs.rochester.edu/~scott/papers/1996_PODC_queues.pdf>.
 //!
 //! Sections: State, Linearization points, ABA, Progress, Memory orderings,
@@ -34,7 +33,8 @@
 //!  value taken       the queue holds a, b: len = (i+2) - i
 //! ```
 //!
-//! Three kinds of atomic word, each an `Atomic<Node<T>>` (a pointer):
+//! Three kinds of atomic word carry the algorithm, each an `Atomic<Node<T>>`
+//! (a pointer):
 //! - `head`: the sentinel. Never null. Written only by a pop's CAS, one node
 //!   forward at a time.
 //! - `tail`: the last node, or the node just before it while a push is between
@@ -47,7 +47,9 @@
 //! and never while it is linked: the sentinel made by [`MsQueue::new`] has 0,
 //! every linked node its predecessor's index plus one (wrapping). And a
 //! `batch` pointer to the first node of its batch, the node whose index is
-//! its own rounded down to a multiple of 32 (see recycling on [`MsQueue`]).
+//! its own rounded down to a multiple of 32, also written before the node is
+//! published (see recycling on [`MsQueue`]; it is atomic because in the pool
+//! the same word links chains, and a stale pusher may load it there).
 //!
 //! Invariants:
 //! 1. Following `next` from `head` reaches `tail`, and from `tail` the last
