@@ -93,8 +93,20 @@ extern crate alloc;
 extern crate std;
 
 mod error;
+// Test-only pause points (`--cfg freelane_pause`): public and hidden then,
+// private and compiled to nothing otherwise.
+#[cfg(all(freelane_pause, feature = "std"))]
+#[doc(hidden)]
+pub mod pause;
+#[cfg(not(all(freelane_pause, feature = "std")))]
+mod pause;
 mod sync;
 mod wait;
+
+// Under loom only: the models' switch for the wait queues' SeqCst fences.
+#[cfg(freelane_loom)]
+#[doc(hidden)]
+pub use sync::loom_support;
 
 #[cfg(target_has_atomic = "ptr")]
 mod ms_queue;
