@@ -173,10 +173,8 @@ impl<T> RingBuffer<T> {
             Err(PushError::Closed(value)) => Ok(Err(PushError::Closed(value))),
             Err(PushError::Full(value)) => Err(value),
         };
-        block_until(&self.waiters.not_full, deadline, value, attempt, || {
-            self.push_must_wait()
-        })
-        .unwrap_or_else(|value| Err(PushError::Full(value)))
+        block_until(&self.waiters.not_full, deadline, value, attempt)
+            .unwrap_or_else(|value| Err(PushError::Full(value)))
     }
 
     /// `pop` with an optional deadline (`None`: wait for a value or close).
@@ -186,9 +184,6 @@ impl<T> RingBuffer<T> {
             Err(PopError::Closed) => Ok(Err(PopError::Closed)),
             Err(PopError::Empty) => Err(()),
         };
-        block_until(&self.waiters.not_empty, deadline, (), attempt, || {
-            self.pop_must_wait()
-        })
-        .unwrap_or(Err(PopError::Empty))
+        block_until(&self.waiters.not_empty, deadline, (), attempt).unwrap_or(Err(PopError::Empty))
     }
 }

@@ -1,0 +1,304 @@
+//! The bit layout of the ring's atomic words: the slot words and the two
+//! position hints. The meaning of each field is on
+//! [`RingBuffer`](super::RingBuffer) ("State"); this file is the arithmetic.
+//!
+//! A position and a slot word share their top bits: both keep the lap there,
+//! at the same offset, so the stamp a slot should have for a position is the
+//! position with its index bits cleared (plus the full bit), and comparing a
+//! slot word with it is one subtraction and one shift.
+
+/// An atomic word as wide as the target can compare-and-swap natively: 64
+/// bits where it has 64-bit atomics, else 32 (Cortex-M3/M4/M7, RV32). The
+/// lap counter lives in what the cell index leaves (see `Layout`).
+#[cfg(target_has_atomic = "64")]
+pub(super) type Word = u64;
+#[cfg(target_has_atomic = "64")]
+pub(super) type AtomicWord = crate::sync::atomic::AtomicU64;
+#[cfg(target_has_atomic = "64")]
+type SignedWord = i64;
+
+#[cfg(not(target_has_atomic = "64"))]
+pub(super) type Word = u32;
+#[cfg(not(target_has_atomic = "64"))]
+pub(super) type AtomicWord = crate::sync::atomic::AtomicU32;
+#[cfg(not(target_has_atomic = "64"))]
+type SignedWord = i32;
+
+/// How many cells a ring may add to its `capacity` ones, one for each
+/// thread that holds a spare (see `cells`): 2^20 on 64-bit targets, 2^10 on
+/// 32-bit ones. It fixes the width of the cell field, so it is a limit on
+/// the number of threads that use one ring at the same moment.
+#[cfg(target_has_atomic = "64")]
+pub(super) const MAX_SPARES: usize = 1 << 20;
+#[cfg(not(target_has_atomic = "64"))]
+pub(super) const MAX_SPARES: usize = 1 << 10;
+
+/// The fewest lap bits a ring accepts: with fewer, a thread stalled between
+/// a load and its compare-and-swap would not need to be stalled long for the
+/// stamp to come round (see "ABA" on the type). Bounds the capacity on
+/// 32-bit targets; on 64-bit ones memory runs out first.
+const MIN_LAP_BITS: u32 = 12;
+
+/// Bits in a [`Word`].
+const WORD_BITS: u32 = Word::BITS;
+
+/// The largest capacity whose words keep [`MIN_LAP_BITS`] lap bits.
+pub(super) const MAX_CAPACITY_BY_LAYOUT: usize = {
+    // cell bits + closed bit + full bit + lap bits <= WORD_BITS
+    let cell_bits = WORD_BITS - 2 - MIN_LAP_BITS;
+    let cells = if cell_bits >= usize::BITS {
+        usize::MAX
+    } else {
+        1usize << cell_bits
+    };
+    cells - MAX_SPARES
+};
+
+/// A position in the stream of pushes (or pops): `[ lap | slot index ]`,
+/// the lap in the same bits as a slot word's (see `Layout`). Position `p`
+/// of the stream is slot `p % capacity` in lap `p / capacity`, laps counted
+/// modulo the lap field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Position(Word);
+
+/// Where a slot word stands relative to an expected stamp: the distance, in
+/// stamps, from the expected one (see [`Layout::distance`]).
+pub(super) type Distance = SignedWord;
+
+/// The fields of the slot words and positions of one ring, fixed at
+/// creation. With `C` = `cell_bits`:
+///
+/// ```text
+///   slot word:  [ lap ........ | full | closed | cell ]
+///   position:   [ lap ........ | slot index .......... ]
+///                 W - C - 2       1      1       C bits
+/// ```
+///
+/// The *stamp* of a slot word is its top `W - C - 1` bits, `2 * lap +
+/// full`: it only ever grows (modulo the field), by one per push or pop
+/// and two per replacing `force_push`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Layout {
+    /// Slots in the ring.
+    pub(super) capacity: usize,
+    /// `2 << cell_bits`: the full bit, the stamp's low bit, where `cell_bits`
+    /// is the width of the cell field (enough for `capacity + MAX_SPARES`
+    /// cells). Every other mask is a constant shift of it; only this and
+    /// the capacity need loading in an operation's fast path.
+    full_bit: Word,
+}
+
+impl Layout {
+    /// The layout for `capacity` slots, or `None` if the words cannot hold
+    /// it with [`MIN_LAP_BITS`] lap bits (`capacity` above
+    /// [`MAX_CAPACITY_BY_LAYOUT`]). `capacity` must be at least 1.
+    pub(super) const fn new(capacity: usize) -> Option<Self> {
+        if capacity == 0 || capacity > MAX_CAPACITY_BY_LAYOUT {
+            return None;
+        }
+        let cells = capacity + MAX_SPARES;
+        // Bits for indices 0..cells (cells >= 2).
+        let cell_bits = usize::BITS - (cells - 1).leading_zeros();
+        Some(Self {
+            capacity,
+            full_bit: 2 << cell_bits,
+        })
+    }
+
+    /// How many cells the cell field can name: `capacity + MAX_SPARES`
+    /// rounded up to a power of two.
+    pub(super) fn cell_limit(&self) -> usize {
+        (self.closed_bit()) as usize
+    }
+
+    /// The closed bit of a slot word, just above the cell field.
+    #[inline(always)]
+    fn closed_bit(&self) -> Word {
+        self.full_bit >> 1
+    }
+
+    /// One lap, as a position or slot-word increment.
+    #[inline(always)]
+    fn one_lap(&self) -> Word {
+        self.full_bit << 1
+    }
+
+    /// The index bits of a position (everything below the lap).
+    #[inline(always)]
+    fn index_mask(&self) -> Word {
+        self.one_lap() - 1
+    }
+
+    // ---- slot words ----------------------------------------------------
+
+    /// The slot word for `position`'s lap, full or empty, with `cell`.
+    #[inline(always)]
+    pub(super) fn word(&self, position: Position, full: bool, closed: bool, cell: usize) -> Word {
+        debug_assert!(cell < self.cell_limit());
+        (position.0 & !self.index_mask())
+            | (Word::from(full) * self.full_bit)
+            | (Word::from(closed) * self.closed_bit())
+            | cell as Word
+    }
+
+    /// The cell a slot word names.
+    #[inline(always)]
+    pub(super) fn cell(&self, word: Word) -> usize {
+        (word & (self.closed_bit() - 1)) as usize
+    }
+
+    /// Whether a slot word holds a value (its stamp is odd).
+    #[inline(always)]
+    pub(super) fn holds_value(&self, word: Word) -> bool {
+        word & self.full_bit != 0
+    }
+
+    /// Whether a slot word carries the closed mark.
+    #[inline(always)]
+    pub(super) fn is_closed(&self, word: Word) -> bool {
+        word & self.closed_bit() != 0
+    }
+
+    /// `word` with the closed mark set.
+    #[inline(always)]
+    pub(super) fn with_closed(&self, word: Word) -> Word {
+        word | self.closed_bit()
+    }
+
+    /// Where `word` stands against the stamp "empty for `position`"
+    /// (`empty_for`) or "full at `position`" (`!empty_for`): how many stamps
+    /// past it, in the stamps' modular arithmetic, as a signed number. `0`
+    /// when equal, `1` one step on (empty became full, or full became empty
+    /// for the next lap), `-1` one step behind. Correct while the two are
+    /// within half the stamp space of each other (see "ABA" on the type).
+    ///
+    /// The stamps occupy the top bits, so the subtraction wraps exactly as
+    /// they do; the closed bit and the cell below are non-negative and never
+    /// reach the full bit. The three cases the fast path meets are
+    /// comparisons; only a jump over several laps divides.
+    #[inline(always)]
+    pub(super) fn distance(&self, word: Word, position: Position, empty_for: bool) -> Distance {
+        let expected = self.word(position, !empty_for, false, 0);
+        let diff = word.wrapping_sub(expected) as Distance;
+        let step = self.full_bit as Distance;
+        if (0..step).contains(&diff) {
+            0
+        } else if (-step..0).contains(&diff) {
+            -1
+        } else if (step..2 * step).contains(&diff) {
+            1
+        } else {
+            diff.div_euclid(step)
+        }
+    }
+
+    // ---- positions -----------------------------------------------------
+
+    /// The slot of a position.
+    #[inline(always)]
+    pub(super) fn index(&self, position: Position) -> usize {
+        (position.0 & self.index_mask()) as usize
+    }
+
+    /// The position after `position`.
+    #[inline(always)]
+    pub(super) fn next(&self, position: Position) -> Position {
+        if self.index(position) + 1 < self.capacity {
+            Position(position.0 + 1)
+        } else {
+            // Index 0 of the next lap; the lap wraps with the word.
+            Position((position.0 & !self.index_mask()).wrapping_add(self.one_lap()))
+        }
+    }
+
+    /// The position `laps` laps after `position` (any sign, modular).
+    #[inline(always)]
+    pub(super) fn laps_after(&self, position: Position, laps: Distance) -> Position {
+        Position(
+            position
+                .0
+                .wrapping_add((laps as Word).wrapping_mul(self.one_lap())),
+        )
+    }
+
+    /// How many positions `to` is after `from`, assuming it is not before
+    /// it and less than a lap count away.
+    pub(super) fn positions_between(&self, from: Position, to: Position) -> usize {
+        let laps =
+            (to.0 & !self.index_mask()).wrapping_sub(from.0 & !self.index_mask()) / self.one_lap();
+        (laps as usize)
+            .wrapping_mul(self.capacity)
+            .wrapping_add(self.index(to))
+            .wrapping_sub(self.index(from))
+    }
+
+    /// A hint word for `position`.
+    #[inline(always)]
+    pub(super) fn hint(&self, position: Position) -> Word {
+        position.0
+    }
+
+    /// The position a hint word holds.
+    #[inline(always)]
+    pub(super) fn position(&self, hint: Word) -> Position {
+        Position(hint)
+    }
+
+    /// Position 0: slot 0 in lap 0.
+    pub(super) fn start(&self) -> Position {
+        Position(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(layout: &Layout, lap: Word, index: usize) -> Position {
+        Position(lap * layout.one_lap() + index as Word)
+    }
+
+    #[test]
+    fn fields_do_not_overlap() {
+        for capacity in [1, 2, 3, 7, 1024, 1 << 20] {
+            let layout = Layout::new(capacity).unwrap();
+            let top = at(&layout, Word::MAX / layout.one_lap(), capacity - 1);
+            let cell = layout.cell_limit() - 1;
+            let word = layout.word(top, true, true, cell);
+            assert_eq!(layout.cell(word), cell);
+            assert!(layout.is_closed(word));
+            assert!(layout.holds_value(word));
+            assert_eq!(layout.distance(word, top, false), 0);
+            assert_eq!(layout.distance(word, top, true), 1);
+            assert_eq!(layout.index(top), capacity - 1);
+            assert_eq!(layout.position(layout.hint(top)), top);
+        }
+    }
+
+    #[test]
+    fn laps_wrap_with_the_word() {
+        let layout = Layout::new(3).unwrap();
+        let last = at(&layout, Word::MAX / layout.one_lap(), 2);
+        let first = layout.next(last);
+        assert_eq!(first, layout.start());
+        // Full at the last lap, seen from the empty stamp of the same slot
+        // one lap later (lap 0 after the wrap): one step behind.
+        let word = layout.word(last, true, false, 5);
+        let same_slot_next_lap = layout.laps_after(last, 1);
+        assert_eq!(layout.index(same_slot_next_lap), 2);
+        assert_eq!(layout.distance(word, same_slot_next_lap, true), -1);
+        assert_eq!(layout.distance(word, last, true), 1);
+        assert_eq!(layout.positions_between(last, first), 1);
+        assert_eq!(
+            layout.positions_between(layout.laps_after(first, -1), first),
+            3
+        );
+    }
+
+    #[test]
+    fn limits() {
+        assert!(Layout::new(0).is_none());
+        assert!(Layout::new(MAX_CAPACITY_BY_LAYOUT).is_some());
+        assert!(Layout::new(MAX_CAPACITY_BY_LAYOUT + 1).is_none());
+    }
+}
