@@ -488,7 +488,7 @@ impl Registration<'_> {
     /// registered with the thread's waker ([`with_thread_waker`]).
     #[cfg(feature = "std")]
     pub(crate) fn block(&self, deadline: Option<std::time::Instant>) -> bool {
-        block_on_signal(self.signal(), deadline)
+        block_on_signal_after_spin(self.signal(), deadline)
     }
 }
 
@@ -575,6 +575,26 @@ pub(crate) fn block_until<S, R>(
         Ok(done) => return Ok(done),
         Err(state) => state,
     };
+    // 0b. Spin, retrying, before registering: a registered waiter sends
+    // every notifier down its locked path (and a parked one costs a futex
+    // call to wake), while the room or value is usually a few hundred
+    // nanoseconds away when the other side is running. `Backoff`'s spins,
+    // then a few `yield_now`s; about what crossbeam-channel spins before it
+    // parks, its blocking calls being the ones measured against.
+    #[cfg(not(freelane_loom))]
+    {
+        let backoff = crate::sync::Backoff::new();
+        while !backoff.is_completed() {
+            backoff.snooze();
+            state = match attempt(state) {
+                Ok(done) => return Ok(done),
+                Err(state) => state,
+            };
+            if deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline) {
+                return Err(state);
+            }
+        }
+    }
     with_thread_waker(|waker, spare| {
         loop {
             if deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline) {
@@ -704,12 +724,15 @@ pub(crate) fn with_thread_waker<R>(f: impl FnOnce(&Waker, &mut Option<Arc<Signal
 /// or `deadline` passes. Returns whether the signal was notified. The
 /// thread's waker ([`with_thread_waker`]) must be installed in the signal.
 ///
-/// The spin phase covers the common case of a wake-up that arrives within a
-/// microsecond or so without a trip through the OS scheduler. Under loom
-/// there is none: each spin hint is a forced yield there, so the 127 of a
-/// spin phase would hand every other thread its turn before this one could
-/// reach the park path, and hide the races in and after that path (a
-/// timed-out waiter racing its grant, for one) beyond any preemption bound.
+/// The spin phase (`Backoff`'s spins and yields) covers the common case of
+/// a wake-up that arrives within a microsecond or so without a trip through
+/// the OS scheduler. The semaphore's waiters use this whole phase; the
+/// ring's spin before they register (`block_until`) and then park after a
+/// few spins ([`POST_REGISTER_SPINS`]). Under loom there is no spin phase:
+/// each spin hint is a forced yield there, so the 127 of a spin phase would
+/// hand every other thread its turn before this one could reach the park
+/// path, and hide the races in and after that path (a timed-out waiter
+/// racing its grant, for one) beyond any preemption bound.
 #[cfg(feature = "std")]
 pub(crate) fn block_on_signal(signal: &Signal, deadline: Option<std::time::Instant>) -> bool {
     #[cfg(not(freelane_loom))]
@@ -722,6 +745,28 @@ pub(crate) fn block_on_signal(signal: &Signal, deadline: Option<std::time::Insta
             backoff.snooze();
         }
     }
+    park_on_signal(signal, deadline)
+}
+
+/// A few spins, then park: for a waiter that spun before registering.
+#[cfg(feature = "std")]
+fn block_on_signal_after_spin(signal: &Signal, deadline: Option<std::time::Instant>) -> bool {
+    #[cfg(not(freelane_loom))]
+    {
+        let backoff = crate::sync::Backoff::new();
+        for _ in 0..POST_REGISTER_SPINS {
+            if signal.is_notified() {
+                return true;
+            }
+            backoff.spin();
+        }
+    }
+    park_on_signal(signal, deadline)
+}
+
+/// Parks until `signal` is notified or `deadline` passes.
+#[cfg(feature = "std")]
+fn park_on_signal(signal: &Signal, deadline: Option<std::time::Instant>) -> bool {
     loop {
         if signal.is_notified() {
             return true;
@@ -738,6 +783,11 @@ pub(crate) fn block_on_signal(signal: &Signal, deadline: Option<std::time::Insta
         }
     }
 }
+
+/// Spin steps of a registered thread before it parks (`Backoff::spin`, 2^k
+/// pause instructions at step k: about 250 in all).
+#[cfg(all(feature = "std", not(freelane_loom)))]
+const POST_REGISTER_SPINS: u32 = 7;
 
 /// A [`Waker`] that unparks the current thread.
 #[cfg(feature = "std")]
