@@ -497,6 +497,40 @@ impl<T> RingBuffer<T> {
     /// ```
     #[inline]
     pub fn try_push(&self, value: T) -> Result<(), PushError<T>> {
+        let layout = self.layout;
+        // The fast path: the hint is the tail and its slot is empty for it.
+        // The same steps as `push_or_replace`, straight-line.
+        let at = self.tail_hint();
+        let word = self.slots[layout.index(at)].load(SeqCst);
+        if layout.is_empty_for(word, at) {
+            let mut spare = self.cells.spare();
+            let cell = spare.get();
+            // SAFETY: the spare cell is ours alone (invariant 5) and holds no
+            // value; `value` moves into it.
+            unsafe { self.cells.cell(cell).with_mut(|slot| (*slot).write(value)) };
+            pause::reached(PausePoint::PushBeforePublish);
+            if self.publish(&layout, &mut spare, at, word) {
+                pause::reached(PausePoint::PushAfterPublish);
+                // Release: pairs with the Acquire load in `tail_hint`; every
+                // position up to ours is filled (invariant 4).
+                self.tail.store(layout.hint(layout.next(at)), Release);
+                drop(spare);
+                self.notify_pushed();
+                return Ok(());
+            }
+            // Another push got there first: take the value back (the cell is
+            // still our spare, untraded) and go the general way.
+            // SAFETY: written just above, not published, ours alone.
+            let value = unsafe { self.move_out(spare.current()) };
+            drop(spare);
+            return self.try_push_slow(value);
+        }
+        self.try_push_slow(value)
+    }
+
+    /// `try_push` past its fast path.
+    #[cold]
+    fn try_push_slow(&self, value: T) -> Result<(), PushError<T>> {
         match self.push_or_replace(value, false) {
             Ok(_) => Ok(()),
             Err(Refused::Full(value)) => Err(PushError::Full(value)),
@@ -524,15 +558,33 @@ impl<T> RingBuffer<T> {
     /// ```
     #[inline]
     pub fn try_pop(&self) -> Result<T, PopError> {
+        let layout = self.layout;
+        // The fast path: the hint is the head and its slot holds the value.
+        let at = self.head_hint();
+        let word = self.slots[layout.index(at)].load(SeqCst);
+        if layout.is_full_at(word, at) {
+            let mut spare = self.cells.spare();
+            if let Some(value) = self.take(&layout, &mut spare, at, word) {
+                drop(spare);
+                self.notify_popped();
+                return Ok(value);
+            }
+        }
+        self.try_pop_slow(at)
+    }
+
+    /// `try_pop` past its fast path, from `at` (the head hint read there).
+    #[cold]
+    fn try_pop_slow(&self, mut at: Position) -> Result<T, PopError> {
+        let layout = self.layout;
         let mut spare = self.cells.spare();
-        let mut at = self.head_hint();
         loop {
             let (position, word) = match self.find_head(at) {
                 Head::Value(position, word) => (position, word),
                 Head::Empty(_) => return Err(PopError::Empty),
                 Head::Closed(_) => return Err(PopError::Closed),
             };
-            let Some(value) = self.take(&mut spare, position, word) else {
+            let Some(value) = self.take(&layout, &mut spare, position, word) else {
                 at = position;
                 continue;
             };
@@ -602,6 +654,7 @@ impl<T> RingBuffer<T> {
     /// assert_eq!(items, [4, 5]);
     /// ```
     pub fn try_push_many(&self, items: &mut Vec<T>) -> usize {
+        let layout = self.layout;
         if items.is_empty() {
             return 0;
         }
@@ -632,10 +685,10 @@ impl<T> RingBuffer<T> {
                 copied = true;
             }
             pause::reached(PausePoint::PushBeforePublish);
-            if self.publish(&mut spare, position, word) {
+            if self.publish(&layout, &mut spare, position, word) {
                 pushed += 1;
                 copied = false;
-                at = self.layout.next(position);
+                at = layout.next(position);
             } else {
                 at = position;
             }
@@ -644,7 +697,7 @@ impl<T> RingBuffer<T> {
             pause::reached(PausePoint::PushAfterPublish);
             // Release: pairs with the Acquire load in `tail_hint`; every
             // position before the stored one is filled (invariant 4).
-            self.tail.store(self.layout.hint(at), Release);
+            self.tail.store(layout.hint(at), Release);
             // SAFETY: the first `pushed` elements were moved into the buffer
             // (their bits live on in its cells); shifting the rest down and
             // shortening the Vec forgets them without dropping. Nothing
@@ -688,6 +741,7 @@ impl<T> RingBuffer<T> {
     /// assert_eq!(ring.try_pop_many(&mut out, 10), 0); // empty
     /// ```
     pub fn try_pop_many(&self, out: &mut Vec<T>, max: usize) -> usize {
+        let layout = self.layout;
         let max = max.min(self.capacity());
         if max == 0 {
             return 0;
@@ -701,12 +755,12 @@ impl<T> RingBuffer<T> {
                 Head::Value(position, word) => (position, word),
                 Head::Empty(_) | Head::Closed(_) => break,
             };
-            match self.take_one(&mut spare, position, word) {
+            match self.take_one(&layout, &mut spare, position, word) {
                 Some(value) => {
                     // Reserved above: no reallocation, no panic.
                     out.push(value);
                     taken += 1;
-                    at = self.layout.next(position);
+                    at = layout.next(position);
                 }
                 None => at = position,
             }
@@ -714,7 +768,7 @@ impl<T> RingBuffer<T> {
         if taken > 0 {
             // Release: pairs with the Acquire load in `head_hint`; every
             // position before the stored one is emptied (invariant 4).
-            self.head.store(self.layout.hint(at), Release);
+            self.head.store(layout.hint(at), Release);
             drop(spare);
             self.notify_popped_many(taken);
         }
@@ -882,24 +936,23 @@ impl<T> RingBuffer<T> {
     /// The tail's slot, from `at` (a position at or before the tail) on.
     #[inline(always)]
     fn find_tail(&self, mut at: Position) -> Tail {
+        let layout = self.layout;
         loop {
             // SeqCst: the loads that give `Full`/`Closed` are linearization
             // points, in the one total order with every compare-and-swap on
             // the slot words; and the waiters' re-check (`crate::wait`) is
             // such a load, which must follow their SeqCst registration.
-            let word = self.slots[self.layout.index(at)].load(SeqCst);
-            match self.layout.distance(word, at, true) {
-                0 if self.layout.is_closed(word) => return Tail::Closed(at, word),
+            let word = self.slots[layout.index(at)].load(SeqCst);
+            match layout.distance(word, at, true) {
+                0 if layout.is_closed(word) => return Tail::Closed(at, word),
                 0 => return Tail::Room(at, word),
-                -1 if self.layout.is_closed(word) => return Tail::Closed(at, word),
+                -1 if layout.is_closed(word) => return Tail::Closed(at, word),
                 -1 => return Tail::Full(at, word),
                 // Filled (1: full at this lap; more: later laps too): the
                 // tail is past it. Jump to the position after the last one
                 // the word shows filled.
                 steps if steps > 0 => {
-                    at = self
-                        .layout
-                        .next(self.layout.laps_after(at, (steps - 1) / 2));
+                    at = self.layout.next(layout.laps_after(at, (steps - 1) / 2));
                 }
                 _ => at = self.behind(at, self.tail_hint()),
             }
@@ -909,19 +962,18 @@ impl<T> RingBuffer<T> {
     /// The head's slot, from `at` (a position at or before the head) on.
     #[inline(always)]
     fn find_head(&self, mut at: Position) -> Head {
+        let layout = self.layout;
         loop {
             // SeqCst: as in `find_tail`, for `Empty`/`Closed`.
-            let word = self.slots[self.layout.index(at)].load(SeqCst);
-            match self.layout.distance(word, at, false) {
+            let word = self.slots[layout.index(at)].load(SeqCst);
+            match layout.distance(word, at, false) {
                 0 => return Head::Value(at, word),
-                -1 if self.layout.is_closed(word) => return Head::Closed(at),
+                -1 if layout.is_closed(word) => return Head::Closed(at),
                 -1 => return Head::Empty(at),
                 // Emptied (1: empty for the next lap; more: later laps):
                 // the head is past it.
                 steps if steps > 0 => {
-                    at = self
-                        .layout
-                        .next(self.layout.laps_after(at, (steps - 1) / 2));
+                    at = self.layout.next(layout.laps_after(at, (steps - 1) / 2));
                 }
                 _ => at = self.behind(at, self.head_hint()),
             }
@@ -963,6 +1015,7 @@ impl<T> RingBuffer<T> {
     /// it returns.
     #[inline(always)]
     fn push_or_replace(&self, value: T, replace: bool) -> Result<Option<T>, Refused<T>> {
+        let layout = self.layout;
         let mut spare = self.cells.spare();
         let mut at = self.tail_hint();
         // The value, until it is copied into the spare cell; `copied` says
@@ -994,16 +1047,15 @@ impl<T> RingBuffer<T> {
                 copied = true;
             }
             pause::reached(PausePoint::PushBeforePublish);
-            let replaced = self.layout.distance(word, position, true) == -1;
-            if !self.publish(&mut spare, position, word) {
+            let replaced = layout.distance(word, position, true) == -1;
+            if !self.publish(&layout, &mut spare, position, word) {
                 at = position;
                 continue;
             }
             pause::reached(PausePoint::PushAfterPublish);
             // Release: pairs with the Acquire load in `tail_hint`; every
             // position up to ours is filled (invariant 4).
-            self.tail
-                .store(self.layout.hint(self.layout.next(position)), Release);
+            self.tail.store(layout.hint(layout.next(position)), Release);
             if !replaced {
                 drop(spare);
                 self.notify_pushed();
@@ -1019,9 +1071,8 @@ impl<T> RingBuffer<T> {
             let old = unsafe { self.move_out(spare.get()) };
             // Release: pairs with the Acquire load in `head_hint`; every
             // position up to the replaced one is emptied.
-            let oldest = self.layout.laps_after(position, -1);
-            self.head
-                .store(self.layout.hint(self.layout.next(oldest)), Release);
+            let oldest = layout.laps_after(position, -1);
+            self.head.store(layout.hint(layout.next(oldest)), Release);
             drop(spare);
             return Ok(Some(old));
         }
@@ -1044,8 +1095,14 @@ impl<T> RingBuffer<T> {
     /// the slot's cell. `false` if the slot word changed since `word` was
     /// read.
     #[inline(always)]
-    fn publish(&self, spare: &mut cells::Spare<'_, T>, position: Position, word: Word) -> bool {
-        let new = self.layout.word(position, true, false, spare.current());
+    fn publish(
+        &self,
+        layout: &Layout,
+        spare: &mut cells::Spare<'_, T>,
+        position: Position,
+        word: Word,
+    ) -> bool {
+        let new = layout.word(position, true, false, spare.current());
         // SeqCst: the linearization point of the push, in the one total
         // order with every other access to the slot words (and the waiters'
         // protocol, `crate::wait`). Its release half publishes the value
@@ -1054,9 +1111,9 @@ impl<T> RingBuffer<T> {
         // access to the cell we receive (a pop moving a value out)
         // happen-before our next write into it. Relaxed on failure: we read
         // the slot again.
-        match self.slots[self.layout.index(position)].compare_exchange(word, new, SeqCst, Relaxed) {
+        match self.slots[layout.index(position)].compare_exchange(word, new, SeqCst, Relaxed) {
             Ok(_) => {
-                spare.traded_for(self.layout.cell(word));
+                spare.traded_for(layout.cell(word));
                 true
             }
             Err(_) => false,
@@ -1067,12 +1124,17 @@ impl<T> RingBuffer<T> {
     /// `position` (whose slot word was `word`), trading the spare for its
     /// cell, then the value. `None` if the slot word changed.
     #[inline(always)]
-    fn take(&self, spare: &mut cells::Spare<'_, T>, position: Position, word: Word) -> Option<T> {
-        let value = self.take_one(spare, position, word)?;
+    fn take(
+        &self,
+        layout: &Layout,
+        spare: &mut cells::Spare<'_, T>,
+        position: Position,
+        word: Word,
+    ) -> Option<T> {
+        let value = self.take_one(layout, spare, position, word)?;
         // Release: pairs with the Acquire load in `head_hint`; every position
         // up to ours is emptied (invariant 4).
-        self.head
-            .store(self.layout.hint(self.layout.next(position)), Release);
+        self.head.store(layout.hint(layout.next(position)), Release);
         Some(value)
     }
 
@@ -1081,14 +1143,13 @@ impl<T> RingBuffer<T> {
     #[inline(always)]
     fn take_one(
         &self,
+        layout: &Layout,
         spare: &mut cells::Spare<'_, T>,
         position: Position,
         word: Word,
     ) -> Option<T> {
-        let next_lap = self.layout.laps_after(position, 1);
-        let new = self
-            .layout
-            .word(next_lap, false, self.layout.is_closed(word), spare.get());
+        let next_lap = layout.laps_after(position, 1);
+        let new = layout.word(next_lap, false, layout.is_closed(word), spare.get());
         pause::reached(PausePoint::PopBeforeTake);
         // SeqCst: the linearization point of the pop, in the one total order
         // with the other accesses to the slot words (and the waiters'
@@ -1099,10 +1160,10 @@ impl<T> RingBuffer<T> {
         // move out of the cell happen-before its next owner's write (the
         // cell reaches that owner only through later compare-and-swaps or
         // the pool). The closed bit carries over. Relaxed on failure.
-        self.slots[self.layout.index(position)]
+        self.slots[layout.index(position)]
             .compare_exchange(word, new, SeqCst, Relaxed)
             .ok()?;
-        spare.traded_for(self.layout.cell(word));
+        spare.traded_for(layout.cell(word));
         pause::reached(PausePoint::PopAfterTake);
         // SAFETY: the compare-and-swap took the slot from "full at this
         // position's lap, cell c" and gave us `c` (now our spare): its value

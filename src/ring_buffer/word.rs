@@ -83,9 +83,15 @@ pub(super) struct Layout {
     pub(super) capacity: usize,
     /// `2 << cell_bits`: the full bit, the stamp's low bit, where `cell_bits`
     /// is the width of the cell field (enough for `capacity + MAX_SPARES`
-    /// cells). Every other mask is a constant shift of it; only this and
-    /// the capacity need loading in an operation's fast path.
+    /// cells).
     full_bit: Word,
+    /// `full_bit << 1 - 1`: a position's index bits (everything below the
+    /// lap). The masks are kept rather than derived from `full_bit` at each
+    /// use: every operation's fast path applies several of them, and each
+    /// derivation is a few instructions more.
+    index_mask: Word,
+    /// `full_bit / 2 - 1`: a slot word's cell field.
+    cell_mask: Word,
 }
 
 impl Layout {
@@ -99,9 +105,12 @@ impl Layout {
         let cells = capacity + MAX_SPARES;
         // Bits for indices 0..cells (cells >= 2).
         let cell_bits = usize::BITS - (cells - 1).leading_zeros();
+        let full_bit: Word = 2 << cell_bits;
         Some(Self {
             capacity,
-            full_bit: 2 << cell_bits,
+            full_bit,
+            index_mask: (full_bit << 1) - 1,
+            cell_mask: (full_bit >> 1) - 1,
         })
     }
 
@@ -114,19 +123,19 @@ impl Layout {
     /// The closed bit of a slot word, just above the cell field.
     #[inline(always)]
     fn closed_bit(&self) -> Word {
-        self.full_bit >> 1
+        self.cell_mask + 1
     }
 
     /// One lap, as a position or slot-word increment.
     #[inline(always)]
     fn one_lap(&self) -> Word {
-        self.full_bit << 1
+        self.index_mask + 1
     }
 
     /// The index bits of a position (everything below the lap).
     #[inline(always)]
     fn index_mask(&self) -> Word {
-        self.one_lap() - 1
+        self.index_mask
     }
 
     // ---- slot words ----------------------------------------------------
@@ -144,7 +153,23 @@ impl Layout {
     /// The cell a slot word names.
     #[inline(always)]
     pub(super) fn cell(&self, word: Word) -> usize {
-        (word & (self.closed_bit() - 1)) as usize
+        (word & self.cell_mask) as usize
+    }
+
+    /// Whether `word` is "empty for the push at `position`", without the
+    /// closed mark: the fast path's one comparison (the general case is
+    /// [`distance`](Layout::distance)).
+    #[inline(always)]
+    pub(super) fn is_empty_for(&self, word: Word, position: Position) -> bool {
+        word & !self.cell_mask == position.0 & !self.index_mask
+    }
+
+    /// Whether `word` is "full with the value pushed at `position`" (the
+    /// closed mark may be set): the pop fast path's one comparison.
+    #[inline(always)]
+    pub(super) fn is_full_at(&self, word: Word, position: Position) -> bool {
+        word & !(self.cell_mask | self.closed_bit())
+            == (position.0 & !self.index_mask) | self.full_bit
     }
 
     /// Whether a slot word holds a value (its stamp is odd).
