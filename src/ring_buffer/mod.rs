@@ -667,9 +667,16 @@ impl<T> RingBuffer<T> {
         let mut copied = false;
         let base = items.as_ptr();
         while pushed < items.len() {
-            let (position, word) = match self.find_tail(at) {
-                Tail::Room(position, word) => (position, word),
-                Tail::Full(..) | Tail::Closed(..) => break,
+            // The next slot is usually the tail, empty for it: one load and
+            // one comparison, as in `try_push`; else the general search.
+            let word = self.slots[layout.index(at)].load(SeqCst);
+            let (position, word) = if layout.is_empty_for(word, at) {
+                (at, word)
+            } else {
+                match self.find_tail(at) {
+                    Tail::Room(position, word) => (position, word),
+                    Tail::Full(..) | Tail::Closed(..) => break,
+                }
             };
             let cell = spare.get();
             if !copied {
@@ -751,9 +758,15 @@ impl<T> RingBuffer<T> {
         let mut at = self.head_hint();
         let mut taken = 0;
         while taken < max {
-            let (position, word) = match self.find_head(at) {
-                Head::Value(position, word) => (position, word),
-                Head::Empty(_) | Head::Closed(_) => break,
+            // As in `try_pop`: the next slot usually holds the next value.
+            let word = self.slots[layout.index(at)].load(SeqCst);
+            let (position, word) = if layout.is_full_at(word, at) {
+                (at, word)
+            } else {
+                match self.find_head(at) {
+                    Head::Value(position, word) => (position, word),
+                    Head::Empty(_) | Head::Closed(_) => break,
+                }
             };
             match self.take_one(&layout, &mut spare, position, word) {
                 Some(value) => {
