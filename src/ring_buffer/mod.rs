@@ -577,14 +577,17 @@ impl<T> RingBuffer<T> {
     #[cold]
     fn try_pop_slow(&self, mut at: Position) -> Result<T, PopError> {
         let layout = self.layout;
-        let mut spare = self.cells.spare();
+        // Looked up only once there is a value to take: an `Empty` verdict
+        // (a consumer polling) costs no thread-local access.
+        let mut spare = None;
         loop {
             let (position, word) = match self.find_head(at) {
                 Head::Value(position, word) => (position, word),
                 Head::Empty(_) => return Err(PopError::Empty),
                 Head::Closed(_) => return Err(PopError::Closed),
             };
-            let Some(value) = self.take(&layout, &mut spare, position, word) else {
+            let held = spare.get_or_insert_with(|| self.cells.spare());
+            let Some(value) = self.take(&layout, held, position, word) else {
                 at = position;
                 continue;
             };
@@ -1029,7 +1032,9 @@ impl<T> RingBuffer<T> {
     #[inline(always)]
     fn push_or_replace(&self, value: T, replace: bool) -> Result<Option<T>, Refused<T>> {
         let layout = self.layout;
-        let mut spare = self.cells.spare();
+        // Looked up only once there is room (or a value to replace): a
+        // `Full` verdict (a producer polling) costs no thread-local access.
+        let mut spare = None;
         let mut at = self.tail_hint();
         // The value, until it is copied into the spare cell; `copied` says
         // where it is. `ManuallyDrop`: after the copy, the cell's bits are
@@ -1041,13 +1046,22 @@ impl<T> RingBuffer<T> {
                 Tail::Room(position, word) => (position, word),
                 Tail::Full(position, word) if replace => (position, word),
                 Tail::Full(..) => {
-                    return Err(Refused::Full(self.value_back(&spare, value, copied)));
+                    return Err(Refused::Full(self.value_back(
+                        spare.as_ref(),
+                        value,
+                        copied,
+                    )));
                 }
                 Tail::Closed(..) => {
-                    return Err(Refused::Closed(self.value_back(&spare, value, copied)));
+                    return Err(Refused::Closed(self.value_back(
+                        spare.as_ref(),
+                        value,
+                        copied,
+                    )));
                 }
             };
-            let cell = spare.get();
+            let held = spare.get_or_insert_with(|| self.cells.spare());
+            let cell = held.get();
             if !copied {
                 // SAFETY: the spare cell is ours alone (invariant 5) and holds
                 // no value; the bits of `value` move into it, `value` is
@@ -1061,7 +1075,7 @@ impl<T> RingBuffer<T> {
             }
             pause::reached(PausePoint::PushBeforePublish);
             let replaced = layout.distance(word, position, true) == -1;
-            if !self.publish(&layout, &mut spare, position, word) {
+            if !self.publish(&layout, held, position, word) {
                 at = position;
                 continue;
             }
@@ -1081,7 +1095,7 @@ impl<T> RingBuffer<T> {
             // `c` (now our spare): its value is initialized, published by
             // the push that wrote it (our SeqCst CAS read its word), and
             // ours alone to move out, once.
-            let old = unsafe { self.move_out(spare.get()) };
+            let old = unsafe { self.move_out(held.get()) };
             // Release: pairs with the Acquire load in `head_hint`; every
             // position up to the replaced one is emptied.
             let oldest = layout.laps_after(position, -1);
@@ -1092,14 +1106,18 @@ impl<T> RingBuffer<T> {
     }
 
     /// The value of a push that did not happen, from wherever it is.
-    fn value_back(&self, spare: &cells::Spare<'_, T>, value: ManuallyDrop<T>, copied: bool) -> T {
-        if copied {
+    fn value_back(
+        &self,
+        spare: Option<&cells::Spare<'_, T>>,
+        value: ManuallyDrop<T>,
+        copied: bool,
+    ) -> T {
+        match spare {
             // SAFETY: `copied` means the bits of `value` were moved into the
             // spare cell (still ours: no compare-and-swap gave it away) and
             // `value` is a forgotten copy; the cell's bits are the value.
-            unsafe { self.move_out(spare.current()) }
-        } else {
-            ManuallyDrop::into_inner(value)
+            Some(spare) if copied => unsafe { self.move_out(spare.current()) },
+            _ => ManuallyDrop::into_inner(value),
         }
     }
 
