@@ -61,11 +61,17 @@ use crate::wait::RingWaiters;
 /// # Algorithm
 ///
 /// The ring is `capacity` *slot words*. Position `p` of the stream of
-/// pushes (and of pops) is slot `p % capacity` in lap `p / capacity`. A
-/// slot word holds a *stamp* (`2 × lap`, plus 1 while it holds a value) and
-/// the index of a *cell*, where values live: the value pushed at position
-/// `p` sits in the cell that slot `p % capacity` names while its stamp says
-/// "full at lap `p / capacity`".
+/// pushes (and of pops) is in lap `p / capacity`, at slot
+/// `(p % capacity) × stride % capacity`: consecutive positions are
+/// `stride` slots apart, so that a consumer one position behind a producer,
+/// or two pushers, work on different cache lines (SCQ remaps its indices
+/// for the same reason). The stride is the first number from 17 up that
+/// shares no factor with the capacity, so a lap still visits every slot
+/// once; rings under 64 slots keep stride 1. A slot word holds a *stamp*
+/// (`2 × lap`, plus 1 while it holds a value) and the index of a *cell*,
+/// where values live: the value pushed at position `p` sits in the cell
+/// that `p`'s slot names while its stamp says "full at lap `p /
+/// capacity`".
 ///
 /// - A **push** finds the *tail*, the first position whose slot is still
 ///   empty for it, writes its value into a cell it owns (its *spare*), and

@@ -56,7 +56,8 @@ pub(super) const MAX_CAPACITY_BY_LAYOUT: usize = {
 
 /// A position in the stream of pushes (or pops): `[ lap | slot index ]`,
 /// the lap in the same bits as a slot word's (see `Layout`). Position `p`
-/// of the stream is slot `p % capacity` in lap `p / capacity`, laps counted
+/// of the stream is in lap `p / capacity` at slot `(p % capacity) * stride
+/// % capacity` (see `stride`), laps counted
 /// modulo the lap field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Position(Word);
@@ -92,6 +93,66 @@ pub(super) struct Layout {
     index_mask: Word,
     /// `full_bit / 2 - 1`: a slot word's cell field.
     cell_mask: Word,
+    /// How far apart consecutive positions' slots are (see `stride`).
+    stride: usize,
+    /// The last slot of a lap, `capacity - stride`: the one after it is
+    /// slot 0 of the next lap.
+    last: usize,
+    /// `stride`'s inverse modulo `capacity`: a slot's place in its lap
+    /// (for `len`).
+    stride_inverse: usize,
+}
+
+/// The fewest slots between consecutive positions, so that two operations
+/// on neighbouring positions (a producer a step ahead of a consumer, two
+/// pushers) touch different cache lines: 16 slot words of 8 bytes are 128
+/// bytes, the line pair x86-64's adjacent-line prefetcher fetches together
+/// (and two 64-byte lines). Rings below four times this keep stride 1 (for
+/// them the stride and the wrap-around step could not both be this far).
+const MIN_STRIDE: usize = 16;
+
+/// The step between consecutive positions' slots for a ring of `capacity`:
+/// the first number above [`MIN_STRIDE`] with no factor in common with
+/// `capacity`, so that a lap visits every slot exactly once; 1 for small
+/// rings.
+const fn stride(capacity: usize) -> usize {
+    if capacity < 4 * MIN_STRIDE {
+        return 1;
+    }
+    let mut stride = MIN_STRIDE + 1;
+    while gcd(stride, capacity) != 1 {
+        stride += 1;
+    }
+    stride
+}
+
+const fn gcd(mut a: usize, mut b: usize) -> usize {
+    while b != 0 {
+        let rest = a % b;
+        a = b;
+        b = rest;
+    }
+    a
+}
+
+/// `value`'s inverse modulo `modulus` (they are coprime), by the extended
+/// Euclidean algorithm.
+const fn inverse(value: usize, modulus: usize) -> usize {
+    if modulus == 1 {
+        return 0;
+    }
+    let (mut old_r, mut r) = (value as i128, modulus as i128);
+    let (mut old_s, mut s) = (1i128, 0i128);
+    while r != 0 {
+        let quotient = old_r / r;
+        let next_r = old_r - quotient * r;
+        old_r = r;
+        r = next_r;
+        let next_s = old_s - quotient * s;
+        old_s = s;
+        s = next_s;
+    }
+    old_s.rem_euclid(modulus as i128) as usize
 }
 
 impl Layout {
@@ -106,11 +167,15 @@ impl Layout {
         // Bits for indices 0..cells (cells >= 2).
         let cell_bits = usize::BITS - (cells - 1).leading_zeros();
         let full_bit: Word = 2 << cell_bits;
+        let stride = stride(capacity);
         Some(Self {
             capacity,
             full_bit,
             index_mask: (full_bit << 1) - 1,
             cell_mask: (full_bit >> 1) - 1,
+            stride,
+            last: capacity - stride,
+            stride_inverse: inverse(stride, capacity),
         })
     }
 
@@ -225,15 +290,27 @@ impl Layout {
         (position.0 & self.index_mask()) as usize
     }
 
-    /// The position after `position`.
+    /// The position after `position`: the slot `stride` further on
+    /// (modulo the capacity), or slot 0 of the next lap after the lap's
+    /// last slot. With the stride coprime to the capacity, a lap visits
+    /// every slot once, and neighbouring positions sit on different cache
+    /// lines (SCQ remaps its indices for the same reason).
     #[inline(always)]
     pub(super) fn next(&self, position: Position) -> Position {
-        if self.index(position) + 1 < self.capacity {
-            Position(position.0 + 1)
+        let slot = self.index(position);
+        if slot == self.last {
+            // Slot 0 of the next lap; the lap wraps with the word.
+            Position((position.0 & !self.index_mask).wrapping_add(self.one_lap()))
+        } else if slot + self.stride < self.capacity {
+            Position(position.0 + self.stride as Word)
         } else {
-            // Index 0 of the next lap; the lap wraps with the word.
-            Position((position.0 & !self.index_mask()).wrapping_add(self.one_lap()))
+            Position(position.0 + self.stride as Word - self.capacity as Word)
         }
+    }
+
+    /// Where `slot` comes in its lap: its position's ordinal within the lap.
+    fn ordinal(&self, slot: usize) -> usize {
+        ((slot as u128 * self.stride_inverse as u128) % self.capacity as u128) as usize
     }
 
     /// The position `laps` laps after `position` (any sign, modular).
@@ -253,8 +330,8 @@ impl Layout {
             (to.0 & !self.index_mask()).wrapping_sub(from.0 & !self.index_mask()) / self.one_lap();
         (laps as usize)
             .wrapping_mul(self.capacity)
-            .wrapping_add(self.index(to))
-            .wrapping_sub(self.index(from))
+            .wrapping_add(self.ordinal(self.index(to)))
+            .wrapping_sub(self.ordinal(self.index(from)))
     }
 
     /// A hint word for `position`.
@@ -318,6 +395,36 @@ mod tests {
             layout.positions_between(layout.laps_after(first, -1), first),
             3
         );
+    }
+
+    #[test]
+    fn a_lap_visits_every_slot_once_neighbours_a_stride_apart() {
+        for capacity in [1, 2, 3, 33, 63, 64, 65, 100, 1000, 1024, 4099] {
+            let layout = Layout::new(capacity).unwrap();
+            let mut seen = alloc::vec![false; capacity];
+            let mut position = layout.start();
+            for ordinal in 0..capacity {
+                let slot = layout.index(position);
+                assert!(
+                    !seen[slot],
+                    "capacity {capacity}: slot {slot} twice in a lap"
+                );
+                seen[slot] = true;
+                assert_eq!(layout.ordinal(slot), ordinal);
+                let next = layout.next(position);
+                if capacity >= 4 * MIN_STRIDE && ordinal + 1 < capacity {
+                    let apart = layout.index(next).abs_diff(slot);
+                    assert!(apart >= MIN_STRIDE, "capacity {capacity}: {apart} apart");
+                }
+                position = next;
+            }
+            assert_eq!(
+                position,
+                layout.laps_after(layout.start(), 1),
+                "one lap later"
+            );
+            assert_eq!(layout.positions_between(layout.start(), position), capacity);
+        }
     }
 
     #[test]
