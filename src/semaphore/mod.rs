@@ -166,6 +166,20 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, pack, permits_in};
 /// The price of hand-off mode is head-of-line blocking: a waiter for four
 /// permits that holds two keeps them from a waiter for one behind it.
 ///
+/// Against tokio's `Semaphore`, which is strictly first come, first served:
+/// tokio 1.54's own suites, `tests/sync_semaphore.rs` and
+/// `tests/sync_semaphore_owned.rs`, pass against this semaphore through a
+/// renaming shim (`tests/peer_tokio_semaphore*.rs`; left out are only the
+/// tests of behaviour it does not have: a panic for a request above
+/// `MAX_PERMITS`, where it returns `TooMany`, and a panic for a blocking
+/// acquire inside a runtime, which it does not know). None of those tests
+/// relies on strict FIFO. A test that does would fail here: tokio's unit
+/// test `poll_acquire_one_unavailable` (in `src/sync/tests/semaphore_batch.rs`)
+/// releases a permit while one single-permit waiter is queued and expects
+/// `available_permits()` to stay 0, because tokio assigns the permit to that
+/// waiter; in barging mode this semaphore puts it into the word and wakes
+/// the waiter to take it, so any caller may take it first.
+///
 /// # Waiting
 /// A waiter is a `Signal` plus its request. A thread
 /// waits on it with `block_on_signal` (spin, then park); a task (an
