@@ -257,6 +257,18 @@ fn notify(woken: impl IntoIterator<Item = sync::Arc<Waiter>>) {
     crate::wait::notify_each(woken, |waiter| &waiter.signal);
 }
 
+/// [`notify`] for a [`Woken`]: the common case, one waiter, goes straight
+/// to its signal (no other waiter to pass a panicking wake-up on to).
+fn notify_woken(woken: Woken) {
+    if woken.rest.is_empty() {
+        if let Some(waiter) = woken.first {
+            waiter.signal.notify();
+        }
+    } else {
+        notify(woken);
+    }
+}
+
 impl Semaphore {
     /// `release` found `HANDOFF` set: hands `n` permits to the queued waiters
     /// under the lock (or, if hand-off mode ended meanwhile, puts them into
@@ -268,12 +280,13 @@ impl Semaphore {
             let mut queue = self.waiters.lock();
             self.settle_locked(&mut queue, n, &mut woken);
         }
-        notify(woken);
+        notify_woken(woken);
     }
 
     /// `release` put `n` permits into the word and saw `QUEUED`: wakes up to
     /// `n` waiters to retry, or promotes the front waiter to hand-off if it
-    /// has waited too long (then it gets these permits, if still there).
+    /// has waited too long (then it gets these permits, if still there). A
+    /// `QUEUED` bit left over an empty queue (see `wake_locked`) is cleared.
     #[cold]
     pub(super) fn release_wake(&self, n: usize) {
         #[allow(clippy::let_unit_value, reason = "`Now` is `()` without a clock")]
@@ -284,7 +297,9 @@ impl Semaphore {
             // With hand-offs pending, `HANDOFF` was set after our add, by a
             // CAS that took the word's permits (ours or their successors) and
             // assigned them under this lock: nothing is left for us to do.
-            if queue.handoffs == 0 {
+            if queue.entries.is_empty() {
+                self.publish_locked(&queue, 0);
+            } else if queue.handoffs == 0 {
                 if queue.take_fair_turn(now) {
                     self.promote_locked(&mut queue, &mut woken);
                 } else {
@@ -292,7 +307,7 @@ impl Semaphore {
                 }
             }
         }
-        notify(woken);
+        notify_woken(woken);
     }
 
     /// Gives out `permits` that are in nobody's hands and not in the word:
@@ -335,6 +350,10 @@ impl Semaphore {
     /// `owed` waiters off the front (no more than the word still holds, nor
     /// than are queued) to be woken to retry. A permit some barger took
     /// meanwhile needs no wake-up: its release will wake somebody.
+    ///
+    /// `QUEUED` stays set even if this empties the queue: a waiter woken in
+    /// vain queues again without a CAS on the word, and the next release
+    /// that finds the queue empty clears the bit (`release_wake`).
     fn wake_locked(&self, queue: &mut Queue, owed: usize, woken: &mut Woken) {
         if owed == 0 || queue.entries.is_empty() {
             return;
@@ -342,13 +361,12 @@ impl Semaphore {
         // Relaxed: read after our own RMW that added the permits (coherence
         // orders it after that); any later add is followed by its own wake.
         let available = permits_in(self.state.load(Relaxed));
-        let count = owed.min(available).min(queue.entries.len());
-        for entry in queue.entries.drain(..count) {
+        for _ in 0..owed.min(available) {
+            let Some(entry) = queue.entries.pop_front() else {
+                break;
+            };
             debug_assert!(!entry.handoff, "barging mode");
             woken.push(entry.waiter);
-        }
-        if queue.entries.is_empty() {
-            self.publish_locked(queue, 0);
         }
     }
 
@@ -372,7 +390,7 @@ impl Semaphore {
     }
 
     /// Adds `permits` to the word and makes its flags match the queue:
-    /// `QUEUED` iff it is non-empty, `HANDOFF` iff it has hand-off entries
+    /// `QUEUED` iff it is non-empty (clearing a stale bit), `HANDOFF` iff it has hand-off entries
     /// (then `permits` is 0 and the bit is already set: only a CAS that empties
     /// the field sets it). Returns the new word.
     fn publish_locked(&self, queue: &Queue, permits: usize) -> usize {
@@ -422,7 +440,7 @@ impl Semaphore {
         // take permits for the queue: cloning the waker and dropping the
         // spare's old one run user code, which may panic. A panic here
         // leaves the word and the queue untouched (issue 13).
-        let waiter = Waiter::reuse(spare, n, waker);
+        let mut waiter = Some(Waiter::reuse(spare, n, waker));
         let handoff = n > 1;
         let mut woken = Woken::default();
         let verdict = {
@@ -463,7 +481,7 @@ impl Semaphore {
                 // user code: a `VecDeque` push only allocates (an allocation
                 // failure aborts).
                 let entry = Entry {
-                    waiter: sync::Arc::clone(&waiter),
+                    waiter: sync::Arc::clone(waiter.as_ref().expect("taken below")),
                     handoff,
                     arrival,
                 };
@@ -482,12 +500,12 @@ impl Semaphore {
                 } else {
                     queue.entries.push_back(entry);
                 }
-                break Enqueued::Waiting(sync::Arc::clone(&waiter));
+                break Enqueued::Waiting(waiter.take().expect("taken once"));
             }
         };
-        notify(woken);
-        // Our own reference (and, if we did not queue, the waiter and its
-        // waker) is dropped here, outside the lock.
+        notify_woken(woken);
+        // If we did not queue, the waiter and its waker are dropped here,
+        // outside the lock.
         drop(waiter);
         verdict
     }
@@ -526,7 +544,7 @@ impl Semaphore {
                 None => false,
             }
         };
-        notify(woken);
+        notify_woken(woken);
         if queued {
             Err(TryAcquireError::NoPermits)
         } else if waiter.granted() {

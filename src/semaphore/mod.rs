@@ -90,9 +90,16 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, pack, permits_in};
 /// - `MAX_PERMITS` is `usize::MAX >> 3`: exactly what the permit field holds,
 ///   2^61 - 1 with a 64-bit `usize`, 2^29 - 1 = 536 870 911 with a 32-bit one
 ///   (thumbv7em, wasm32).
-/// - Under the lock, `QUEUED` is set exactly when the queue is non-empty, and
+/// - Under the lock, `QUEUED` is set whenever the queue is non-empty, and
 ///   `HANDOFF` exactly when it holds an entry in hand-off mode (`handoffs >
-///   0`); both bits change only under the lock.
+///   0`); both bits change only under the lock. `QUEUED` may also stay set
+///   over an empty queue: a release that wakes the last queued waiter to
+///   retry leaves it, since that waiter usually finds the permit taken by a
+///   barger and queues again (then it needs no CAS to set the bit, and the
+///   releaser none to clear it: two fewer read-modify-writes per wake-up in
+///   vain, the common case on a one-worker executor). The next release that
+///   finds the queue empty clears it. A stale bit only sends a release or a
+///   `close` through the lock; it never hides a waiter.
 /// - While `HANDOFF` is set the permit field is zero: the CAS that sets the
 ///   bit (an enqueue for several permits, or a promotion) empties the field
 ///   into the queue's assignments, and every release that sees the bit takes
@@ -629,6 +636,7 @@ impl fmt::Debug for Semaphore {
         let state = self.state.load(Relaxed);
         f.debug_struct("Semaphore")
             .field("available", &permits_in(state))
+            // `QUEUED`: waiters queued, or just woken and not yet back.
             .field("waiters", &(state & QUEUED != 0))
             .field("closed", &(state & CLOSED != 0))
             .finish()

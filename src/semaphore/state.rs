@@ -11,7 +11,8 @@ pub(super) const CLOSED: usize = 0b001;
 /// permits first come, first served; the permit field is then 0 (see
 /// [`Semaphore`](super::Semaphore), "State").
 pub(super) const HANDOFF: usize = 0b010;
-/// Bit 2 of `state`: set while the waiter queue is non-empty.
+/// Bit 2 of `state`: set while the waiter queue is non-empty (and possibly
+/// a while after: see [`Semaphore`](super::Semaphore), "State").
 pub(super) const QUEUED: usize = 0b100;
 /// All flag bits.
 pub(super) const FLAGS: usize = CLOSED | HANDOFF | QUEUED;
