@@ -23,7 +23,9 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::Semaphore;
-use super::state::{self, CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, pack, permits_in};
+use super::state::{
+    self, CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, available_in, pack, permits_in,
+};
 #[cfg(feature = "std")]
 use super::{Handle, OwnedPermit, Permit};
 #[cfg(feature = "std")]
@@ -270,17 +272,56 @@ fn notify_woken(woken: Woken) {
 }
 
 impl Semaphore {
-    /// `release` found `HANDOFF` set: hands `n` permits to the queued waiters
-    /// under the lock (or, if hand-off mode ended meanwhile, puts them into
-    /// the word and wakes waiters to retry).
+    /// `release` added `n` permits to the word and saw `before` there, with
+    /// `HANDOFF` or `QUEUED` set: hands them on or wakes waiters for them.
     #[cold]
-    pub(super) fn release_handoff(&self, n: usize) {
-        let mut woken = Woken::default();
-        {
-            let mut queue = self.waiters.lock();
-            self.settle_locked(&mut queue, n, &mut woken);
+    pub(super) fn release_slow(&self, n: usize, before: usize) {
+        if before & HANDOFF != 0 {
+            self.release_handoff(n);
+        } else {
+            self.release_wake(n);
         }
+    }
+
+    /// `release` added `n` permits to the word in hand-off mode, where the
+    /// field offers nothing to acquirers: under the lock, takes whatever the
+    /// field holds (ours, and those of other releases that got there before
+    /// their lock; each of them finds what is left, perhaps nothing) and
+    /// hands it to the queue first come, first served. If hand-off mode
+    /// ended before we got the lock, our permits are ordinary ones in the
+    /// word by now, put there by the step that ended it: wake waiters for
+    /// them as any release does.
+    fn release_handoff(&self, n: usize) {
+        let mut woken = Woken::default();
+        let ended = {
+            let mut queue = self.waiters.lock();
+            // Relaxed: a guess that the CAS checks.
+            let current = self.state.load(Relaxed);
+            // Acquire: pairs with the Release `fetch_add` of the releases
+            // whose permits we take; their waiters read them after their
+            // signal (Release/Acquire), which extends the chain.
+            let taken = state::update(&self.state, current, Acquire, Relaxed, false, |current| {
+                if current & HANDOFF == 0 {
+                    Step::Done(None)
+                } else if permits_in(current) == 0 {
+                    Step::Done(Some(0))
+                } else {
+                    Step::Write(pack(0, current), Some(permits_in(current)))
+                }
+            });
+            match taken {
+                Some(taken) => {
+                    debug_assert!(queue.handoffs > 0, "HANDOFF set under the lock");
+                    self.settle_locked(&mut queue, taken, &mut woken);
+                    false
+                }
+                None => true,
+            }
+        };
         notify_woken(woken);
+        if ended {
+            self.release_wake(n);
+        }
     }
 
     /// `release` put `n` permits into the word and saw `QUEUED`: wakes up to
@@ -360,7 +401,7 @@ impl Semaphore {
         }
         // Relaxed: read after our own RMW that added the permits (coherence
         // orders it after that); any later add is followed by its own wake.
-        let available = permits_in(self.state.load(Relaxed));
+        let available = available_in(self.state.load(Relaxed));
         for _ in 0..owed.min(available) {
             let Some(entry) = queue.entries.pop_front() else {
                 break;
@@ -380,7 +421,7 @@ impl Semaphore {
         queue.handoffs += 1;
         // Relaxed: a guess that the CAS checks.
         let current = self.state.load(Relaxed);
-        // Acquire: pairs with the Release CAS of the releases whose permits
+        // Acquire: pairs with the Release `fetch_add` of the releases whose permits
         // we take; the waiter they go to reads them after its signal
         // (Release/Acquire), which extends the chain.
         let current = state::update(&self.state, current, Acquire, Relaxed, false, |current| {
@@ -445,7 +486,7 @@ impl Semaphore {
         let mut woken = Woken::default();
         let verdict = {
             let mut queue = self.waiters.lock();
-            // Acquire: pairs with the Release CAS of releases (their permits
+            // Acquire: pairs with the Release `fetch_add` of releases (their permits
             // may become ours below) and the Release `fetch_or` in `close`.
             let current = self.state.load(Acquire);
             // Acquire (success and failure): as for the load above.
@@ -453,13 +494,14 @@ impl Semaphore {
                 if current & CLOSED != 0 {
                     return Step::Done(None);
                 }
-                let available = permits_in(current); // 0 under HANDOFF
+                let available = available_in(current); // 0 under HANDOFF
                 let new = if available >= n {
                     current - (n << PERMIT_SHIFT)
                 } else if handoff {
+                    // Takes the field, whatever it holds, for the queue.
                     pack(0, current | HANDOFF | QUEUED)
                 } else {
-                    current | QUEUED // `available` is 0
+                    current | QUEUED // nothing for us in the field
                 };
                 if new == current {
                     Step::Done(Some(current))
@@ -473,8 +515,7 @@ impl Semaphore {
                 let Some(current) = seen else {
                     break Enqueued::Closed;
                 };
-                let available = permits_in(current);
-                if available >= n {
+                if available_in(current) >= n {
                     break Enqueued::Acquired;
                 }
                 // From here to the end of the critical section nothing runs
@@ -488,10 +529,13 @@ impl Semaphore {
                 if handoff {
                     queue.entries.push_back(entry);
                     queue.handoffs += 1;
-                    if current & HANDOFF == 0 {
-                        // We just emptied the field: its permits go to the
-                        // queue first come, first served (us last).
-                        self.settle_locked(&mut queue, available, &mut woken);
+                    let taken = permits_in(current);
+                    if taken > 0 {
+                        // We just emptied the field (the word's permits, or
+                        // in hand-off mode those releases added before their
+                        // lock): they go to the queue first come, first
+                        // served (us last).
+                        self.settle_locked(&mut queue, taken, &mut woken);
                     }
                 } else if arrival.failed_wakeups > 0 && queue.handoffs == 0 {
                     // Back after a wake-up in vain: it is older than the rest.

@@ -22,7 +22,7 @@ use crate::error::TryAcquireError;
 use crate::sync::atomic::AtomicUsize;
 use crate::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::wait::Lock;
-use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, pack, permits_in};
+use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, available_in, pack, permits_in};
 
 /// A counting semaphore: [`try_acquire`](Semaphore::try_acquire) takes a
 /// permit if one is available, dropping the [`Permit`] returns it, under
@@ -100,10 +100,16 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, pack, permits_in};
 ///   vain, the common case on a one-worker executor). The next release that
 ///   finds the queue empty clears it. A stale bit only sends a release or a
 ///   `close` through the lock; it never hides a waiter.
-/// - While `HANDOFF` is set the permit field is zero: the CAS that sets the
-///   bit (an enqueue for several permits, or a promotion) empties the field
-///   into the queue's assignments, and every release that sees the bit takes
-///   the locked path instead of adding to the word.
+/// - While `HANDOFF` is set the permit field offers nothing to acquirers
+///   (they read it as zero): the CAS that sets the bit (an enqueue for
+///   several permits, or a promotion) empties the field into the queue's
+///   assignments. A release is one `fetch_add` on the word, so a release in
+///   hand-off mode does put its permits into the field; seeing the bit in
+///   the value its `fetch_add` returned, it takes the lock next and moves
+///   whatever the field holds to the queue (another such release finds what
+///   is left, perhaps nothing). Every locked step that sets the bit or ends
+///   hand-off mode accounts for the field as it finds it, so no permit is
+///   lost or offered twice: ended, the field's permits are ordinary ones.
 /// - Only hand-off mode assigns permits, and it assigns them to the front
 ///   entry until it is complete, so only the front entry can hold a partial
 ///   assignment. Entries in barging mode ask for one permit and hold none.
@@ -121,11 +127,13 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, pack, permits_in};
 /// # Linearization points
 /// - `try_acquire_many`: success at its successful CAS; `NoPermits` at the
 ///   load or failed CAS whose value showed fewer than `n` permits (a set
-///   `HANDOFF` bit shows zero); `Closed` at the value that showed `CLOSED`.
-/// - Releasing (a permit's drop, `add_permits`): at the successful CAS that
+///   `HANDOFF` bit shows none); `Closed` at the value that showed `CLOSED`.
+/// - Releasing (a permit's drop, `add_permits`): at the `fetch_add` that
 ///   adds to the word (the wake-up that may follow is not part of it); in
-///   hand-off mode, at the critical section that assigns the permits to
-///   waiters and puts the rest back in the word. A panicking `add_permits`
+///   hand-off mode, where that `fetch_add` is invisible to acquirers, at the
+///   critical section that assigns the permits to waiters (its own, or an
+///   earlier one that took them from the field first), or, if hand-off
+///   mode ends before that, at the critical section that ends it. A panicking `add_permits`
 ///   takes effect nowhere: it fails at its read of `total`.
 /// - `acquire_many`: at the successful CAS of its spin phase or of a retry,
 ///   or at its CAS under the lock, or, if it was assigned its permits in
@@ -455,20 +463,14 @@ impl Semaphore {
     pub fn forget_permits(&self, n: usize) -> usize {
         // Relaxed: a guess that the CAS checks.
         let current = self.state.load(Relaxed);
-        // Acquire (success): pairs with the Release CAS of the releases that
+        // Acquire (success): pairs with the Release `fetch_add` of the releases that
         // put these permits in the word, as in `try_take`.
-        let taken =
-            state::update(
-                &self.state,
-                current,
-                Acquire,
-                Relaxed,
-                true,
-                |current| match permits_in(current).min(n) {
-                    0 => Step::Done(0),
-                    taken => Step::Write(current - (taken << PERMIT_SHIFT), taken),
-                },
-            );
+        let taken = state::update(&self.state, current, Acquire, Relaxed, true, |current| {
+            match available_in(current).min(n) {
+                0 => Step::Done(0),
+                taken => Step::Write(current - (taken << PERMIT_SHIFT), taken),
+            }
+        });
         self.retire(taken);
         taken
     }
@@ -485,7 +487,7 @@ impl Semaphore {
     /// ```
     pub fn available_permits(&self) -> usize {
         // Relaxed: a snapshot; it publishes and is published nothing.
-        permits_in(self.state.load(Relaxed))
+        available_in(self.state.load(Relaxed))
     }
 
     /// Closes the semaphore: every later acquire fails with `Closed`, and every
@@ -559,7 +561,7 @@ impl Semaphore {
         // Acquire: pairs with the Release `fetch_or` in `close`, for a
         // `Closed` verdict; a stale value only costs a failed CAS.
         let current = self.state.load(Acquire);
-        // Acquire (success): pairs with the Release CAS of the releases that
+        // Acquire (success): pairs with the Release `fetch_add` of the releases that
         // put these permits in the word (a release sequence of RMWs);
         // publishes the previous holders' writes to us.
         // Acquire (failure): as for the first load.
@@ -568,10 +570,9 @@ impl Semaphore {
                 Step::Done(Err(TryAcquireError::Closed))
             } else if n > Self::MAX_PERMITS {
                 Step::Done(Err(TryAcquireError::TooMany { requested: n }))
-            } else if permits_in(current) < n {
-                // A set HANDOFF bit means the field is 0: fails here for
-                // n >= 1. A set QUEUED bit alone does not stop us: barging is
-                // allowed.
+            } else if available_in(current) < n {
+                // A set HANDOFF bit offers nothing: fails here for n >= 1. A
+                // set QUEUED bit alone does not stop us: barging is allowed.
                 Step::Done(Err(TryAcquireError::NoPermits))
             } else if n == 0 {
                 Step::Done(Ok(()))
@@ -587,27 +588,19 @@ impl Semaphore {
         if n == 0 {
             return;
         }
-        // Relaxed: a guess that the CAS checks.
-        let current = self.state.load(Relaxed);
+        // One read-modify-write, not a load and a CAS: under contention a
+        // load fetches the cache line shared and the CAS then has to fetch it
+        // again for writing. Cannot overflow: `total` bounds the field.
         // Release: pairs with the Acquire CAS in `try_take`, `enqueue` or
         // `promote_locked` that takes these permits; publishes this holder's
         // writes.
-        let added = state::update(&self.state, current, Release, Relaxed, true, |current| {
-            if current & HANDOFF != 0 {
-                return Step::Done(None);
-            }
-            debug_assert!(
-                permits_in(current) + n <= Self::MAX_PERMITS,
-                "bounded by `total`"
-            );
-            Step::Write(current + (n << PERMIT_SHIFT), Some(current))
-        });
-        match added {
-            None => self.release_handoff(n),
-            // Someone is queued: wake it to retry (or, if it has waited too
-            // long, hand it these permits).
-            Some(before) if before & QUEUED != 0 => self.release_wake(n),
-            Some(_) => {}
+        let before = self.state.fetch_add(n << PERMIT_SHIFT, Release);
+        debug_assert!(
+            permits_in(before) + n <= Self::MAX_PERMITS,
+            "bounded by `total`"
+        );
+        if before & (HANDOFF | QUEUED) != 0 {
+            self.release_slow(n, before);
         }
     }
 
@@ -635,7 +628,7 @@ impl fmt::Debug for Semaphore {
         // Relaxed: a snapshot for display.
         let state = self.state.load(Relaxed);
         f.debug_struct("Semaphore")
-            .field("available", &permits_in(state))
+            .field("available", &available_in(state))
             // `QUEUED`: waiters queued, or just woken and not yet back.
             .field("waiters", &(state & QUEUED != 0))
             .field("closed", &(state & CLOSED != 0))

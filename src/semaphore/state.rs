@@ -8,8 +8,8 @@ use crate::sync::atomic::{AtomicUsize, Ordering};
 /// Bit 0 of `state`: set once by `close`, never cleared.
 pub(super) const CLOSED: usize = 0b001;
 /// Bit 1 of `state`: hand-off mode. Set while some queued waiter is owed
-/// permits first come, first served; the permit field is then 0 (see
-/// [`Semaphore`](super::Semaphore), "State").
+/// permits first come, first served; the permit field then offers nothing
+/// ([`available_in`]; see [`Semaphore`](super::Semaphore), "State").
 pub(super) const HANDOFF: usize = 0b010;
 /// Bit 2 of `state`: set while the waiter queue is non-empty (and possibly
 /// a while after: see [`Semaphore`](super::Semaphore), "State").
@@ -23,6 +23,20 @@ pub(super) const PERMIT_SHIFT: u32 = 3;
 #[inline]
 pub(super) const fn permits_in(state: usize) -> usize {
     state >> PERMIT_SHIFT
+}
+
+/// The permits a `state` value offers to acquirers: none in hand-off mode.
+/// While `HANDOFF` is set the field may still hold permits that releases
+/// added with their `fetch_add` after the bit was set; they belong to the
+/// queue, and each such release takes the lock next to hand them over
+/// (see [`Semaphore`](super::Semaphore), "State").
+#[inline]
+pub(super) const fn available_in(state: usize) -> usize {
+    if state & HANDOFF != 0 {
+        0
+    } else {
+        permits_in(state)
+    }
 }
 
 /// A `state` value with `permits` available and the flag bits `flags`.
