@@ -5,8 +5,10 @@
 //! progress story are on [`Semaphore`], where the rendered docs show them.
 
 mod async_waits;
+#[cfg(feature = "std")]
 mod blocking;
 mod permit;
+mod queue;
 mod state;
 
 use permit::Handle;
@@ -77,7 +79,8 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, available_in, pack, per
 /// source (`src/semaphore/`): `state.rs` is the state word's bit layout and
 /// the one CAS loop every update of it runs through; `mod.rs` the lock-free
 /// paths; `permit.rs` the one permit implementation behind [`Permit`] and
-/// [`OwnedPermit`]; `blocking.rs` the waiter queue, the hand-off policy and
+/// [`OwnedPermit`]; `queue.rs` the waiter queue and the wake-up and hand-off
+/// policy (and why it is not the ring buffer's wait queue); `blocking.rs`
 /// the blocking acquires; `async_waits.rs` the futures.
 ///
 /// # State
@@ -271,7 +274,7 @@ pub struct Semaphore {
     /// Queued waiters, oldest first, and the hand-off bookkeeping. The lock
     /// also guards the `QUEUED` and `HANDOFF` bits (set and cleared only while
     /// holding it) and each queued waiter's `assigned`.
-    waiters: Lock<blocking::Queue>,
+    waiters: Lock<queue::Queue>,
 }
 
 impl Semaphore {
@@ -308,7 +311,7 @@ impl Semaphore {
         Self {
             state: AtomicUsize::new(pack(permits, 0)),
             total: AtomicUsize::new(permits),
-            waiters: Lock::new(blocking::Queue::new()),
+            waiters: Lock::new(queue::Queue::new()),
         }
     }
 
@@ -422,25 +425,24 @@ impl Semaphore {
         // Acquire: pairs with the Release `fetch_sub` in `retire`; the
         // forgotten permits have left `state` before we count their room as
         // free, so the release below cannot push `state` past the bound.
-        let mut total = self.total.load(Acquire);
-        loop {
-            let new_total = match total.checked_add(n) {
-                Some(new_total) if new_total <= Self::MAX_PERMITS => new_total,
+        let total = self.total.load(Acquire);
+        // Acquire (success and failure): as for the load above (a failure's
+        // value is checked again).
+        state::update(
+            &self.total,
+            total,
+            Acquire,
+            Acquire,
+            false,
+            |total| match total.checked_add(n) {
+                Some(new_total) if new_total <= Self::MAX_PERMITS => Step::Write(new_total, ()),
                 _ => panic!(
                     "Semaphore::add_permits: adding {n} permits to the {total} in existence \
                      would exceed Semaphore::MAX_PERMITS ({})",
                     Self::MAX_PERMITS
                 ),
-            };
-            // Acquire: as for the load above (a failure's value is checked again).
-            match self
-                .total
-                .compare_exchange_weak(total, new_total, Acquire, Acquire)
-            {
-                Ok(_) => break,
-                Err(actual) => total = actual,
-            }
-        }
+            },
+        );
         self.release(n);
     }
 

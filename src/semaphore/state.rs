@@ -1,6 +1,8 @@
 //! The semaphore's state word: its bit layout (drawn on
 //! [`Semaphore`](super::Semaphore), "State") and the one compare-and-swap
-//! loop every update of it runs through.
+//! loop every update of it (and of `total`) runs through. The only other
+//! writes are a release's one `fetch_add` and, under the waiter lock,
+//! `close`'s `fetch_or`.
 
 use crate::sync::Backoff;
 use crate::sync::atomic::{AtomicUsize, Ordering};
@@ -54,10 +56,11 @@ pub(super) enum Step<R> {
     Done(R),
 }
 
-/// The CAS loop on the state word: shows `step` the value `current` (a load
-/// the caller made with the ordering it needs), and writes what it decides
-/// with `success`/`failure` orderings (each caller names their partners),
-/// retrying on the newer value until a write lands or `step` is done. A
+/// The CAS loop on the state word (and on `total`, in `add_permits`):
+/// shows `step` the value `current` (a load the caller made with the
+/// ordering it needs), and writes what it decides with `success`/`failure`
+/// orderings (each caller names their partners), retrying on the newer
+/// value until a write lands or `step` is done. A
 /// failed CAS means another thread's update landed (lock-free). `spin`
 /// backs off between retries, for the contended fast paths; the locked
 /// slow paths retry at once.
