@@ -9,7 +9,6 @@ use alloc::sync::Arc;
 use super::queue::{Arrival, Enqueued};
 use super::{Handle, OwnedPermit, Permit, Semaphore};
 use crate::error::{AcquireError, TryAcquireError};
-use crate::sync;
 
 impl Semaphore {
     /// `try_take`, retried with backoff (spinning, then yielding) for a few
@@ -20,7 +19,7 @@ impl Semaphore {
     fn spin_take(&self, n: usize) -> Result<(), TryAcquireError> {
         #[cfg(not(any(freelane_loom, miri)))]
         {
-            let backoff = sync::Backoff::new();
+            let backoff = crate::sync::Backoff::new();
             loop {
                 match self.try_take(n) {
                     Err(TryAcquireError::NoPermits) if !backoff.is_completed() => {
