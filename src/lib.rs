@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | [`MsQueue<T>`] | unbounded MPMC FIFO: the Michael–Scott queue, popped nodes recycled through crossbeam-epoch (`shrink_to_fit` frees them) | lock-free push and pop |
 //! | [`SegmentedQueue<T>`] | unbounded MPMC FIFO built for throughput: array segments whose slots are claimed by fetch-and-add (FAAArrayQueue/LCRQ family), segments reclaimed through crossbeam-epoch; batch `push_many`/`pop_many` | lock-free push and pop (a pop that meets an unwritten slot spins ~1 µs, then poisons it) |
-//! | [`RingBuffer<T>`] | bounded MPMC FIFO over a fixed slot array (Vyukov's stamped slots), closable, with backpressure: blocking under `std`, async (any executor) everywhere | linearizable, not lock-free: an operation that needs a slot another thread has claimed and not finished waits for it (see its Progress docs) |
+//! | [`RingBuffer<T>`] | bounded MPMC FIFO over a fixed ring of one-word slots naming the cells that hold the values, each operation one compare-and-swap that trades cells; closable, with backpressure: blocking under `std`, async (any executor) everywhere; batch `try_push_many`/`try_pop_many` | linearizable and lock-free, every operation (`force_push` and `close` included): no operation waits for another thread |
 //! | [`AtomicCounter`] | one 64-bit word: fetch-and-add, and the CAS-loop pattern (`fetch_update`, `checked_*`, `saturating_*`) | wait-free increments, lock-free CAS loops |
 //! | [`ShardedCounter`] | increments spread over cache-padded cells, summed on read | wait-free updates |
 //! | [`RateLimiter`] | token bucket on one 64-bit word (GCRA: a theoretical arrival time, one CAS per grant), exact bursts, no drift, no background thread; blocking and async acquire | lock-free; a denial on the first look is one load, no write |
@@ -93,8 +93,20 @@ extern crate alloc;
 extern crate std;
 
 mod error;
+// Test-only pause points (`--cfg freelane_pause`): public and hidden then,
+// private and compiled to nothing otherwise.
+#[cfg(all(freelane_pause, feature = "std"))]
+#[doc(hidden)]
+pub mod pause;
+#[cfg(not(all(freelane_pause, feature = "std")))]
+mod pause;
 mod sync;
 mod wait;
+
+// Under loom only: the models' switch for the wait queues' SeqCst fences.
+#[cfg(freelane_loom)]
+#[doc(hidden)]
+pub use sync::loom_support;
 
 #[cfg(target_has_atomic = "ptr")]
 mod ms_queue;

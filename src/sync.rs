@@ -21,7 +21,9 @@
 pub(crate) mod atomic {
     #[cfg(target_has_atomic = "64")]
     pub(crate) use core::sync::atomic::AtomicU64;
-    pub(crate) use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+    pub(crate) use core::sync::atomic::{
+        AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering, fence,
+    };
 }
 
 /// The `portable-atomic` feature: the same names from the `portable-atomic`
@@ -34,13 +36,17 @@ pub(crate) mod atomic {
 #[cfg(all(not(freelane_loom), feature = "portable-atomic"))]
 #[allow(unused_imports)]
 pub(crate) mod atomic {
-    pub(crate) use portable_atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
+    pub(crate) use portable_atomic::{
+        AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+    };
 }
 
 #[cfg(freelane_loom)]
 #[allow(unused_imports)]
 pub(crate) mod atomic {
-    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
+    pub(crate) use loom::sync::atomic::{
+        AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+    };
 }
 
 #[cfg(all(not(freelane_loom), target_has_atomic = "ptr"))]
@@ -65,7 +71,7 @@ pub(crate) use loom::hint::spin_loop;
 /// Thread parking, as `std::thread` has it; loom's under the model checker.
 #[cfg(all(feature = "std", not(freelane_loom)))]
 pub(crate) mod thread {
-    pub(crate) use std::thread::{Thread, current, park, park_timeout, sleep};
+    pub(crate) use std::thread::{Thread, current, park, park_timeout, sleep, yield_now};
 }
 
 /// Thread parking under loom. Loom has no clock, so a timed park is modelled
@@ -73,7 +79,7 @@ pub(crate) mod thread {
 /// every caller re-checks its condition and its deadline after parking.
 #[cfg(all(feature = "std", freelane_loom))]
 pub(crate) mod thread {
-    pub(crate) use loom::thread::{Thread, current, park};
+    pub(crate) use loom::thread::{Thread, current, park, yield_now};
 
     pub(crate) fn park_timeout(_timeout: core::time::Duration) {
         loom::thread::yield_now();
@@ -98,10 +104,52 @@ pub(crate) use loom::thread_local;
 /// load of another word, on each of two threads) gives false alarms there.
 /// Loom does model `fence(SeqCst)`, so under loom this fence, placed between
 /// such a pair, restores in the model the order the real code already has.
+///
+/// But loom's SeqCst fence is stronger than the language's: it joins every
+/// fencing thread's causality into one global clock, so each fence
+/// synchronizes with every earlier one. Placed on every push and pop (the
+/// wait queues' `notify_one`), it would order everything the ring does and
+/// hide a missing Release/Acquire pair in the ring itself. So it is off
+/// unless a model turns it on for the waiters it has
+/// ([`loom_support::model_waiters`], which the blocking and async models
+/// call): a model of the lock-free operations sees exactly the orderings
+/// the code states, and a waiting model that forgot the switch fails loudly
+/// (loom reports a deadlock from a wake-up it thinks was lost).
 #[inline(always)]
 pub(crate) fn sc_order_for_loom() {
     #[cfg(freelane_loom)]
-    atomic::fence(atomic::Ordering::SeqCst);
+    if loom_support::WAITERS.with(core::cell::Cell::get) {
+        atomic::fence(atomic::Ordering::SeqCst);
+    }
+}
+
+/// The test-side switch for [`sc_order_for_loom`], public (hidden) under
+/// loom only as `freelane::loom_support`.
+#[cfg(freelane_loom)]
+pub mod loom_support {
+    std::thread_local! {
+        /// A std thread-local, on purpose: loom runs every thread of a model
+        /// on the test's own OS thread, so this is per test function.
+        pub(super) static WAITERS: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+    }
+
+    /// Makes the wait queues' SeqCst steps fences in this test's loom models
+    /// (see `sc_order_for_loom`). Call it at the start of a test whose
+    /// models block or wait (outside `loom::model`).
+    pub fn model_waiters() {
+        WAITERS.with(|waiters| waiters.set(true));
+    }
+}
+
+/// A number no other call returns (in this process): names a ring buffer in
+/// the loom stand-in for its per-thread spares. A plain std atomic even
+/// under loom, on purpose: it is bookkeeping outside the model, and a loom
+/// atomic would add interleavings that check nothing.
+#[cfg(all(feature = "std", freelane_loom))]
+#[allow(dead_code)]
+pub(crate) fn unique_id() -> usize {
+    static NEXT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+    NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
 }
 
 /// Per-thread storage (the sharded counter's shard index).

@@ -62,28 +62,31 @@
 //! drop) ever runs under a lock of this module.
 //!
 //! # The protocol, once, for threads and tasks
-//! [`register_and_check`] is steps 1-3 (register, retry, re-check);
-//! [`block_until`] adds "park" for a thread, [`AsyncWait::poll`] "store the
-//! waker and return `Pending`" for a task. The ring buffer's blocking and
-//! async layers are thin calls to these two; the semaphore keeps its own
-//! queue (its waiters carry permit assignments, see
-//! [`Semaphore`](crate::Semaphore)) but waits on the same [`Signal`], with
-//! the same [`block_on_signal`], [`notify_each`] and [`Lock`].
+//! [`register_and_check`] is steps 1-2 (register, then the re-check, which
+//! is simply the operation tried again); [`block_until`] adds "park" for a
+//! thread, [`AsyncWait::poll`] "store the waker and return `Pending`" for a
+//! task. The ring buffer's blocking and async layers are thin calls to these
+//! two; the semaphore keeps its own queue (its waiters carry permit
+//! assignments, see [`Semaphore`](crate::Semaphore)) but waits on the same
+//! [`Signal`], with the same [`block_on_signal`], [`notify_each`] and
+//! [`Lock`].
 //!
 //! # The contract the ring core keeps
-//! The core calls four hooks, and the wait layer is correct exactly when:
+//! The re-check is the operation itself (`try_push` / `try_pop`), so the
+//! wait layer is correct exactly when:
 //! 1. every successful push (`try_push`, `force_push`, a batch) calls
-//!    `notify_pushed` after, and every successful pop calls `notify_popped`
-//!    after, the SeqCst read-modify-write that made the change visible to
-//!    `pop_must_wait` / `push_must_wait` (today the `tail`/`head` claim CAS);
-//!    a batch may call the hook once per element or once with the number;
-//! 2. `push_must_wait` / `pop_must_wait` read, with SeqCst loads, the same
-//!    words those RMWs write, and answer `true` only if the ring is full /
-//!    empty, open, and no operation that will end in the opposite hook is in
-//!    flight (an in-flight claim answers `false`: the waiter retries);
-//! 3. `close` calls `notify_closed` after the SeqCst RMW that sets the mark,
-//!    and both `must_wait` hooks answer `false` once they see the mark.
-//!
+//!    `notify_pushed`, and every successful pop `notify_popped`, after the
+//!    SeqCst compare-and-swap on the slot word that made the change;
+//! 2. a `Full` or `Empty` verdict comes from a SeqCst load of the slot word
+//!    that the push or pop making room (a value) would compare-and-swap:
+//!    the tail slot for `Full`, the head slot for `Empty` (the same slot,
+//!    since room at the tail is made by popping the value one lap older in
+//!    it, and a value at the head is made by filling it). An operation in
+//!    flight never makes the verdict wrong: the ring is lock-free, and an
+//!    operation that has not done its compare-and-swap has not happened;
+//! 3. `close` calls `notify_closed` after the SeqCst compare-and-swap that
+//!    sets the closed bit in the tail slot, which the verdicts also read.
+
 //! # Steady state allocates nothing
 //! A thread keeps its waker and one spare signal in thread-locals; a future
 //! keeps its signal across its retries and gives it back to its queue's
@@ -114,11 +117,11 @@ use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::task::{Context, Waker};
 
+use crate::sync::Arc;
 use crate::sync::atomic::{
     AtomicUsize,
     Ordering::{AcqRel, Acquire, Relaxed, SeqCst},
 };
-use crate::sync::{Arc, Backoff};
 
 const WAITING: usize = 0;
 const NOTIFIED: usize = 1;
@@ -485,7 +488,7 @@ impl Registration<'_> {
     /// registered with the thread's waker ([`with_thread_waker`]).
     #[cfg(feature = "std")]
     pub(crate) fn block(&self, deadline: Option<std::time::Instant>) -> bool {
-        block_on_signal(self.signal(), deadline)
+        block_on_signal_after_spin(self.signal(), deadline)
     }
 }
 
@@ -526,43 +529,34 @@ impl RingWaiters {
 /// again with (the value to push, or nothing).
 pub(crate) type Attempt<R, S> = Result<R, S>;
 
-/// Steps 1-3 of the protocol, shared by blocked threads and pending tasks:
-/// register on `queue` with `waker`, retry `attempt`, re-check `must_wait`.
+/// Steps 1-2 of the protocol, shared by blocked threads and pending tasks:
+/// register on `queue` with `waker`, then try `attempt` again.
 pub(crate) enum Checked<'a, R, S> {
     /// The retry succeeded (the registration is dropped: left).
     Done(R),
-    /// Something is on its way (a claim in flight, a close): try again.
-    Retry(S),
-    /// Nothing is on its way: safe to sleep on the registration.
+    /// It failed after the registration: safe to sleep on it.
     Sleep(Registration<'a>, S),
 }
 
-/// Register → retry → re-check (see the module docs).
+/// Register, then re-check by retrying (see the module docs).
 pub(crate) fn register_and_check<'a, S, R>(
     queue: &'a WaitQueue,
     spare: &mut Option<Arc<Signal>>,
     waker: &Waker,
     state: S,
     attempt: &mut impl FnMut(S) -> Attempt<R, S>,
-    must_wait: &impl Fn() -> bool,
 ) -> Checked<'a, R, S> {
     // 1. Register (a SeqCst increment of the waiter count).
     let registration = queue.register(spare, waker);
-    // 2. Retry: the value or room may have come meanwhile.
-    let state = match attempt(state) {
+    // 2. Re-check: the operation again. Its failure comes from a SeqCst load
+    // after the registration, so a change it missed is one whose notifier
+    // will find us counted.
+    match attempt(state) {
         Ok(done) => {
             *spare = Some(registration.leave());
-            return Checked::Done(done);
+            Checked::Done(done)
         }
-        Err(state) => state,
-    };
-    // 3. The re-check: only a state that shows nothing on its way makes
-    // sleeping safe.
-    if must_wait() {
-        Checked::Sleep(registration, state)
-    } else {
-        *spare = Some(registration.leave());
-        Checked::Retry(state)
+        Err(state) => Checked::Sleep(registration, state),
     }
 }
 
@@ -575,25 +569,39 @@ pub(crate) fn block_until<S, R>(
     deadline: Option<std::time::Instant>,
     mut state: S,
     mut attempt: impl FnMut(S) -> Attempt<R, S>,
-    must_wait: impl Fn() -> bool,
 ) -> Result<R, S> {
     // 0. The fast path touches no waiter state at all.
     state = match attempt(state) {
         Ok(done) => return Ok(done),
         Err(state) => state,
     };
+    // 0b. Spin, retrying, before registering: a registered waiter sends
+    // every notifier down its locked path (and a parked one costs a futex
+    // call to wake), while the room or value is usually a few hundred
+    // nanoseconds away when the other side is running. `Backoff`'s spins,
+    // then a few `yield_now`s; about what crossbeam-channel spins before it
+    // parks, its blocking calls being the ones measured against.
+    #[cfg(not(freelane_loom))]
+    {
+        let backoff = crate::sync::Backoff::new();
+        while !backoff.is_completed() {
+            backoff.snooze();
+            state = match attempt(state) {
+                Ok(done) => return Ok(done),
+                Err(state) => state,
+            };
+            if deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline) {
+                return Err(state);
+            }
+        }
+    }
     with_thread_waker(|waker, spare| {
-        let backoff = Backoff::new();
         loop {
             if deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline) {
                 return Err(state);
             }
-            match register_and_check(queue, spare, waker, state, &mut attempt, &must_wait) {
+            match register_and_check(queue, spare, waker, state, &mut attempt) {
                 Checked::Done(done) => return Ok(done),
-                Checked::Retry(again) => {
-                    state = again;
-                    backoff.snooze();
-                }
                 Checked::Sleep(registration, again) => {
                     state = again;
                     if !registration.block(deadline) {
@@ -621,11 +629,6 @@ pub(crate) struct AsyncWait<'a> {
     spare: Option<Arc<Signal>>,
 }
 
-/// How many times a poll that sees an operation in flight retries before it
-/// yields to the executor: the blocking layer's `Backoff` steps, without the
-/// thread yields (an async task must not hog its worker thread).
-const SPINS: u32 = 7;
-
 impl<'a> AsyncWait<'a> {
     pub(crate) fn new(queue: &'a WaitQueue) -> Self {
         Self {
@@ -643,7 +646,6 @@ impl<'a> AsyncWait<'a> {
         cx: &Context<'_>,
         mut state: S,
         mut attempt: impl FnMut(S) -> Attempt<R, S>,
-        must_wait: impl Fn() -> bool,
     ) -> Result<R, S> {
         if let Some(registration) = self.registration.take() {
             if registration.still_waiting(cx.waker()) {
@@ -653,8 +655,6 @@ impl<'a> AsyncWait<'a> {
             // Notified: the notifier dequeued it; we act on it by retrying.
             self.spare = Some(registration.into_spare());
         }
-        let backoff = Backoff::new();
-        let mut spins = 0;
         loop {
             // The fast path, and the retry after every wake-up.
             state = match attempt(state) {
@@ -664,26 +664,8 @@ impl<'a> AsyncWait<'a> {
             if self.spare.is_none() {
                 self.spare = self.queue.spare();
             }
-            match register_and_check(
-                self.queue,
-                &mut self.spare,
-                cx.waker(),
-                state,
-                &mut attempt,
-                &must_wait,
-            ) {
+            match register_and_check(self.queue, &mut self.spare, cx.waker(), state, &mut attempt) {
                 Checked::Done(done) => return Ok(done),
-                Checked::Retry(again) => {
-                    state = again;
-                    spins += 1;
-                    if spins > SPINS {
-                        // A claim in flight on another thread (perhaps
-                        // preempted): let the executor run something else.
-                        cx.waker().wake_by_ref();
-                        return Err(state);
-                    }
-                    backoff.spin();
-                }
                 Checked::Sleep(registration, again) => {
                     // The waker went in with the signal, before it was
                     // queued: a notifier finds it there.
@@ -742,12 +724,15 @@ pub(crate) fn with_thread_waker<R>(f: impl FnOnce(&Waker, &mut Option<Arc<Signal
 /// or `deadline` passes. Returns whether the signal was notified. The
 /// thread's waker ([`with_thread_waker`]) must be installed in the signal.
 ///
-/// The spin phase covers the common case of a wake-up that arrives within a
-/// microsecond or so without a trip through the OS scheduler. Under loom
-/// there is none: each spin hint is a forced yield there, so the 127 of a
-/// spin phase would hand every other thread its turn before this one could
-/// reach the park path, and hide the races in and after that path (a
-/// timed-out waiter racing its grant, for one) beyond any preemption bound.
+/// The spin phase (`Backoff`'s spins and yields) covers the common case of
+/// a wake-up that arrives within a microsecond or so without a trip through
+/// the OS scheduler. The semaphore's waiters use this whole phase; the
+/// ring's spin before they register (`block_until`) and then park after a
+/// few spins ([`POST_REGISTER_SPINS`]). Under loom there is no spin phase:
+/// each spin hint is a forced yield there, so the 127 of a spin phase would
+/// hand every other thread its turn before this one could reach the park
+/// path, and hide the races in and after that path (a timed-out waiter
+/// racing its grant, for one) beyond any preemption bound.
 #[cfg(feature = "std")]
 pub(crate) fn block_on_signal(signal: &Signal, deadline: Option<std::time::Instant>) -> bool {
     #[cfg(not(freelane_loom))]
@@ -760,6 +745,28 @@ pub(crate) fn block_on_signal(signal: &Signal, deadline: Option<std::time::Insta
             backoff.snooze();
         }
     }
+    park_on_signal(signal, deadline)
+}
+
+/// A few spins, then park: for a waiter that spun before registering.
+#[cfg(feature = "std")]
+fn block_on_signal_after_spin(signal: &Signal, deadline: Option<std::time::Instant>) -> bool {
+    #[cfg(not(freelane_loom))]
+    {
+        let backoff = crate::sync::Backoff::new();
+        for _ in 0..POST_REGISTER_SPINS {
+            if signal.is_notified() {
+                return true;
+            }
+            backoff.spin();
+        }
+    }
+    park_on_signal(signal, deadline)
+}
+
+/// Parks until `signal` is notified or `deadline` passes.
+#[cfg(feature = "std")]
+fn park_on_signal(signal: &Signal, deadline: Option<std::time::Instant>) -> bool {
     loop {
         if signal.is_notified() {
             return true;
@@ -776,6 +783,11 @@ pub(crate) fn block_on_signal(signal: &Signal, deadline: Option<std::time::Insta
         }
     }
 }
+
+/// Spin steps of a registered thread before it parks (`Backoff::spin`, 2^k
+/// pause instructions at step k: about 250 in all).
+#[cfg(all(feature = "std", not(freelane_loom)))]
+const POST_REGISTER_SPINS: u32 = 7;
 
 /// A [`Waker`] that unparks the current thread.
 #[cfg(feature = "std")]

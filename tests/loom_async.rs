@@ -153,6 +153,7 @@ fn semaphore_async_repoll_with_new_waker() {
 /// A pending `pop_async` is woken by a push on another thread.
 #[test]
 fn ring_async_pop_woken_by_push() {
+    freelane::loom_support::model_waiters();
     model(2, 2, |order| {
         let ring = Arc::new(RingBuffer::new(1));
         let popper = {
@@ -171,6 +172,7 @@ fn ring_async_pop_woken_by_push() {
 /// A pending `push_async` on a full ring is woken by a pop.
 #[test]
 fn ring_async_push_woken_by_pop() {
+    freelane::loom_support::model_waiters();
     model(2, 2, |order| {
         let ring = Arc::new(RingBuffer::new(1));
         ring.try_push(1).unwrap();
@@ -192,6 +194,7 @@ fn ring_async_push_woken_by_pop() {
 /// on the other thread must still get the value.
 #[test]
 fn ring_async_cancel_races_push() {
+    freelane::loom_support::model_waiters();
     model(3, 3, |order| {
         let ring = Arc::new(RingBuffer::new(1));
         let mut first = ring.pop_async();
@@ -221,6 +224,7 @@ fn ring_async_cancel_races_push() {
 /// wake it; the push on the other thread must still get the room.
 #[test]
 fn ring_async_push_cancel_races_pop() {
+    freelane::loom_support::model_waiters();
     model(2, 3, |order| {
         let ring = Arc::new(RingBuffer::new(1));
         ring.try_push(0).unwrap();
@@ -251,6 +255,7 @@ fn ring_async_push_cancel_races_pop() {
 /// `close` wakes a pending pop, which resolves to `None`.
 #[test]
 fn ring_async_close_wakes_pending_pop() {
+    freelane::loom_support::model_waiters();
     model(2, 2, |order| {
         let ring = Arc::new(RingBuffer::<u8>::new(1));
         let popper = {

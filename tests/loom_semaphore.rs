@@ -1,6 +1,7 @@
 //! Loom models of the [`Semaphore`]: mutual exclusion and the permit's
 //! happens-before, wake-ups, timeouts racing grants, `close` (linearizable:
-//! the issue 13 interleaving), and many-permit hand-off.
+//! the issue 13 interleaving), many-permit hand-off, and releases racing in
+//! hand-off mode.
 //!
 //! Built only with `RUSTFLAGS="--cfg freelane_loom --cfg crossbeam_loom"`;
 //! see `tests/loom.rs` for what loom checks and `.ci/stages/loom.sh` for the
@@ -271,5 +272,39 @@ fn semaphore_close_is_linearizable() {
             // Nobody added permits: W cannot have been granted any.
             assert_eq!(verdict, Err(AcquireError::Closed));
         }
+    });
+}
+
+/// Two releases racing in hand-off mode: a waiter for two permits is queued
+/// (hand-off) while two threads add one permit each. A release is one
+/// `fetch_add`, so in hand-off mode its permit lands in the field, which
+/// offers nothing to acquirers, and the release moves what it finds there to
+/// the queue under the lock; the other may find the field empty, or hand-off
+/// mode over and its permit an ordinary one. Whatever the order: the waiter
+/// gets both permits, and none is lost or counted twice.
+#[test]
+fn semaphore_releases_race_in_handoff_mode() {
+    model(2, 3, |order| {
+        let sem = Arc::new(Semaphore::new(0));
+        let waiter = {
+            let sem = Arc::clone(&sem);
+            thread::spawn(move || {
+                order.start(1);
+                sem.acquire_many(2).map(|permit| permit.permits())
+            })
+        };
+        let releaser = {
+            let sem = Arc::clone(&sem);
+            thread::spawn(move || {
+                order.start(2);
+                sem.add_permits(1);
+            })
+        };
+        order.start(0);
+        sem.add_permits(1);
+        releaser.join().unwrap();
+        assert_eq!(waiter.join().unwrap(), Ok(2));
+        assert_eq!(sem.available_permits(), 2, "a permit vanished or doubled");
+        assert_eq!(sem.try_acquire_many(2).unwrap().permits(), 2);
     });
 }

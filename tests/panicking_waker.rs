@@ -88,6 +88,35 @@ fn semaphore_queued_future_repolled_with_panicking_waker_is_cancelled() {
     assert!(sem.try_acquire().is_ok());
 }
 
+/// The same for a waiter in hand-off mode that already holds part of its
+/// request: the future's drop must still cancel it and pass the assigned
+/// permit on (issue 13, item 3: a poll that panicked used to leave the
+/// future without its semaphore handle, so the drop skipped the cancel).
+#[test]
+fn semaphore_handoff_head_repolled_with_panicking_waker_returns_its_permits() {
+    let sem = Semaphore::new(1);
+    let mut future = Box::pin(sem.acquire_many_async(3));
+    let noop = Waker::noop();
+    assert!(
+        future
+            .as_mut()
+            .poll(&mut Context::from_waker(noop))
+            .is_pending()
+    );
+    // Queued in hand-off mode, the one permit assigned to it.
+    assert_eq!(sem.available_permits(), 0);
+    assert!(poll_panics(future.as_mut(), &panicking_clone_waker()));
+    drop(future);
+    assert_eq!(sem.available_permits(), 1, "the assigned permit was lost");
+    assert_eq!(
+        format!("{sem:?}"),
+        "Semaphore { available: 1, waiters: false, closed: false }",
+        "a ghost waiter is queued"
+    );
+    sem.add_permits(2);
+    assert_eq!(sem.try_acquire_many(3).unwrap().permits(), 3);
+}
+
 /// A waker that counts its wakes.
 struct Counter(AtomicUsize);
 

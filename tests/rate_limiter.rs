@@ -408,6 +408,61 @@ fn blocking_acquire_returns_once_another_thread_moves_the_clock() {
     assert_eq!(limiter.try_acquire(), retry(Duration::from_micros(50)));
 }
 
+/// Reservation mode for blocking waiters (issue 13): two threads waiting on
+/// an empty 1-token bucket each reserve their own slot up front (the TAT
+/// moves two tokens ahead, so `try_acquire` sees them taken), and a token
+/// coming due releases exactly one of them. Retrying `try_acquire` after a
+/// `RetryAfter` (the old herd) would leave the TAT where it was.
+#[test]
+fn blocking_acquires_reserve_their_own_slots() {
+    let clock = ManualClock::new(0);
+    let limiter = RateLimiter::with_clock(1, Duration::from_micros(50), &clock);
+    limiter.acquire();
+    let (done, returned) = std::sync::mpsc::channel();
+    thread::scope(|s| {
+        for _ in 0..2 {
+            let done = done.clone();
+            let limiter = &limiter;
+            s.spawn(move || {
+                limiter.acquire();
+                done.send(()).unwrap();
+            });
+        }
+        // Both reserved: the TAT is three tokens ahead (the one taken above
+        // and the two reservations). Polled, with a generous deadline; on a
+        // failure the clock jumps ahead first, so that the waiters end and the
+        // scope reports it instead of hanging.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let mut seen = limiter.try_acquire();
+        while seen != retry(Duration::from_micros(150)) {
+            if std::time::Instant::now() > deadline {
+                for _ in 0..2 {
+                    clock.advance(Duration::from_secs(1)); // lets one waiter end
+                    let _ = returned.recv_timeout(Duration::from_secs(60));
+                }
+                panic!("the waiters did not reserve their slots: try_acquire says {seen:?}");
+            }
+            thread::yield_now();
+            seen = limiter.try_acquire();
+        }
+        clock.advance(Duration::from_micros(50));
+        returned
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the first slot came due");
+        // The other's slot is 50 µs later on the clock, which does not move:
+        // it must still be waiting.
+        assert!(
+            returned.recv_timeout(Duration::from_millis(20)).is_err(),
+            "both returned on one token"
+        );
+        clock.advance(Duration::from_micros(50));
+        returned
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the second slot came due");
+    });
+    assert_eq!(limiter.try_acquire(), retry(Duration::from_micros(50)));
+}
+
 #[test]
 #[cfg_attr(
     miri,

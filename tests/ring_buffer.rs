@@ -97,6 +97,13 @@ fn sequential_model_matches_vecdeque() {
             run_model(capacity, seed * 1000 + capacity as u64, scaled(2_000));
         }
     }
+    // From 64 slots on, consecutive positions' slots are a stride apart
+    // (`word.rs`, `stride`): laps still visit every slot once, in order.
+    for capacity in [64, 67, 200] {
+        for seed in 0..scaled(4) as u64 {
+            run_model(capacity, seed * 1000 + capacity as u64, scaled(20_000));
+        }
+    }
 }
 
 #[test]
@@ -135,7 +142,14 @@ fn conservation_items(threads: usize) -> usize {
 }
 
 fn conservation_try(threads: usize) {
-    let ring = RingBuffer::new(16);
+    // 70: consecutive positions' slots a stride apart (`word.rs`, `stride`).
+    for capacity in [16, 70] {
+        conservation_try_at(threads, capacity);
+    }
+}
+
+fn conservation_try_at(threads: usize, capacity: usize) {
+    let ring = RingBuffer::new(capacity);
     check_mpmc_conservation(
         threads,
         threads,

@@ -24,12 +24,13 @@ LOOM_TESTS=(
     loom_async        # waker hand-off, cancellation racing a wake-up
     loom_semaphore    # permits, hand-off, the linearizable close
     loom_segmented_queue # FAA claims, poisoned slots, segment linking
-    loom_ring_batch   # a run of slots claimed by one CAS, racing pops, runs, close
+    loom_ring         # the ring: operations, batches, blocking, lock-freedom
 )
 if [ "$#" -gt 0 ]; then LOOM_TESTS=("$@"); fi
 
 export LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-2}"
-export RUSTFLAGS="--cfg freelane_loom --cfg crossbeam_loom"
+# freelane_pause: the pause points the lock-freedom models stop threads at.
+export RUSTFLAGS="--cfg freelane_loom --cfg crossbeam_loom --cfg freelane_pause"
 export CARGO_TARGET_DIR="${LOOM_TARGET_DIR:-target/loom}"
 
 # A loom file must be run here on purpose, not silently skipped.

@@ -67,7 +67,7 @@ source .ci/stages/lib.sh
 # check-groups fails on a file in none.
 BOTH_MODELS_TESTS=(ring_buffer async_ring_buffer ring_buffer_put_back panicking_waker ring_buffer_batch)
 ONE_MODEL_TESTS=(counter sharded_counter semaphore linearizability rate_limiter
-    linearizability_rate_limiter async_semaphore)
+    linearizability_rate_limiter async_semaphore ring_buffer_lock_free)
 # Test files of the epoch group. (tests/linearizability.rs is in both: its
 # MsQueue test runs here, the rest above.)
 EPOCH_TESTS=(ms_queue ms_queue_memory segmented_queue segmented_queue_memory segmented_queue_linearizability)
@@ -78,7 +78,7 @@ EPOCH_LINEARIZABILITY_TEST=ms_queue_histories_are_linearizable
 # under Miri they cost minutes. tokio's semaphore suites (peer_tokio_*) run on
 # tokio's runtime, slow under Miri; the paths they cover run there through
 # tests/semaphore.rs and tests/async_semaphore.rs.
-NOT_MIRI_TESTS=(loom loom_semaphore loom_rate_limiter loom_async loom_segmented_queue loom_ring_batch
+NOT_MIRI_TESTS=(loom loom_semaphore loom_rate_limiter loom_async loom_segmented_queue loom_ring
     peer_array_queue peer_concurrent_queue_bounded peer_concurrent_queue_single
     peer_seg_queue peer_concurrent_queue_unbounded peer_seg_queue_msqueue
     peer_tokio_semaphore peer_tokio_semaphore_owned)
@@ -91,6 +91,8 @@ else
 fi
 
 BASE_FLAGS="-Zmiri-symbolic-alignment-check"
+# The ring's test-only pause points, for tests/ring_buffer_lock_free.rs.
+export RUSTFLAGS="--cfg freelane_pause"
 STRICT_FLAGS="$BASE_FLAGS -Zmiri-strict-provenance"
 EPOCH_FLAGS="$BASE_FLAGS -Zmiri-permissive-provenance -Zmiri-ignore-leaks"
 

@@ -13,14 +13,11 @@
 #   4 retired objects and collect every expired bag on each collection, so
 #   MsQueue nodes are freed far more often while other threads run: more
 #   chances for TSan to see a use racing a free.
-# - Our own fences are of two kinds. The SeqCst ones (ring buffer Empty/Full
-#   checks, the wait queue's sleep/wake handshake) order a store before a
-#   later load; that is not a happens-before edge, so TSan neither reports
-#   nor checks them (Miri and loom do). The Acquire fences after a load that
-#   saw the close mark make `close` happen-before a `Closed` result; TSan
-#   ignores them, which could only cause a false report if a test read plain
-#   data written before `close` after getting `Closed`. None does, and
-#   values themselves always travel through Release/Acquire stamp accesses.
+# - The ring buffer has no fences: its values travel through the SeqCst
+#   compare-and-swaps on its slot words, which TSan models. The SeqCst steps
+#   of the wait queues' sleep/wake handshake order a store before a later
+#   load; that is not a happens-before edge, so TSan neither reports nor
+#   checks it (Miri and loom do).
 #
 # tokio's own semaphore suite (peer_tokio_semaphore) runs here for its
 # cross-thread cases (a thread blocked in `acquire` woken by `add_permits`,
@@ -28,8 +25,16 @@
 # single-threaded and adds nothing TSan could see.
 #
 # The RingBuffer histories of tests/linearizability.rs run here too, under
-# the strict checker: TSan's slowdown often preempts a thread between
-# claiming a slot and publishing it, the case where the others must wait.
+# the strict checker: TSan's slowdown often preempts a thread in the middle
+# of an operation, where a ring that gave up on an in-flight operation (or
+# waited for it) would go wrong.
+#
+# Two cfgs: `freelane_pause` compiles in the ring's test-only pause points,
+# for tests/ring_buffer_lock_free.rs (a thread stopped inside a push or a
+# pop while others finish theirs); `freelane_spare_pool` makes the ring take
+# each operation's spare cell from its pool, as it does without `std`, so
+# that path runs natively under TSan (Miri and loom run the `std` one, a
+# spare kept per thread).
 #
 # allocator_may_return_null=1: `try_new_reports_allocation_failure_as_error`
 # asks for an impossible allocation; TSan's allocator would abort the process
@@ -44,13 +49,13 @@ source .ci/stages/lib.sh
 
 TESTS=(counter sharded_counter semaphore ring_buffer ms_queue ms_queue_memory linearizability
     rate_limiter linearizability_rate_limiter async_semaphore async_ring_buffer
-    ring_buffer_put_back panicking_waker ring_buffer_batch
+    ring_buffer_put_back panicking_waker ring_buffer_batch ring_buffer_lock_free
     segmented_queue segmented_queue_memory segmented_queue_linearizability
     peer_tokio_semaphore)
 # Tests to leave out, each by full name with a reason above (none now).
 SKIP=()
 
-export RUSTFLAGS="-Zsanitizer=thread --cfg crossbeam_sanitize"
+export RUSTFLAGS="-Zsanitizer=thread --cfg crossbeam_sanitize --cfg freelane_pause --cfg freelane_spare_pool"
 export TSAN_OPTIONS="allocator_may_return_null=1"
 TARGET=x86_64-unknown-linux-gnu
 

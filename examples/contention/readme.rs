@@ -73,8 +73,68 @@ pub fn section(report: &Report) -> String {
     if cells.len() > 1 {
         out.push_str(&markdown(&cells).replace('<', "&lt;").replace('>', "&gt;"));
     }
+    out.push_str(&pictures(report));
     out.push_str("\n### Where freelane is behind\n\n");
     out.push_str(&behind(report));
+    out
+}
+
+/// The latency chart the README shows: the ring's push-to-pop hand-off,
+/// the structure most readers pick first (any other if it did not run).
+const LATENCY_CHART: &str = "latency/ring";
+
+/// The core-to-core heatmap and one latency chart from this run, each with
+/// a caption naming the machine; nothing for a section that did not run.
+fn pictures(report: &Report) -> String {
+    let m = &report.machine;
+    let mut out = String::new();
+    if let Some(matrix) = &report.matrix {
+        let _ = write!(
+            out,
+            "\n### Core to core\n\n\
+             ![core-to-core latency heatmap](docs/perf/core-to-core.svg)\n\n\
+             One cache line bounced by compare-and-swap between each pair of cores \
+             ({} round trips per pair, threads pinned), on {} ({} cores): half a round \
+             trip, median per pair",
+            matrix.round_trips, m.cpu, m.cores
+        );
+        let pairs: Vec<String> = matrix
+            .pairs
+            .iter()
+            .take(6)
+            .map(|pair| format!("cores {}↔{} {:.0} ns", pair.a, pair.b, pair.median))
+            .collect();
+        if !pairs.is_empty() {
+            let _ = write!(out, ": {}", pairs.join(", "));
+            if matrix.pairs.len() > pairs.len() {
+                out.push_str(", … (the full table is in the report)");
+            }
+        }
+        out.push_str(".\n");
+    }
+    let workloads = crate::latency::workloads(&report.latency);
+    let chosen = workloads
+        .iter()
+        .find(|w| **w == LATENCY_CHART)
+        .or_else(|| workloads.first());
+    if let Some(workload) = chosen {
+        let about = report
+            .latency
+            .iter()
+            .find(|r| r.workload == *workload)
+            .map_or("", |r| r.about);
+        let _ = write!(
+            out,
+            "\n### Latency of one hand-off\n\n\
+             ![{workload} latency percentiles](docs/perf/{}.svg)\n\n\
+             {workload}: {about}; p50, p90, p99, p99.9 and max per structure and load, \
+             from an HdrHistogram of every sample, on {} ({} cores). The other latency \
+             charts and their tables are in the report.\n",
+            workload.replace('/', "-"),
+            m.cpu,
+            m.cores,
+        );
+    }
     out
 }
 

@@ -692,6 +692,21 @@ mod tests {
     }
 
     #[test]
+    fn readme_section_shows_the_heatmap_and_a_latency_chart_naming_the_machine() {
+        let mut report = small_report();
+        let text = crate::readme::section(&report);
+        assert!(text.contains("![core-to-core latency heatmap](docs/perf/core-to-core.svg)"));
+        assert!(text.contains("cores 0↔1 55 ns"));
+        assert!(text.contains("](docs/perf/latency-ring.svg)"));
+        assert!(text.contains("on Test \"CPU\" (2 cores)"));
+        // Sections that did not run leave no dangling picture.
+        report.matrix = None;
+        report.latency.clear();
+        let text = crate::readme::section(&report);
+        assert!(!text.contains(".svg"), "{text}");
+    }
+
+    #[test]
     fn json_round_trips_through_the_compare_reader() {
         let report = small_report();
         let figures = crate::compare::parse(&report.json()).expect("valid JSON of the schema");

@@ -85,7 +85,8 @@ macro_rules! rate_limiter {
         /// needs to run in the background. The sections after "Guarantees"
         /// walk through it in full: the classic bucket and the GCRA form;
         /// why one word needs no lock; state; linearization points; stale
-        /// clocks; ABA; progress; time and overflow; references.
+        /// clocks; ABA; progress; waiting (reservation mode); time and
+        /// overflow; references.
         ///
         /// # Guarantees
         /// - Requests judged at clock readings within any span of length `d`
@@ -176,7 +177,10 @@ macro_rules! rate_limiter {
         /// It starts at 0, so a new limiter is full whatever its clock reads. The
         /// constants beside it (`T`, `W`, `W - T`, `capacity`) are fixed at
         /// construction, so the hot path divides nothing. Invariant: after a grant
-        /// at clock reading `now`, `TAT ≤ now + W`.
+        /// at clock reading `now`, `TAT ≤ now + W`; after a reservation (see
+        /// [Waiting](#waiting-reservation-mode)) whose slot is `s`, `TAT ≤ s + W`,
+        /// so queued reservations may push the TAT further ahead, and every
+        /// `try_acquire` is denied until the clock has caught up with them.
         ///
         /// # Linearization points
         /// - `try_acquire`, `try_acquire_many`: on a grant, the successful CAS; on a
@@ -186,6 +190,11 @@ macro_rules! rate_limiter {
         ///   does not move during the call this makes the limiter linearizable
         ///   (`tests/linearizability_rate_limiter.rs` checks it).
         /// - `available`: its load of the TAT.
+        /// - The waiting acquires (`acquire`, `acquire_many`, `acquire_async`,
+        ///   `acquire_many_async`): at the successful CAS of their
+        ///   reservation, which is where the tokens are taken; the wait that
+        ///   follows only delays the return until the clock reaches the slot.
+        ///   `ExceedsCapacity` as above.
         ///
         /// # Stale clocks
         /// The clock is read before the TAT, and not again when a CAS fails. A
@@ -213,6 +222,30 @@ macro_rules! rate_limiter {
         /// That holds where the target has 64-bit atomics; elsewhere (Cortex-M) the
         /// type exists only with the `portable-atomic` feature, whose `AtomicU64`
         /// there takes a lock or disables interrupts (the crate docs, "Targets").
+        ///
+        /// # Waiting (reservation mode)
+        /// The waiting acquires do not retry `try_acquire` after each
+        /// `RetryAfter`: with many sleepers, every one of them would wake at the
+        /// same moment for the one token that came due (a thundering herd: one
+        /// token, a wake-up per sleeper). Instead a waiter *reserves*: one CAS
+        /// advances the TAT by its cost from `max(TAT, now)` whatever the
+        /// distance, which never fails for want of tokens, and gives it its own
+        /// slot, `s = new TAT - W`, the first clock reading at which
+        /// `try_acquire_many` would have granted that same request. It then
+        /// sleeps until the clock reaches `s` (again, for the rest, if a sleep
+        /// ends early) and returns. So each token that comes due wakes the one
+        /// waiter it was reserved for, waiters are served in the order of their
+        /// reservations, and the quota holds exactly as for `try_acquire`: a
+        /// reservation is a grant dated in the future, counted from the moment
+        /// it is made (`available` and `try_acquire` see the tokens as taken).
+        ///
+        /// The price: a reservation cannot be taken back. A blocking acquire
+        /// always waits its slot out; an async acquire dropped after its first
+        /// poll forfeits its slot (the token counts as taken and serves nobody),
+        /// and one dropped before its first poll takes nothing.
+        /// `tests/rate_limiter.rs` checks this on a [`ManualClock`]: two
+        /// waiters on an empty one-token bucket get slots one `refill_every`
+        /// apart, and neither is woken before its own.
         ///
         /// # Time and overflow
         /// Time is `u64` nanoseconds from the [`Clock`]. Construction rejects a
@@ -263,7 +296,7 @@ macro_rules! rate_limiter {
             /// The theoretical arrival time, in the clock's nanoseconds: the
             /// bucket is full when it is at or before `now`, and holds
             /// `(now + window - max(tat, now)) / interval` tokens. Only
-            /// grants write it (see the module's "State").
+            /// grants and reservations write it (see "State" above).
             tat: AtomicU64,
             /// `refill_every` in nanoseconds (`T`), at least 1.
             interval: u64,

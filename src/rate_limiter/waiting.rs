@@ -1,17 +1,8 @@
 //! Waiting for tokens: the blocking `acquire`/`acquire_many` (under `std`,
 //! sleeping the thread) and the executor-agnostic `acquire_async` /
-//! `acquire_many_async` (awaiting the caller's sleep future).
-//!
-//! Both work in *reservation mode*: the waiter first advances the TAT for
-//! itself (`RateLimiter::reserve`, one CAS that never fails for want of
-//! tokens), which gives it its own slot on the schedule, then sleeps until
-//! the clock reaches that slot, re-sleeping only for the rest if it woke
-//! early. Without it, every sleeper woke at the same `RetryAfter`, and one
-//! token cost a wake-up per sleeper (a thundering herd, issue 13); with it,
-//! each token wakes the one waiter it was reserved for, and waiters are
-//! served in the order they reserved. A reservation is a grant made in
-//! advance: it counts against the quota from the moment it is made, so
-//! `try_acquire` callers see the tokens as taken.
+//! `acquire_many_async` (awaiting the caller's sleep future). Both reserve
+//! their slot first (`RateLimiter::reserve`) and then sleep until it comes:
+//! reservation mode, explained once on [`RateLimiter`] ("Waiting").
 
 use core::future::Future;
 use core::time::Duration;
@@ -25,10 +16,10 @@ impl<C: Clock> RateLimiter<C> {
     ///
     /// `sleep(d)` must return a future that completes after about `d`
     /// (`tokio::time::sleep`, `async_io::Timer::after(d)`, an embedded
-    /// timer's future...). Reservation mode (see the module docs): the first
-    /// poll reserves this caller's slot on the schedule, then the future
-    /// awaits `sleep` until the clock reaches it (again, for the rest, if a
-    /// sleep ends early), so each token wakes one waiter. Available without
+    /// timer's future...). The first poll reserves this caller's slot on
+    /// the schedule, then the future awaits `sleep` until the clock reaches
+    /// it, so each token wakes one waiter (see
+    /// [Waiting](RateLimiter#waiting-reservation-mode)). Available without
     /// `std`.
     ///
     /// # Cancellation
@@ -125,8 +116,8 @@ impl<C: Clock> RateLimiter<C> {
 #[cfg(feature = "std")]
 impl<C: Clock> RateLimiter<C> {
     /// Waits until one token is granted, sleeping the thread (no spinning)
-    /// until the slot it reserved comes due (`std` only; reservation mode,
-    /// see the module docs: each token wakes one waiter).
+    /// until the slot it reserved comes due (`std` only; each token wakes one
+    /// waiter, see [Waiting](RateLimiter#waiting-reservation-mode)).
     ///
     /// Sleeps in real time whatever the clock, and returns only once the
     /// clock has reached its slot: with a [`ManualClock`](super::ManualClock),

@@ -24,11 +24,8 @@
 //! 1. try_push / try_pop: done unless Full / Empty   (the fast path: the
 //!    first poll of an uncontended call touches no waiter list)
 //! 2. register a signal on the queue (a SeqCst increment of its count)
-//! 3. try again; if done, leave the queue and return
-//! 4. re-check the positions with SeqCst loads (`push_must_wait`,
-//!    `pop_must_wait`): a claim in flight or a close means leave and go
-//!    back to 1 (after a few spins, yield to the executor instead)
-//! 5. store the waker in the signal, re-check the signal, Pending
+//! 3. try again (the re-check); if done, leave the queue and return
+//! 4. store the waker in the signal, re-check the signal, Pending
 //! ```
 //! A notified signal has been dequeued by its notifier: the next poll drops
 //! it and goes back to 1.
@@ -92,7 +89,7 @@ impl<T> Future for PushAsync<'_, T> {
         // The value is moved into `attempt` and handed back on every path
         // that does not push it; a panic (a waker's clone) drops it with the
         // poll, as a cancellation would.
-        match this.wait.poll(cx, value, attempt, || ring.push_must_wait()) {
+        match this.wait.poll(cx, value, attempt) {
             Ok(done) => Poll::Ready(done),
             Err(value) => {
                 this.value = Some(value);
@@ -114,7 +111,7 @@ impl<T> Future for PopAsync<'_, T> {
             Err(PopError::Closed) => Ok(None),
             Err(PopError::Empty) => Err(()),
         };
-        match this.wait.poll(cx, (), attempt, || ring.pop_must_wait()) {
+        match this.wait.poll(cx, (), attempt) {
             Ok(done) => {
                 this.done = true;
                 Poll::Ready(done)

@@ -7,9 +7,9 @@
 //! on its own cache lines: `not_full` (blocked pushes) and `not_empty`
 //! (blocked pops).
 //! The lock-free core notifies them: every successful push (`try_push`,
-//! `force_push`, `push`) calls `not_empty.notify_one()`, every successful pop
-//! calls `not_full.notify_one()`, and `close` calls `notify_all()` on both,
-//! after setting the mark bit. When nobody waits a notify costs one plain
+//! `force_push`, `push`, a batch) calls `not_empty.notify_one()`, every
+//! successful pop calls `not_full.notify_one()`, and `close` calls
+//! `notify_all()` on both, after marking the ring closed. When nobody waits a notify costs one plain
 //! load; no fence, no lock and no waiter list on the fast path.
 //!
 //! Sections: **Protocol**, **Progress and fairness**, **Cost**.
@@ -18,55 +18,55 @@
 //!
 //! ```text
 //! waiter (pop; push is symmetric)           notifier (a push)
-//! 0. try_pop; done unless Empty             a. claim a slot: SeqCst CAS of
-//! 1. register a signal on not_empty            `tail` (close: SeqCst fetch_or)
-//!    (a SeqCst increment of its count)      b. write the value, store stamp
-//! 2. try_pop again; if done, unregister     c. not_empty.notify_one(): SeqCst
-//!    and go                                    load of the count; if non-zero,
-//! 3. SeqCst loads of `tail` then `head`:       pop the oldest signal, notify
-//!    if they differ (a value is there or
-//!    on its way) or the mark is set,
-//!    unregister, back off, back to 0
-//! 4. block_on_signal: spin, then park
+//! 0. try_pop; done unless Empty             a. publish: the SeqCst
+//! 1. spin: retry with backoff (spins,          compare-and-swap on the slot
+//!    then a few yields); done on success       (close: the SeqCst CAS that
+//! 2. register a signal on not_empty            marks the tail slot)
+//!    (a SeqCst increment of its count)      b. not_empty.notify_one(): SeqCst
+//! 3. try_pop again; if done, unregister        load of the count; if non-zero,
+//!    and go                                    pop the oldest signal, notify
+//! 4. a few spins on the signal, then park
 //! 5. notified: back to 0
 //!    timed out: unregister and return Empty
 //! ```
 //!
-//! Steps 1, 3, a and c are SeqCst, so they are totally ordered (see
-//! `crate::wait`). If the `tail` load of step 3 did not see the claim (a),
-//! it precedes it, so the registration (1) precedes the count load (c),
-//! which sees the waiter and wakes somebody. If it did see the claim, the
-//! waiter does not park. The re-check is on positions, not stamps, because
-//! the claim is the SeqCst step: a value claimed but not yet published
-//! (between a and b) keeps the waiter retrying with backoff rather than
-//! parking, since the notify that follows b may already have looked at the
-//! count. A waiter that leaves after a notifier has already dequeued its
-//! signal (its re-check succeeded, or it timed out) has swallowed a wake-up
-//! meant for the room somebody else may be waiting for: its registration
-//! guard's drop sees this and passes the wake-up on with `notify_one`. Surplus wake-ups are harmless (the woken thread
-//! re-checks); a lost one would strand a waiter.
+//! Steps 2, 3 (its verdict is a SeqCst load of the head slot), a and b are
+//! SeqCst, so they are totally ordered (see `crate::wait`). If the retry (3)
+//! did not see the publish (a), it precedes it, so the registration (2)
+//! precedes the count load (b), which sees the waiter and wakes somebody. If
+//! it did see it, the waiter takes the value and does not park. Nothing is
+//! ever in flight in a way the retry must wait out: the core is lock-free,
+//! and an operation that has not done its compare-and-swap has not happened.
+//! A waiter that leaves after a notifier has already dequeued its signal
+//! (its retry succeeded, or it timed out) has swallowed a wake-up meant for
+//! the room or value somebody else may be waiting for: its registration
+//! guard's drop sees this and passes the wake-up on with `notify_one`.
+//! Surplus wake-ups are harmless (the woken thread retries); a lost one
+//! would strand a waiter.
 //!
-//! `close` sets the mark bit before it wakes everybody, so a woken or
-//! re-checking waiter sees `Closed`: a push returns it at once, a pop first
+//! `close` marks the tail slot before it wakes everybody, so a woken or
+//! retrying waiter sees `Closed`: a push returns it at once, a pop first
 //! drains what is left.
 //!
 //! # Progress and fairness
 //!
 //! Waiters are woken oldest first, but a woken thread competes with threads
 //! arriving on the fast path and may lose (it then waits again at the back
-//! of the queue). A push that waits can be held up by the stalled-slot case
-//! of the lock-free core: it parks, and the stalled operation's own
-//! notification wakes it when it completes. A timeout that overflows the
-//! clock means "no deadline".
+//! of the queue). A waiter parks only while the buffer is full (push) or
+//! empty (pop); no stalled thread can make it wait longer. A timeout that
+//! overflows the clock means "no deadline".
 //!
 //! # Cost
 //!
-//! The notify is most of what the blocking layer costs the non-blocking
-//! operations. The first version fenced (`fence(SeqCst)`, then a Relaxed
-//! count load, an `mfence` on x86-64): an uncontended `try_push` + `try_pop`
-//! pair measured about 24–29 ns with `std` against 11–13 ns without it.
-//! Making the claim CAS the SeqCst step that waiters re-check (above) turns
-//! the notify into a plain load.
+//! When nobody waits, the notify is one plain load (a SeqCst load is a
+//! `mov` on x86-64), because the operation's own compare-and-swap is the
+//! SeqCst step the protocol needs; a fence-based version (`fence(SeqCst)`,
+//! then a Relaxed load) cost an `mfence` per operation, about half an
+//! uncontended push + pop pair. A waiter spins before it registers (step
+//! 1): while it is registered, every notifier takes the queue's lock, and
+//! waking a parked thread is a system call, so a consumer that registers
+//! whenever it finds the buffer empty for a moment makes the producer pay
+//! for it on every push.
 
 use core::time::Duration;
 use std::time::Instant;
@@ -173,10 +173,8 @@ impl<T> RingBuffer<T> {
             Err(PushError::Closed(value)) => Ok(Err(PushError::Closed(value))),
             Err(PushError::Full(value)) => Err(value),
         };
-        block_until(&self.waiters.not_full, deadline, value, attempt, || {
-            self.push_must_wait()
-        })
-        .unwrap_or_else(|value| Err(PushError::Full(value)))
+        block_until(&self.waiters.not_full, deadline, value, attempt)
+            .unwrap_or_else(|value| Err(PushError::Full(value)))
     }
 
     /// `pop` with an optional deadline (`None`: wait for a value or close).
@@ -186,9 +184,6 @@ impl<T> RingBuffer<T> {
             Err(PopError::Closed) => Ok(Err(PopError::Closed)),
             Err(PopError::Empty) => Err(()),
         };
-        block_until(&self.waiters.not_empty, deadline, (), attempt, || {
-            self.pop_must_wait()
-        })
-        .unwrap_or(Err(PopError::Empty))
+        block_until(&self.waiters.not_empty, deadline, (), attempt).unwrap_or(Err(PopError::Empty))
     }
 }

@@ -1,288 +1,297 @@
-//! [`RingBuffer<T>`]: a bounded, closable MPMC FIFO over a fixed array of stamped slots.
+//! [`RingBuffer<T>`]: a bounded, closable MPMC FIFO that is linearizable and
+//! lock-free: a ring of one-word slots, each naming the cell that holds its
+//! value, updated by one compare-and-swap per operation that trades cells.
 //!
-//! Vyukov's bounded MPMC queue with crossbeam `ArrayQueue`'s `index + lap`
-//! positions (exact capacity), std `mpmc::array`'s close mark in `tail`, and
-//! a lock bit in `head` for `force_push`. Linearizable; not lock-free in the
-//! strict sense. The algorithm, state, linearization points, ABA argument
-//! and progress story are documented on [`RingBuffer`] itself, where the
-//! rendered docs show them. The blocking layer (`push`, `pop`, `_timeout`,
-//! under `std`) lives in `blocking.rs`; the async layer (`push_async`,
-//! `pop_async`) in `async_waits.rs`.
-//!
-//! Reclamation needs no scheme: slots live as long as the buffer, and a value
-//! is moved out of its slot before the slot is handed to the next push.
+//! The algorithm, its state, linearization points, ABA and progress story
+//! are documented on [`RingBuffer`] itself, where the rendered docs show
+//! them. Files: `word.rs` (the bit layout of the slot words and hints),
+//! `cells.rs` (the value cells, their pool and each thread's spare), this
+//! file (the operations), `blocking.rs` (`push`, `pop`, `_timeout`, under
+//! `std`) and `async_waits.rs` (`push_async`, `pop_async`).
 
 mod async_waits;
 #[cfg(feature = "std")]
 mod blocking;
+mod cells;
+mod word;
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
-use core::mem::{MaybeUninit, size_of};
+use core::mem::{ManuallyDrop, size_of};
+use core::ptr;
 
+use self::cells::Cells;
+use self::word::{AtomicWord, Layout, MAX_CAPACITY_BY_LAYOUT, Position, Word};
 use crate::error::{CapacityError, PopError, PushError};
+use crate::pause::{self, PausePoint};
+use crate::sync::CachePadded;
 use crate::sync::atomic::{
-    AtomicUsize,
+    AtomicBool,
     Ordering::{Acquire, Relaxed, Release, SeqCst},
-    fence,
 };
-use crate::sync::{Backoff, CachePadded, UnsafeCell};
 use crate::wait::RingWaiters;
 
-/// One slot of the array: a stamp and room for one value.
-///
-/// Not padded to a cache line. Consecutive positions use neighbouring slots,
-/// so a producer and a consumer share a line only when the buffer is nearly
-/// empty or nearly full, where they already meet on the value itself.
-///
-/// Measured (x86-64, 2 shared vCPUs, `u64`, capacity 1024, release): an
-/// uncontended `try_push` + `try_pop` pair took 11.0–12.6 ns unpadded and
-/// 11.1–11.4 ns with `#[repr(align(128))]` slots, i.e. no difference;
-/// contended runs (1+1 and 2+2 threads) varied tenfold from run to run on
-/// that machine for both layouts and for crossbeam's `ArrayQueue`, so they
-/// decided nothing. Without evidence that it pays, the 8× memory cost wins:
-/// no padding.
-struct Slot<T> {
-    /// A position (see the type docs): `lap + index` when empty for that
-    /// lap's push, `lap + index + 1` when full for that lap's pop.
-    stamp: AtomicUsize,
-    /// The value; initialized exactly while the stamp says "full".
-    value: UnsafeCell<MaybeUninit<T>>,
-}
-
 /// A bounded multi-producer multi-consumer FIFO of fixed capacity,
-/// linearizable, closable, with backpressure: blocking (under `std`) or async.
+/// linearizable and lock-free, closable, with backpressure: blocking (under
+/// `std`) or async.
 ///
 /// It holds exactly [`capacity`](RingBuffer::capacity) values; the capacity
 /// need not be a power of two. Non-blocking operations: [`try_push`],
-/// [`try_pop`], [`force_push`] (overwrite the oldest when full), [`close`].
-/// Under `std`, `push`, `pop`, `push_timeout` and `pop_timeout` wait, first
-/// spinning briefly and then parking the thread. With or without `std`,
+/// [`try_pop`], [`force_push`] (overwrite the oldest when full), the batches
+/// [`try_push_many`](RingBuffer::try_push_many) and
+/// [`try_pop_many`](RingBuffer::try_pop_many), [`close`]. Under `std`,
+/// `push`, `pop`, `push_timeout` and `pop_timeout` wait, first spinning
+/// briefly and then parking the thread. With or without `std`,
 /// [`push_async`](RingBuffer::push_async) and
 /// [`pop_async`](RingBuffer::pop_async) wait as futures under any executor;
 /// blocked threads and pending tasks share the same two wait queues, and
 /// dropping a pending future loses no value and no wake-up.
 ///
-/// Sections: **Algorithm**, **State**, **Linearization points**,
-/// **Batches** ([`try_push_many`](RingBuffer::try_push_many),
-/// [`try_pop_many`](RingBuffer::try_pop_many)), **ABA**, **Progress**
-/// (which operations wait for a stalled thread, and why not lock-free),
-/// **Memory ordering**, **Sizes and padding**, **References**.
+/// **Every operation is linearizable** (`Full` only when the buffer could
+/// have been full during the call, `Empty` only when it could have been
+/// empty, `force_push` and `close` included) **and lock-free** (a thread
+/// stopped anywhere inside an operation does not stop any other from
+/// completing its own): no operation ever waits for another thread.
+///
+/// Sections: **Algorithm**, **State**, **Cells and spares**,
+/// **Linearization points**, **Batches**, **ABA**, **Progress**, **Memory
+/// ordering**, **Cost and sizes**, **References**.
 ///
 /// # Algorithm
 ///
-/// Dmitry Vyukov's bounded MPMC queue: every slot carries a sequence
-/// *stamp* saying whether it is free for the push of the current lap or
-/// holds a value for the pop of the current lap. A push claims a slot by a
-/// compare-and-swap on `tail`, writes the value and publishes it by storing
-/// the stamp; a pop does the same on `head`. When a slot is not ready, the
-/// operation reads the other end (`head` for a push, `tail` for a pop) after
-/// a SeqCst fence: if that shows the buffer full (empty), it reports `Full`
-/// (`Empty`); otherwise the slot is held by another thread that has claimed
-/// it and not finished, and the operation **waits** for it, as crossbeam's
-/// `ArrayQueue` does. `force_push` on a full buffer locks `head` (its mark
-/// bit), moves `tail` and `head` on by one, and swaps the oldest value for
-/// the new one.
+/// The ring is `capacity` *slot words*. Position `p` of the stream of
+/// pushes (and of pops) is in lap `p / capacity`, at slot
+/// `(p % capacity) × stride % capacity`: consecutive positions are
+/// `stride` slots apart, so that a consumer one position behind a producer,
+/// or two pushers, work on different cache lines (SCQ remaps its indices
+/// for the same reason). The stride is the first number from 17 up that
+/// shares no factor with the capacity, so a lap still visits every slot
+/// once; rings under 64 slots keep stride 1. A slot word holds a *stamp*
+/// (`2 × lap`, plus 1 while it holds a value) and the index of a *cell*,
+/// where values live: the value pushed at position `p` sits in the cell
+/// that `p`'s slot names while its stamp says "full at lap `p /
+/// capacity`".
+///
+/// - A **push** finds the *tail*, the first position whose slot is still
+///   empty for it, writes its value into a cell it owns (its *spare*), and
+///   publishes it with one compare-and-swap on the slot word: "empty at lap
+///   L, cell e" becomes "full at lap L, my cell". It takes cell `e` in
+///   exchange, as its next spare.
+/// - A **pop** finds the *head*, the first position whose value is still
+///   there, and takes it with one compare-and-swap: "full at lap L, cell c"
+///   becomes "empty at lap L + 1, my spare". It now owns cell `c` alone and
+///   moves the value out; `c` is its next spare.
+/// - If the slot at the tail still holds the value of the position one lap
+///   earlier, the buffer is **full**; if the slot at the head is still empty
+///   for this lap, it is **empty**. Both verdicts come from one load of one
+///   slot word; no in-flight operation can make them wrong (below).
+/// - **`force_push`** on a full buffer replaces "full at lap L − 1, cell c"
+///   by "full at lap L, my cell" in one compare-and-swap: the oldest value
+///   leaves and the new one arrives in one atomic step.
+/// - **`close`** sets a *closed* bit in the slot word at the tail. Pushes
+///   that reach it fail with `Closed`, pops that reach it (after taking
+///   everything before it) report `Closed`, and a pop that empties a marked
+///   full slot carries the bit into the empty word.
+///
+/// Finding the head and tail needs no shared counter. Two words, `head` and
+/// `tail`, are *hints*: each operation starts at its hint and steps over
+/// slots whose stamps show them already done, and stores the position after
+/// its own when it finishes. A hint is never ahead of the true end (it is
+/// only ever set to a position just completed), so the stamps alone decide;
+/// a stale hint costs a few extra loads.
+///
+/// The ring of compare-and-swapped slots with lazily updated ends is the
+/// design of Tsigas and Zhang's non-blocking array queue, with Vyukov's lap
+/// stamps (as in crossbeam's `ArrayQueue`) against ABA and SCQ's separation
+/// of values from the atomic ring (Nikolaev); the cell trade, which lets a
+/// value of any type live outside the atomic word without a second queue of
+/// free indices, is this crate's. See **References**.
 ///
 /// # State
 ///
-/// Three kinds of word. `head` and `tail` are *positions*; each slot has a
-/// *stamp*. With `capacity` slots, `MARK = (capacity + 1).next_power_of_two()`
-/// and `ONE_LAP = 2 * MARK`:
+/// With `W` the width of a native atomic word (64 bits, or 32 on targets
+/// without 64-bit atomics, such as Cortex-M), `C` the bits to name
+/// `capacity + 2^20` cells (`2^10` on 32-bit targets) and `I` the bits to
+/// name `capacity` slots:
 ///
 /// ```text
-///   tail:  [ lap ............ | C | index ]     head: [ lap ............ | F | index ]
-///            multiples of       ^   0..capacity                            ^
-///            ONE_LAP            closed (set once by close)    force_push holds head
+///   slot word:  [ stamp = 2 * lap + full ...... | closed | cell ]
+///                 W - C - 1 bits                  1 bit    C bits
+///   head, tail: [ lap ......................... | slot index ]
+///                 W - I bits                      I bits
+///   cells:      capacity + one per thread (std) or per operation in flight
+///   closed:     a flag, set once the ring is closed (`is_closed`'s fast path)
 /// ```
 ///
-/// A position `lap + index` names slot `index` during lap `lap`. Advancing a
-/// position adds one to `index`, or, past the last slot, clears it and adds
-/// `ONE_LAP` to `lap` (wrapping: laps count modulo the word). Slot `index`'s
-/// stamp, for lap `lap`, is one of:
+/// Slot `i`'s word goes through: empty for the push of lap 0 (stamp 0,
+/// holding cell `i`), full at lap 0 (stamp 1), empty for lap 1 (stamp 2),
+/// and so on; `force_push` takes it from full at lap L − 1 straight to full
+/// at lap L (stamp + 2); `close` sets its closed bit, which stays. Laps
+/// count modulo `2^(W - C - 2)`.
 ///
-/// | stamp | meaning |
-/// |---|---|
-/// | `lap + index` | empty; the push at position `lap + index` may claim it |
-/// | `lap + index + 1` | holds the value pushed at `lap + index`; the pop at that position may take it |
-/// | `lap + ONE_LAP + index` | emptied by that pop; free for the push of the next lap |
+/// Invariants (positions counted in the stream, without wrapping):
+/// 1. *Positions fill in order.* A push publishes at position `p` only
+///    after seeing every position below `p` filled (its hint was stored
+///    after `p − 1` was filled, and it stepped over the rest).
+/// 2. *Positions empty in order*, for the same reason on the pop side.
+/// 3. So the values in the buffer are exactly the positions from the head
+///    (the first not yet emptied) to the tail (the first not yet filled),
+///    and `tail − head ≤ capacity`: position `p` can fill only once its
+///    slot is empty for lap `p / capacity`, i.e. once `p − capacity` has
+///    been emptied.
+/// 4. `head` and `tail` hold positions at or before the true head and tail.
+/// 5. Every cell has exactly one owner at any moment: a slot, a thread's
+///    spare (between or during operations), or the pool.
 ///
-/// Invariants (positions without marks): `head <= tail <= head + capacity`,
-/// except while `head`'s F bit is set, when `tail` may be `head + capacity
-/// + 1` for a few instructions; every slot between `head` and `tail` holds a
-/// value or is being written by the push that claimed it; every other slot
-/// is empty or being read by the pop that claimed it. While F is set the
-/// buffer is full, and only the `force_push` that set it moves `head`.
+/// # Cells and spares
+///
+/// A value of arbitrary `T` cannot be written atomically, and a thread
+/// stalled in the middle of writing (or reading) one holds that cell. If
+/// cells belonged to slots, the slot would be stuck with it; here the
+/// writer owns the cell it writes, and the compare-and-swap that publishes
+/// the value hands the cell to the slot and the slot's empty cell to the
+/// writer, in one step. A pop does the reverse: its compare-and-swap gives
+/// the slot an empty cell and takes the full one, which only then does it
+/// read. So a slot is never blocked by a thread, and the buffer needs one
+/// cell beyond its capacity per thread caught between its two steps.
+///
+/// Under `std` each thread keeps one spare per ring between operations, in
+/// a per-ring thread-local (the `thread_local` crate's `ThreadLocal`, whose
+/// entries are freed with the ring and inherited by later threads that
+/// reuse a thread id): an operation touches no shared word besides its slot
+/// and its hint. Without `std` (and under loom) there is no thread-local:
+/// each operation takes a spare from a pool (a bitmap of free cells) and
+/// puts back the cell it received, two more atomic read-modify-writes. The
+/// pool starts with four spare cells and grows, a chunk twice the size of
+/// the last at a time, when more threads than that are inside operations
+/// (`std`: have used the ring) at once.
 ///
 /// # Linearization points
 ///
-/// - `try_push` → `Ok`: the successful `tail` CAS. → `Full`: the load of
-///   `head` (after a SeqCst fence) that finds it marked F or a lap behind
-///   the `tail` read before: `tail` never passes `head + capacity`, so at that
-///   load the buffer was full. → `Closed`: the load of `tail` that shows C.
-/// - `try_pop` → `Ok`: the successful `head` CAS. → `Empty`/`Closed`: the load
-///   of `tail` (after a SeqCst fence) that finds it equal to the `head` read
-///   before (`Closed` when it also shows C): `head` never passes `tail`, so
-///   both held that position then.
-/// - `force_push` → `Ok(None)`: as `try_push`. → `Ok(Some(old))`: the load of
-///   `tail` (unmarked C) that preceded its successful F-bit CAS on `head`.
-///   That CAS succeeding from `tail − ONE_LAP` proves the buffer full, and
-///   neither `head` nor `tail` moved, from that load on: only `close` can
-///   act between, and it is then ordered after the `force_push`. → `Err`: the
-///   load of `tail` that shows C.
-/// - `close`: its `fetch_or` on `tail`. `is_closed`: its load of `tail`.
-/// - `len`, `is_empty`, `is_full`: the load of `head` between two equal loads of
-///   `tail` (`len`) or the load of `tail` after `head` (the others); a head
-///   marked F counts as full, since the buffer is full while it is set.
-///
-/// No `Empty` or `Full` is ever reported from a slot's stamp alone: an
-/// in-flight claim by another thread (a push still writing, a pop still
-/// reading, a `force_push` swapping) makes the caller wait for it instead,
-/// which is what keeps those verdicts linearizable (issue 12: the earlier
-/// version gave up after a bounded spin and reported them spuriously).
+/// - `try_push` → `Ok`: its successful compare-and-swap on the tail slot.
+///   → `Full`: the load of the tail slot that shows the value of the
+///   position one lap earlier: by invariants 1-3 the positions from that
+///   one to the tail are all filled and none emptied, `capacity` values.
+///   → `Closed`: the load that shows the closed bit at the tail.
+/// - `try_pop` → `Ok`: its successful compare-and-swap on the head slot.
+///   → `Empty`: the load of the head slot that shows it still empty for this
+///   lap (no value at the head, so none at all, by invariant 1), without the
+///   closed bit. → `Closed`: the same load, with the closed bit.
+/// - `force_push` → `Ok(None)`: as `try_push`. → `Ok(Some(old))`: its
+///   compare-and-swap from "full at lap L − 1" to "full at lap L", which
+///   removes the oldest value and appends the new one in one step (the
+///   buffer was full then, so the oldest is the head). → `Err`: as `Closed`.
+/// - `close`: its compare-and-swap setting the closed bit (`true`), or the
+///   load that shows the bit already set (`false`). No push after it
+///   succeeds (positions fill in order, and the marked one never fills).
+/// - `is_closed`: the load of the flag if set (set after the mark), else
+///   the load of the tail slot. `is_empty` and `is_full`: the head / tail
+///   slot loads, as `Empty` and `Full`. `len`: the load of the head slot,
+///   between two searches for the tail that found the same position.
 ///
 /// # Batches
 ///
 /// [`try_push_many`](RingBuffer::try_push_many) and
 /// [`try_pop_many`](RingBuffer::try_pop_many) are DPDK `rte_ring`'s burst
-/// operations on this ring: each element is its own push or pop, but a run
-/// of them is claimed by one CAS. A batch push at `tail` reads the stamps
-/// of the slots from `tail` on while they say "empty for my position" (at
-/// most as many as it has values, and at most `capacity`), then moves
-/// `tail` past the whole run in one CAS, writes each slot and stores each
-/// stamp; a batch pop does the same on `head` with stamps "holding my
-/// position's value". If values are left (and the call is not done), it
-/// starts another run from where the last one ended; the waiters are woken
-/// once, after the last run.
-///
-/// Why one CAS is enough: a stamp equal to "empty for position `p`" (or
-/// "holds `p`'s value") can only change by the claim of position `p`,
-/// which moves `tail` (`head`) past `p`; `force_push` also moves `head`
-/// (through its mark) before touching a slot. So if `tail` still holds the
-/// position the run started at, no stamp of the run has changed since it
-/// was read, and the CAS claims exactly the positions the stamps vouched
-/// for. The run never passes `head + capacity` (a slot is empty for
-/// position `p` only after the pop of `p − capacity` finished) nor `tail`
-/// (a value is published only after its push's claim).
-///
-/// Linearization points: the `k` values of a run are pushed (popped) at
-/// the run's CAS, in the order of their positions, which is `items`'
-/// order: a producer's values stay in order, within a batch and across
-/// its calls. A batch push that returns with values left took its last
-/// verdict as `try_push` takes `Full` (the `head` load in the slow path:
-/// the buffer was full then) or `Closed` (a `tail` load showing the mark);
-/// a batch pop that returns fewer than `max` took it as `try_pop` takes
-/// `Empty`/`Closed` (the `tail` load finding `head`). So a short batch is
-/// never spurious: some moment after its last value, the buffer was full
-/// (empty) or closed.
-///
-/// With `force_push`: a `force_push` on a full buffer holds `head` (its F
-/// bit); a batch pop waits for it as `try_pop` does, and a batch push
-/// finds the buffer full (a marked `head` means full), as `try_push` does.
-/// A batch claim cannot fall inside the window that `force_push`'s
-/// linearization argument relies on: its `tail` claim needs an empty slot
-/// at `tail` (there is none while the buffer is full), and its `head`
-/// claim fails on the changed `head` word.
-///
-/// With `close`: `close` sets the mark in `tail`, so a batch push's claim
-/// CAS fails on it and the next round sees it: runs claimed before the
-/// `close` are in the buffer (and will be drained), none after. A batch
-/// push that finds the buffer closed before its first run takes nothing
-/// and returns 0. A batch pop is not affected by the mark until it finds
-/// the buffer drained.
-///
-/// Blocking and async batch forms do not exist yet; a batch can be
-/// combined with the blocking `push` / `pop` (under `std`) or their async
-/// forms to wait for the first room or the first value.
+/// operations: each element is its own push or pop, linearizable on its
+/// own, one compare-and-swap each, in the order of `items` (so a producer's
+/// order is kept), stopping at the first `Full`/`Empty`/`Closed` verdict,
+/// which is then as linearizable as `try_push`'s and `try_pop`'s. What a
+/// batch saves is everything around the compare-and-swaps: one spare
+/// lookup, one hint load and store, one wake-up check for the whole run.
+/// DPDK claims a run of slots with a single compare-and-swap on its head or
+/// tail, and a Vyukov ring can too; both then make the other end wait until
+/// every slot of the run is written. A lock-free ring cannot: the run would
+/// be one thread's to finish, and a stall in it would hold up the pops
+/// behind it.
 ///
 /// # ABA
 ///
-/// Positions never repeat until the lap counter wraps the word, and a stamp
-/// holds a full position, so a stale load cannot match a recycled slot: a
-/// push's `tail` CAS succeeds only if `tail` still holds the exact position
-/// (lap included) whose stamp it just read, and `force_push`'s F-bit CAS only
-/// if `head` still holds the unmarked position it read. A false match needs a
-/// thread to stall between its load and its CAS while the word moves through
-/// exactly a whole multiple of `usize::MAX / ONE_LAP + 1` laps, at least
-/// `2^62` operations on a 64-bit target and `2^30` on a 32-bit one, and then
-/// to resume on the same position. crossbeam's `ArrayQueue` accepts the same
-/// bound.
+/// A compare-and-swap on a slot word succeeds only if the word is exactly
+/// the one the operation read: the same stamp (lap and fullness) and the
+/// same cell. Stamps only move forward, so a stale read cannot match unless
+/// the slot has gone round the whole lap counter, `2^(W - C - 2)` laps, and
+/// come back to the same cell, while one thread was stalled between its
+/// load and its compare-and-swap. On 64-bit targets that is at least
+/// `2^41` laps of the one slot (half a day at a billion operations per
+/// second on a ring of capacity 1, and far more for larger rings: the
+/// counter has more bits when the cell field needs fewer, and each lap is
+/// `capacity` operations); on 32-bit targets, whose words have 32 bits,
+/// at least `2^12` laps, e.g. `2^19` laps at capacity 1000 (half a billion
+/// operations). The same bound covers the hints, whose laps are compared
+/// with the stamps'. If it were ever reached, a push or pop could land one
+/// counter-cycle away from its position, breaking FIFO order; memory safety
+/// does not depend on it (a compare-and-swap that succeeds owns the cell it
+/// takes, whatever lap it thought it was in).
+///
+/// The pool of free cells is a bitmap: a cell is taken by clearing its own
+/// bit, so there is no list head for ABA to strike.
 ///
 /// # Progress
 ///
-/// **Linearizable, not lock-free.** Claiming is lock-free (a failed CAS means
-/// another thread's succeeded), but a slot is claimed before it is written or
-/// read, and a thread stalled between the two holds that slot. Operations
-/// that need such a slot *wait* (spin with backoff, then yield the thread;
-/// without `std`, spin) until the stalled thread finishes:
+/// **Lock-free, every operation.** An operation reads slot words, steps
+/// over positions already done, and tries one compare-and-swap; it fails
+/// only because another operation's succeeded on that slot. Nothing
+/// spins on a slot, a flag or a lock held by another thread. A thread
+/// stopped anywhere holds at most one cell (its spare, with or without its
+/// value in it) and delays nobody: a push stopped before its
+/// compare-and-swap has not happened yet, one stopped after it is complete
+/// except for moving the `tail` hint (the next push steps over its slot),
+/// and the same holds for pops, `force_push` and `close`.
+/// `tests/ring_buffer_lock_free.rs` stops a thread at each of these points
+/// and checks that other threads complete thousands of operations
+/// meanwhile, with every value accounted for; `tests/loom_ring.rs` checks
+/// the same in every interleaving of a small model.
 ///
-/// - [`try_pop`] waits for a push that has claimed the slot at `head` (tail
-///   shows a value there) and not yet written it, and for a `force_push`
-///   that holds `head` (F bit) or, at capacity 1, is still swapping the
-///   value in the slot at `head`. It never waits for another pop.
-/// - [`try_push`] waits for a pop that has claimed the slot at `tail` (head
-///   shows room) and not yet moved its value out, and, at capacity 1, for a
-///   `force_push` still swapping. It never waits for another push: a slot
-///   whose previous-lap push is still writing means the buffer is full.
-/// - [`force_push`] waits as `try_push` does, and also, on a full buffer,
-///   for the push still writing the oldest value (which it would replace)
-///   and for another `force_push` holding `head`.
-/// - [`close`], [`is_closed`](RingBuffer::is_closed), `len`, `is_empty`,
-///   `is_full` and `capacity` never wait for another thread.
-/// - The blocking and async forms park instead, and are woken when the
-///   stalled operation completes.
+/// Not wait-free: a push can lose its compare-and-swap to other pushes
+/// again and again (each loss is another push done). The pool's growth
+/// allocates, as does any unbounded number of threads. If more than `2^20`
+/// threads (`2^10` on 32-bit targets) use one ring at the same time, the
+/// cell field runs out of names and an operation waits for a spare to come
+/// back.
 ///
-/// A stalled push therefore holds up every pop (values behind it queue in
-/// FIFO order), and a stalled pop every push that needs its slot a lap later.
-/// The window is a few instructions (a move of `T`, a stamp store): no user
-/// code runs inside it.
-///
-/// *Why not lock-free.* The known lock-free bounded designs for arbitrary
-/// `T` (SCQ, Nikolaev 2019, with a ring of free indices and a ring of
-/// allocated indices over a data array) report `Full` when the free ring is
-/// empty, and that is not linearizable at exact capacity. Capacity 1: A's
-/// push takes index 0 from the free ring and is still writing; B's
-/// `try_push` finds the free ring empty and reports `Full`; then D's
-/// `try_pop` finds the allocated ring empty and reports `Empty`. B completed
-/// before D started and both lie inside A's push, so a linearization would
-/// need the count to go from 1 (B) to 0 (D) without a pop. More generally,
-/// a value of arbitrary `T` is not copied atomically, so a thread stalled
-/// mid-copy holds a data slot; for the others to complete and still say
-/// `Full` only when the buffer is full, the buffer needs spare slots, as
-/// many as threads that can stall mid-copy (memory growing with the number
-/// of threads), or values that fit one atomic word. This type keeps exact
-/// capacity and linearizability and gives up strict lock-freedom.
+/// The blocking and async forms wait only while the buffer is full (push)
+/// or empty (pop), and are woken by the operation that changes that.
 ///
 /// # Memory ordering
 ///
 /// - A push happens-before the pop that returns its value (and a
 ///   `force_push` that returns it as `Some(old)`): everything the pusher wrote
 ///   before pushing is visible to the thread that received the value.
-/// - A pop happens-before the push that later reuses its slot, so a value is
-///   always moved out before it is overwritten.
+/// - A pop happens-before every later push that writes into the cell it
+///   read, so a value is always moved out before its cell is reused.
 /// - [`close`](RingBuffer::close) happens-before every push that fails with
 ///   `Closed`, every pop that returns `Closed` (or `None`), and every
 ///   [`is_closed`](RingBuffer::is_closed) that returns `true`.
 /// - `Full`, `Empty`, `len` and the other snapshots publish nothing.
 ///
-/// # Sizes and padding
+/// # Cost and sizes
 ///
-/// `head` and `tail` each sit in a `CachePadded` (128 bytes on x86-64 and
-/// aarch64, 32 on Cortex-M) so producers and consumers do not false-share.
-/// Slots are not padded (the choice crossbeam's `ArrayQueue` makes too): a
-/// slot is the stamp plus `T`, 16 bytes for a `u64`; the measurement is
-/// recorded on the private `Slot` type.
+/// One compare-and-swap per push or pop, as Vyukov's ring (whose claim is a
+/// compare-and-swap on `tail` or `head`), plus under `std` one lookup of the
+/// thread's spare (a thread-local read and an index into the ring's
+/// per-thread table). A value lives in a cell apart from its slot word, so
+/// a consumer touches two cache lines where Vyukov's touches one (both are
+/// sequential, so each line serves several values). `head` and `tail` each
+/// sit in a `CachePadded` (128 bytes on x86-64 and aarch64, 32 on
+/// Cortex-M); slot words and cells are not padded. Memory: `capacity` slot
+/// words (8 bytes each, 4 on 32-bit targets) and `capacity + 4` cells of
+/// `size_of::<T>()`, plus a cell per thread beyond the first four that uses
+/// the ring (`std`).
 ///
 /// # References
 ///
-/// - D. Vyukov, *Bounded MPMC queue*, 1024cores.net (the algorithm):
-///   <http://www.1024cores.net/home/lock-free-algorithms/queues/bounded-mpmc-queue>.
-/// - crossbeam-queue `ArrayQueue` (`index + lap` positions, stamp notation,
-///   waiting on an in-flight slot).
-/// - Rust std `sync::mpmc::array` (the mark bit for disconnection).
+/// - P. Tsigas and Y. Zhang, *A simple, fast and scalable non-blocking
+///   concurrent FIFO queue for shared memory multiprocessor systems*, SPAA
+///   2001 (compare-and-swap on array slots, head and tail updated lazily).
+/// - D. Vyukov, *Bounded MPMC queue*, 1024cores.net, and crossbeam-queue's
+///   `ArrayQueue` (lap stamps, `index + lap` positions, exact capacity).
 /// - R. Nikolaev, *A Scalable, Portable, and Memory-Efficient Lock-Free FIFO
-///   Queue*, DISC 2019 (SCQ, discussed under Progress).
+///   Queue*, DISC 2019 (SCQ: cycle-tagged entries, values kept apart from
+///   the atomic ring).
+/// - M. Herlihy and J. Wing, *Linearizability: A Correctness Condition for
+///   Concurrent Objects*, TOPLAS 1990 (what "linearizable" promises).
 ///
 /// ```
 /// use freelane::{PopError, RingBuffer};
@@ -302,21 +311,21 @@ struct Slot<T> {
 /// [`force_push`]: RingBuffer::force_push
 /// [`close`]: RingBuffer::close
 pub struct RingBuffer<T> {
-    /// The position of the next pop: `[ lap | F | index ]`, F (the mark bit)
-    /// set while a `force_push` holds it. Written by pops (CAS) and by
-    /// `force_push` (CAS setting F, then a store clearing it).
-    head: CachePadded<AtomicUsize>,
-    /// The position of the next push, with the closed mark:
-    /// `[ lap | mark | index ]`. Written by pushes (CAS), `force_push`
-    /// (`fetch_add`, preserving the mark) and `close` (`fetch_or`).
-    tail: CachePadded<AtomicUsize>,
-    /// The slots; `slots.len()` is the capacity.
-    slots: Box<[Slot<T>]>,
-    /// The mark bit of `tail`: `(capacity + 1).next_power_of_two()`. Also one
-    /// more than the largest index field value; `mark_bit - 1` masks the index.
-    mark_bit: usize,
-    /// `2 * mark_bit`: adding it to a position moves it one lap on.
-    one_lap: usize,
+    /// Hint: a position at or before the head (the next pop's). Stored by
+    /// pops (and `force_push`) after they finish.
+    head: CachePadded<AtomicWord>,
+    /// Hint: a position at or before the tail (the next push's). Stored by
+    /// pushes after they finish.
+    tail: CachePadded<AtomicWord>,
+    /// The slot words: `[ stamp | closed | cell ]` (see the type docs).
+    slots: Box<[AtomicWord]>,
+    /// The bit layout of the slot words and hints, fixed by the capacity.
+    layout: Layout,
+    /// Where values live, the pool of free cells, each thread's spare.
+    cells: Cells<T>,
+    /// Set by `close` after it marked the tail slot, so that `is_closed`
+    /// usually needs one load; the mark is the truth.
+    closed: AtomicBool,
     /// Blocked and pending pops and pushes (threads and tasks), each queue
     /// on its own cache lines; woken through the `notify_*` hooks below.
     waiters: RingWaiters,
@@ -324,40 +333,65 @@ pub struct RingBuffer<T> {
 
 // SAFETY: the buffer owns its values (it moves them in and out and drops the
 // rest), so sending it sends `T`s: `T: Send` suffices. The other fields are
-// atomics and wait queues, which are `Send`.
+// atomics, the cells (uninitialized or holding those `T`s), a per-thread
+// table of cell indices, and wait queues, all `Send`.
 unsafe impl<T: Send> Send for RingBuffer<T> {}
 
 // SAFETY: through `&RingBuffer` a thread can only move values in (push) and
-// out (pop); it never gets a `&T`. Each slot's value is accessed by one thread
-// at a time: the one whose CAS on `tail` or `head` claimed the slot, until it
-// stores the stamp (see the type docs). So sharing the buffer only moves
-// `T`s between threads, which `T: Send` permits; `T: Sync` is not needed.
+// out (pop); it never gets a `&T`. A cell is accessed only by its one owner
+// (invariant 5 in the type docs): the thread that wrote a value hands the
+// cell over with a compare-and-swap, and the thread that takes it is the
+// only one to read it. So sharing the buffer only moves `T`s between
+// threads, which `T: Send` permits; `T: Sync` is not needed.
 unsafe impl<T: Send> Sync for RingBuffer<T> {}
+
+/// What the search for the tail found.
+enum Tail {
+    /// The tail slot is empty for the push at this position; the word read.
+    Room(Position, Word),
+    /// The tail slot holds the value one lap older: the buffer is full.
+    Full(Position, Word),
+    /// The tail slot carries the closed bit (the word read tells whether the
+    /// buffer is also full).
+    Closed(Position, Word),
+}
+
+/// What the search for the head found.
+enum Head {
+    /// The head slot holds the value pushed at this position; the word read.
+    Value(Position, Word),
+    /// The head slot is empty for this lap: the buffer is empty.
+    Empty(Position),
+    /// Empty, and the closed bit is set: closed and drained.
+    Closed(Position),
+}
 
 impl<T> RingBuffer<T> {
     /// The largest capacity [`try_new`](RingBuffer::try_new) accepts for this
     /// element type.
     ///
-    /// Two limits, the smaller wins: the slot array must fit in `isize::MAX`
-    /// bytes (Rust's limit for one allocation), and the position encoding
-    /// needs `2 * (capacity + 1).next_power_of_two()` to fit in a `usize` with
-    /// at least one lap bit left, i.e. `capacity <= usize::MAX >> 2`. A slot
-    /// holds a `usize` stamp besides the value, so even a zero-sized `T` is
-    /// bound by memory first.
+    /// Two limits, the smaller wins: the cells must fit in `isize::MAX`
+    /// bytes (Rust's limit for one allocation), and the slot words must hold
+    /// a cell index for `capacity + 2^20` cells with enough lap bits left
+    /// (see "ABA" on the type). On 64-bit targets memory binds first; on
+    /// 32-bit targets without 64-bit atomics the words allow `2^18 − 2^10`
+    /// (261 120).
     ///
     /// ```
     /// use freelane::RingBuffer;
     ///
-    /// assert!(RingBuffer::<u64>::MAX_CAPACITY < usize::MAX >> 2);
-    /// assert!(RingBuffer::<[u8; 1024]>::MAX_CAPACITY < RingBuffer::<u8>::MAX_CAPACITY);
+    /// assert!(RingBuffer::<u64>::MAX_CAPACITY >= 1 << 16);
+    /// assert!(RingBuffer::<[u8; 1024]>::MAX_CAPACITY <= RingBuffer::<u8>::MAX_CAPACITY);
     /// ```
     pub const MAX_CAPACITY: usize = {
-        let by_encoding = usize::MAX >> 2;
-        let by_memory = isize::MAX as usize / size_of::<Slot<T>>();
-        if by_memory < by_encoding {
+        let by_memory = match size_of::<T>() {
+            0 => usize::MAX,
+            size => isize::MAX as usize / size - 4,
+        };
+        if by_memory < MAX_CAPACITY_BY_LAYOUT {
             by_memory
         } else {
-            by_encoding
+            MAX_CAPACITY_BY_LAYOUT
         }
     };
 
@@ -398,12 +432,12 @@ impl<T> RingBuffer<T> {
     /// - [`CapacityError::Zero`] if `capacity` is 0.
     /// - [`CapacityError::TooLarge`] if `capacity` exceeds
     ///   [`MAX_CAPACITY`](RingBuffer::MAX_CAPACITY) (then `requested > max`),
-    ///   or if the allocator refuses the slot array (then `requested <= max`:
-    ///   the capacity is representable, the memory is not there). The array is
-    ///   reserved with `Vec::try_reserve_exact`, so a failed allocation becomes
-    ///   this error rather than an abort. (On systems that overcommit memory
-    ///   an oversized request may still succeed here and fail later, when the
-    ///   stamps are written.)
+    ///   or if the allocator refuses the slots or cells (then
+    ///   `requested <= max`: the capacity is representable, the memory is not
+    ///   there). Both arrays are reserved with `Vec::try_reserve_exact`, so a
+    ///   failed allocation becomes this error rather than an abort. (On
+    ///   systems that overcommit memory an oversized request may still
+    ///   succeed here and fail later, when the slot words are written.)
     ///
     /// ```
     /// use freelane::{CapacityError, RingBuffer};
@@ -421,45 +455,39 @@ impl<T> RingBuffer<T> {
         if capacity == 0 {
             return Err(CapacityError::Zero);
         }
+        let too_large = CapacityError::TooLarge {
+            requested: capacity,
+            max,
+        };
         if capacity > max {
-            return Err(CapacityError::TooLarge {
-                requested: capacity,
-                max,
-            });
+            return Err(too_large);
         }
+        let layout = Layout::new(capacity).ok_or(too_large)?;
         let mut slots = Vec::new();
-        slots
-            .try_reserve_exact(capacity)
-            .map_err(|_| CapacityError::TooLarge {
-                requested: capacity,
-                max,
-            })?;
-        // Slot `index` starts empty for the push of lap 0: stamp = index.
-        slots.extend((0..capacity).map(|index| Slot {
-            stamp: AtomicUsize::new(index),
-            value: UnsafeCell::new(MaybeUninit::uninit()),
-        }));
-        // `capacity <= usize::MAX >> 2`, so `capacity + 1` does not overflow,
-        // its next power of two is at most `2^(BITS-2)`, and `one_lap` at
-        // most `2^(BITS-1)`: all representable.
-        let mark_bit = (capacity + 1).next_power_of_two();
+        slots.try_reserve_exact(capacity).map_err(|_| too_large)?;
+        // Slot `i` starts empty for the push of lap 0, holding cell `i`.
+        let start = layout.start();
+        slots.extend(
+            (0..capacity).map(|cell| AtomicWord::new(layout.word(start, false, false, cell))),
+        );
+        let cells = Cells::try_new(capacity).ok_or(too_large)?;
         Ok(Self {
-            head: CachePadded::new(AtomicUsize::new(0)),
-            tail: CachePadded::new(AtomicUsize::new(0)),
+            head: CachePadded::new(AtomicWord::new(0)),
+            tail: CachePadded::new(AtomicWord::new(0)),
             // Length equals the exact reservation, so this does not reallocate.
             slots: slots.into_boxed_slice(),
-            mark_bit,
-            one_lap: mark_bit << 1,
+            layout,
+            cells,
+            closed: AtomicBool::new(false),
             waiters: RingWaiters::new(),
         })
     }
 
     /// Pushes `value` at the back if there is room and the buffer is open.
     ///
-    /// Never reports `Full` while there is room: when the slot it needs is
-    /// still being emptied by a pop that has claimed it (or refilled by a
-    /// `force_push`), it waits for that thread, spinning and then yielding
-    /// (see [Progress](RingBuffer#progress)).
+    /// Lock-free: it never waits for another thread (see
+    /// [Progress](RingBuffer#progress)), and reports `Full` only if the
+    /// buffer held `capacity` values at some moment during the call.
     ///
     /// # Errors
     ///
@@ -475,61 +503,56 @@ impl<T> RingBuffer<T> {
     /// ```
     #[inline]
     pub fn try_push(&self, value: T) -> Result<(), PushError<T>> {
-        let backoff = Backoff::new();
-        // Relaxed: a hint; the stamp check and the CAS below validate it.
-        let mut tail = self.tail.load(Relaxed);
-        loop {
-            if tail & self.mark_bit != 0 {
-                return Err(self.closed_push(value));
+        let layout = self.layout;
+        // The fast path: the hint is the tail and its slot is empty for it.
+        // The same steps as `push_or_replace`, straight-line.
+        let at = self.tail_hint();
+        let word = self.slots[layout.index(at)].load(SeqCst);
+        if layout.is_empty_for(word, at) {
+            let mut spare = self.cells.spare();
+            let cell = spare.get();
+            // SAFETY: the spare cell is ours alone (invariant 5) and holds no
+            // value; `value` moves into it.
+            unsafe { self.cells.cell(cell).with_mut(|slot| (*slot).write(value)) };
+            pause::reached(PausePoint::PushBeforePublish);
+            if self.publish(&layout, &mut spare, at, word) {
+                pause::reached(PausePoint::PushAfterPublish);
+                // Release: pairs with the Acquire load in `tail_hint`; every
+                // position up to ours is filled (invariant 4).
+                self.tail.store(layout.hint(layout.next(at)), Release);
+                drop(spare);
+                self.notify_pushed();
+                return Ok(());
             }
-            // SAFETY: `tail` was loaded from `tail` or returned by a CAS on it.
-            let slot = unsafe { self.slot(tail) };
-            // Acquire: pairs with the Release stamp store in `read_claimed`;
-            // the previous lap's pop has moved the old value out before we
-            // write.
-            let stamp = slot.stamp.load(Acquire);
-            if stamp == tail {
-                let new_tail = self.advance(tail);
-                // SeqCst: the claim needs no ordering (the stamp publishes the
-                // value), but the waiters' re-check (`pop_must_wait`, SeqCst
-                // loads) must be ordered with it, and a CAS that fails on the
-                // close mark must not be missed; see `crate::wait`.
-                match self
-                    .tail
-                    .compare_exchange_weak(tail, new_tail, SeqCst, Relaxed)
-                {
-                    Ok(_) => {
-                        // SAFETY: the CAS claimed position `tail`; the stamp
-                        // said the slot is empty for it. See `write_claimed`.
-                        unsafe { self.write_claimed(slot, tail, value) };
-                        self.notify_pushed();
-                        return Ok(());
-                    }
-                    Err(current) => {
-                        tail = current;
-                        backoff.spin();
-                    }
-                }
-            } else {
-                match self.push_slot_busy(tail, stamp, &backoff) {
-                    Some(current) => tail = current,
-                    None => return Err(PushError::Full(value)),
-                }
-            }
+            // Another push got there first: take the value back (the cell is
+            // still our spare, untraded) and go the general way.
+            // SAFETY: written just above, not published, ours alone.
+            let value = unsafe { self.move_out(spare.current()) };
+            drop(spare);
+            return self.try_push_slow(value);
+        }
+        self.try_push_slow(value)
+    }
+
+    /// `try_push` past its fast path.
+    #[cold]
+    fn try_push_slow(&self, value: T) -> Result<(), PushError<T>> {
+        match self.push_or_replace(value, false) {
+            Ok(_) => Ok(()),
+            Err(Refused::Full(value)) => Err(PushError::Full(value)),
+            Err(Refused::Closed(value)) => Err(PushError::Closed(value)),
         }
     }
 
-    /// Takes the value at the front, if any.
+    /// Takes the value at the front, if there is one.
     ///
-    /// Never reports `Empty` while a value is there: when the slot at the
-    /// front has been claimed by a push that has not finished writing it, it
-    /// waits for that thread, spinning and then yielding (see
-    /// [Progress](RingBuffer#progress)).
+    /// Lock-free: it never waits for another thread, and reports `Empty`
+    /// only if the buffer held no value at some moment during the call.
     ///
     /// # Errors
     ///
-    /// [`PopError::Empty`] if there is no value; [`PopError::Closed`] if there
-    /// is none and the buffer is closed, so none will ever come.
+    /// [`PopError::Empty`] if the buffer holds no value and is open;
+    /// [`PopError::Closed`] if it is closed and holds no value (drained).
     ///
     /// ```
     /// use freelane::{PopError, RingBuffer};
@@ -541,60 +564,51 @@ impl<T> RingBuffer<T> {
     /// ```
     #[inline]
     pub fn try_pop(&self) -> Result<T, PopError> {
-        let backoff = Backoff::new();
-        // Relaxed: a hint; the stamp check and the CAS below validate it.
-        let mut head = self.head.load(Relaxed);
+        let layout = self.layout;
+        // The fast path: the hint is the head and its slot holds the value.
+        let at = self.head_hint();
+        let word = self.slots[layout.index(at)].load(SeqCst);
+        if layout.is_full_at(word, at) {
+            let mut spare = self.cells.spare();
+            if let Some(value) = self.take(&layout, &mut spare, at, word) {
+                drop(spare);
+                self.notify_popped();
+                return Ok(value);
+            }
+        }
+        self.try_pop_slow(at)
+    }
+
+    /// `try_pop` past its fast path, from `at` (the head hint read there).
+    #[cold]
+    fn try_pop_slow(&self, mut at: Position) -> Result<T, PopError> {
+        let layout = self.layout;
+        // Looked up only once there is a value to take: an `Empty` verdict
+        // (a consumer polling) costs no thread-local access.
+        let mut spare = None;
         loop {
-            if head & self.mark_bit != 0 {
-                // A `force_push` is moving `head` and `tail`: the buffer is
-                // full meanwhile; wait for it to let go of `head`.
-                backoff.snooze();
-                // Relaxed: a hint, as above.
-                head = self.head.load(Relaxed);
+            let (position, word) = match self.find_head(at) {
+                Head::Value(position, word) => (position, word),
+                Head::Empty(_) => return Err(PopError::Empty),
+                Head::Closed(_) => return Err(PopError::Closed),
+            };
+            let held = spare.get_or_insert_with(|| self.cells.spare());
+            let Some(value) = self.take(&layout, held, position, word) else {
+                at = position;
                 continue;
-            }
-            // SAFETY: `head` was loaded from `head` or returned by a CAS on it.
-            let slot = unsafe { self.slot(head) };
-            // Acquire: pairs with the Release stamp store in `write_claimed`;
-            // makes the pushed value visible before we read it.
-            let stamp = slot.stamp.load(Acquire);
-            if stamp == head + 1 {
-                let new_head = self.advance(head);
-                // SeqCst: as the `tail` CAS in `try_push`, for the waiters'
-                // re-check in `push_must_wait`.
-                match self
-                    .head
-                    .compare_exchange_weak(head, new_head, SeqCst, Relaxed)
-                {
-                    Ok(_) => {
-                        // SAFETY: the CAS claimed position `head`; the stamp
-                        // said the slot holds its value. See `read_claimed`.
-                        let value = unsafe { self.read_claimed(slot, head) };
-                        self.notify_popped();
-                        return Ok(value);
-                    }
-                    Err(current) => {
-                        head = current;
-                        backoff.spin();
-                    }
-                }
-            } else {
-                match self.pop_slot_busy(head, stamp, &backoff) {
-                    Ok(current) => head = current,
-                    Err(error) => return Err(error),
-                }
-            }
+            };
+            drop(spare);
+            self.notify_popped();
+            return Ok(value);
         }
     }
 
-    /// Pushes `value` at the back; if the buffer is full, first removes the
-    /// oldest value and returns it. The buffer never rejects a value for
-    /// lack of room, and never replaces one while there is room.
+    /// Pushes `value`; if the buffer is full, replaces the oldest value with
+    /// it and returns the one replaced.
     ///
-    /// When the slot it needs is held by another thread that claimed it and
-    /// has not finished (a pop still reading it, a push still writing the
-    /// value it would replace, another `force_push`), this waits for that
-    /// thread, spinning and then yielding. See [Progress](RingBuffer#progress).
+    /// Linearizable and lock-free like [`try_push`](RingBuffer::try_push):
+    /// the replacement is one atomic step that removes the oldest value and
+    /// appends `value`, so no pop can see the buffer without either.
     ///
     /// # Errors
     ///
@@ -606,106 +620,17 @@ impl<T> RingBuffer<T> {
     /// let ring = RingBuffer::new(2);
     /// assert_eq!(ring.force_push(1), Ok(None));
     /// assert_eq!(ring.force_push(2), Ok(None));
-    /// assert_eq!(ring.force_push(3), Ok(Some(1)));
+    /// assert_eq!(ring.force_push(3), Ok(Some(1))); // the oldest goes
     /// assert_eq!(ring.try_pop(), Ok(2));
+    /// assert_eq!(ring.try_pop(), Ok(3));
     /// ring.close();
     /// assert_eq!(ring.force_push(4), Err(4));
     /// ```
     pub fn force_push(&self, value: T) -> Result<Option<T>, T> {
-        let backoff = Backoff::new();
-        // Relaxed: a hint; the stamp check and the CASes below validate it.
-        let mut tail = self.tail.load(Relaxed);
-        loop {
-            if tail & self.mark_bit != 0 {
-                return Err(self.closed_push(value).into_inner());
-            }
-            // SAFETY: `tail` was loaded from `tail` or returned by a CAS on it.
-            let slot = unsafe { self.slot(tail) };
-            // Acquire: pairs with the Release stamp stores in `read_claimed`
-            // (the old value is gone before we write) and in `write_claimed`
-            // (the value we may take out below is visible).
-            let stamp = slot.stamp.load(Acquire);
-            if stamp == tail {
-                let new_tail = self.advance(tail);
-                // SeqCst: as in `try_push`.
-                match self
-                    .tail
-                    .compare_exchange_weak(tail, new_tail, SeqCst, Relaxed)
-                {
-                    Ok(_) => {
-                        // SAFETY: the CAS claimed position `tail`; the stamp
-                        // said the slot is empty for it. See `write_claimed`.
-                        unsafe { self.write_claimed(slot, tail, value) };
-                        self.notify_pushed();
-                        return Ok(None);
-                    }
-                    Err(current) => {
-                        tail = current;
-                        backoff.spin();
-                    }
-                }
-                continue;
-            }
-            let holds_previous_lap = stamp.wrapping_add(self.one_lap) == tail + 1;
-            if !holds_previous_lap {
-                // Relaxed: a hint; see `push_slot_busy`.
-                let current = self.tail.load(Relaxed);
-                if current != tail {
-                    backoff.spin();
-                    tail = current;
-                    continue;
-                }
-            }
-            // SeqCst: as in `push_slot_busy`; `head` below is at least as new
-            // as the stamp above.
-            fence(SeqCst);
-            // Relaxed: ordered by the fence; the CAS below validates it.
-            let head = self.head.load(Relaxed);
-            if holds_previous_lap && head.wrapping_add(self.one_lap) == tail {
-                // Full (an unmarked `head` a lap behind `tail`), and the
-                // slot holds the oldest value, published. Lock `head` by
-                // setting its mark: pops and other `force_push`es wait while
-                // it is set, so from here on only this thread moves `head`
-                // and `tail` cannot move either (its slot is full). The
-                // operation takes effect at the `tail` load that found it
-                // open (see Linearization points).
-                // SeqCst: a claim, as the `head` CAS in `try_pop`.
-                if self
-                    .head
-                    .compare_exchange(head, head | self.mark_bit, SeqCst, Relaxed)
-                    .is_ok()
-                {
-                    // `tail` is still `tail`, but `close` may set its mark
-                    // meanwhile: add the distance, which keeps the mark.
-                    // SeqCst: orders the move with the waiters' re-checks.
-                    let new_tail = self.advance(tail);
-                    self.tail.fetch_add(new_tail.wrapping_sub(tail), SeqCst);
-                    // Unlock: `head` moves on past the replaced value.
-                    // SeqCst: as above; the next pop's CAS reads this.
-                    self.head.store(self.advance(head), SeqCst);
-                    let old = slot.value.with_mut(|value_ptr| {
-                        // SAFETY: (1) the mark CAS gave this thread position
-                        // `head`, whose value the stamp (Acquire) showed
-                        // published; (2) nobody else touches the slot until
-                        // the stamp store below: pops of it wait for stamp
-                        // `tail + 1`, pushes for stamp `tail + ONE_LAP`;
-                        // (3) the value is initialized, and `replace` moves
-                        // it out exactly once while writing the new one.
-                        unsafe { value_ptr.replace(MaybeUninit::new(value)).assume_init() }
-                    });
-                    // Release: pairs with the Acquire stamp load in `try_pop`;
-                    // publishes the value written above for position `tail`.
-                    slot.stamp.store(tail + 1, Release);
-                    self.notify_pushed();
-                    return Ok(Some(old));
-                }
-            }
-            // Not full, or full but the slot is still in another thread's
-            // hands (a pop reading it, a push writing the value we would
-            // replace, a `force_push` holding `head`): wait for it.
-            backoff.snooze();
-            // Relaxed: a hint, as at the top.
-            tail = self.tail.load(Relaxed);
+        match self.push_or_replace(value, true) {
+            Ok(replaced) => Ok(replaced),
+            // A replacing push never reports Full.
+            Err(Refused::Full(value) | Refused::Closed(value)) => Err(value),
         }
     }
 
@@ -714,18 +639,14 @@ impl<T> RingBuffer<T> {
     /// The rest stay in `items`, in order: nothing is lost when the buffer
     /// fills or closes part-way.
     ///
-    /// Each value is its own push, linearizable on its own; they take effect
-    /// in `items`' order, so one producer's order is kept (see
-    /// [Batches](RingBuffer#batches)). The values go in by runs: one
-    /// compare-and-swap on `tail` claims every ready slot from `tail` on (up
-    /// to what is left in `items`), then each is written and published, and
-    /// blocked pops are woken once, after the last run. A return below
-    /// `items.len()` means the buffer was full, or closed, at some moment
-    /// after the last value went in; `0` with the buffer open means full.
-    /// When the buffer is closed, nothing is taken and `0` is returned
-    /// ([`is_closed`](RingBuffer::is_closed) tells the two apart). Waits as
-    /// [`try_push`](RingBuffer::try_push) does for a slot a pop has claimed
-    /// and not yet emptied.
+    /// Each value is its own push, linearizable on its own, one
+    /// compare-and-swap each; they take effect in `items`' order, so one
+    /// producer's order is kept (see [Batches](RingBuffer#batches)). The run
+    /// shares one spare lookup, one hint update and one wake-up check. A
+    /// return below `items.len()` means the buffer was full, or closed, at
+    /// some moment after the last value went in; `0` with the buffer open
+    /// means full. When the buffer is closed, nothing is taken and `0` is
+    /// returned ([`is_closed`](RingBuffer::is_closed) tells the two apart).
     ///
     /// ```
     /// use freelane::RingBuffer;
@@ -742,65 +663,68 @@ impl<T> RingBuffer<T> {
     /// assert_eq!(items, [4, 5]);
     /// ```
     pub fn try_push_many(&self, items: &mut Vec<T>) -> usize {
-        let backoff = Backoff::new();
+        let layout = self.layout;
+        if items.is_empty() {
+            return 0;
+        }
+        let mut spare = self.cells.spare();
+        let mut at = self.tail_hint();
         let mut pushed = 0;
-        // Relaxed: a hint; the stamp checks and the CAS below validate it.
-        let mut tail = self.tail.load(Relaxed);
-        while !items.is_empty() {
-            if tail & self.mark_bit != 0 {
-                // Acquire: pairs with the release half of `close`'s
-                // `fetch_or`; close happens-before this return.
-                fence(Acquire);
-                break;
+        // Whether `items[pushed]` has been copied into the spare cell. The
+        // copy is bitwise: the value still belongs to `items` until the
+        // compare-and-swap that publishes it succeeds.
+        let mut copied = false;
+        let base = items.as_ptr();
+        while pushed < items.len() {
+            // The next slot is usually the tail, empty for it: one load and
+            // one comparison, as in `try_push`; else the general search.
+            let word = self.slots[layout.index(at)].load(SeqCst);
+            let (position, word) = if layout.is_empty_for(word, at) {
+                (at, word)
+            } else {
+                match self.find_tail(at) {
+                    Tail::Room(position, word) => (position, word),
+                    Tail::Full(..) | Tail::Closed(..) => break,
+                }
+            };
+            let cell = spare.get();
+            if !copied {
+                // SAFETY: `pushed < len`, so `base + pushed` is an element of
+                // `items`; the spare cell is ours alone (invariant 5) and
+                // holds no value. A bitwise copy: ownership moves only if
+                // the compare-and-swap below succeeds.
+                unsafe {
+                    self.cells.cell(cell).with_mut(|slot| {
+                        ptr::copy_nonoverlapping(base.add(pushed), (*slot).as_mut_ptr(), 1)
+                    });
+                }
+                copied = true;
             }
-            // SAFETY: `tail` was read from `tail` or returned by its CAS or
-            // by `push_slot_busy` (a `tail` load), or made by `advance`.
-            let slot = unsafe { self.slot(tail) };
-            // Acquire: pairs with the Release stamp store in `read_claimed`,
-            // as in `try_push`.
-            let stamp = slot.stamp.load(Acquire);
-            if stamp != tail {
-                match self.push_slot_busy(tail, stamp, &backoff) {
-                    Some(current) => {
-                        tail = current;
-                        continue;
-                    }
-                    // Full: the linearization point is in `push_slot_busy`.
-                    None => break,
-                }
-            }
-            let wanted = items.len().min(self.capacity());
-            // The ready run: slots whose stamp says "empty for the push at my
-            // position", from `tail` on.
-            let (count, end) = self.ready_run(tail, wanted, 0);
-            // SeqCst: as the claim in `try_push` (the waiters' re-check and
-            // the close mark); one CAS claims the whole run.
-            match self.tail.compare_exchange_weak(tail, end, SeqCst, Relaxed) {
-                Ok(_) => {
-                    let mut position = tail;
-                    // `drain` moves the values out; nothing here can panic
-                    // between the claim and the last stamp store.
-                    for value in items.drain(..count) {
-                        // SAFETY: `position` lies between `tail` and `end`,
-                        // whose index fields `advance` keeps in bounds.
-                        let slot = unsafe { self.slot(position) };
-                        // SAFETY: the CAS moved `tail` from `tail` to `end`,
-                        // claiming every position between, and before it an
-                        // Acquire load of each one's stamp returned that
-                        // position (`ready_run`). See `write_claimed`.
-                        unsafe { self.write_claimed(slot, position, value) };
-                        position = self.advance(position);
-                    }
-                    pushed += count;
-                    tail = end;
-                }
-                Err(current) => {
-                    tail = current;
-                    backoff.spin();
-                }
+            pause::reached(PausePoint::PushBeforePublish);
+            if self.publish(&layout, &mut spare, position, word) {
+                pushed += 1;
+                copied = false;
+                at = layout.next(position);
+            } else {
+                at = position;
             }
         }
         if pushed > 0 {
+            pause::reached(PausePoint::PushAfterPublish);
+            // Release: pairs with the Acquire load in `tail_hint`; every
+            // position before the stored one is filled (invariant 4).
+            self.tail.store(layout.hint(at), Release);
+            // SAFETY: the first `pushed` elements were moved into the buffer
+            // (their bits live on in its cells); shifting the rest down and
+            // shortening the Vec forgets them without dropping. Nothing
+            // between the copies and here can panic.
+            unsafe {
+                let rest = items.len() - pushed;
+                let start = items.as_mut_ptr();
+                ptr::copy(start.add(pushed), start, rest);
+                items.set_len(rest);
+            }
+            drop(spare);
             self.notify_pushed_many(pushed);
         }
         pushed
@@ -810,17 +734,14 @@ impl<T> RingBuffer<T> {
     /// to `out` oldest first and returns how many.
     ///
     /// Each value is its own pop, linearizable on its own, in FIFO order
-    /// (see [Batches](RingBuffer#batches)): one compare-and-swap on `head`
-    /// claims every published value from `head` on (up to `max`), then each
-    /// is moved out, and blocked pushes are woken once, after the last run.
-    /// A return below `max` means the buffer was empty at some moment after
-    /// the last value came out; `0` then means empty, or closed and drained
-    /// ([`is_closed`](RingBuffer::is_closed) tells). Waits as
-    /// [`try_pop`](RingBuffer::try_pop) does for a value a push has claimed
-    /// and not yet written, and for a `force_push` that holds `head`.
+    /// (see [Batches](RingBuffer#batches)); the run shares one spare lookup,
+    /// one hint update and one wake-up check. A return below `max` means the
+    /// buffer was empty at some moment after the last value came out; `0`
+    /// then means empty, or closed and drained
+    /// ([`is_closed`](RingBuffer::is_closed) tells).
     ///
-    /// `out` is grown before each claim, so an allocation failure leaves the
-    /// buffer untouched.
+    /// `out` is grown before the first pop (by at most `capacity`), so an
+    /// allocation failure leaves the buffer untouched.
     ///
     /// ```
     /// use freelane::RingBuffer;
@@ -836,190 +757,52 @@ impl<T> RingBuffer<T> {
     /// assert_eq!(ring.try_pop_many(&mut out, 10), 0); // empty
     /// ```
     pub fn try_pop_many(&self, out: &mut Vec<T>, max: usize) -> usize {
-        let backoff = Backoff::new();
+        let layout = self.layout;
+        let max = max.min(self.capacity());
+        if max == 0 {
+            return 0;
+        }
+        out.reserve(max);
+        let mut spare = self.cells.spare();
+        let mut at = self.head_hint();
         let mut taken = 0;
-        // Relaxed: a hint; the stamp checks and the CAS below validate it.
-        let mut head = self.head.load(Relaxed);
         while taken < max {
-            if head & self.mark_bit != 0 {
-                // A `force_push` holds `head`: wait, as in `try_pop`.
-                backoff.snooze();
-                // Relaxed: a hint, as above.
-                head = self.head.load(Relaxed);
-                continue;
-            }
-            // SAFETY: `head` was read from `head` or returned by its CAS or
-            // by `pop_slot_busy` (a `head` load), or made by `advance`.
-            let slot = unsafe { self.slot(head) };
-            // Acquire: pairs with the Release stamp store in `write_claimed`,
-            // as in `try_pop`.
-            let stamp = slot.stamp.load(Acquire);
-            if stamp != head + 1 {
-                match self.pop_slot_busy(head, stamp, &backoff) {
-                    Ok(current) => {
-                        head = current;
-                        continue;
-                    }
-                    // Empty or closed and drained: the linearization point
-                    // is in `pop_slot_busy`.
-                    Err(_) => break,
+            // As in `try_pop`: the next slot usually holds the next value.
+            let word = self.slots[layout.index(at)].load(SeqCst);
+            let (position, word) = if layout.is_full_at(word, at) {
+                (at, word)
+            } else {
+                match self.find_head(at) {
+                    Head::Value(position, word) => (position, word),
+                    Head::Empty(_) | Head::Closed(_) => break,
                 }
-            }
-            let wanted = (max - taken).min(self.capacity());
-            // The ready run: slots holding the value of my position.
-            let (count, end) = self.ready_run(head, wanted, 1);
-            // Grow `out` before claiming: `push` below then cannot allocate
-            // or panic while claimed slots are unfinished.
-            out.reserve(count);
-            // SeqCst: as the claim in `try_pop` (the waiters' re-check); one
-            // CAS claims the whole run.
-            match self.head.compare_exchange_weak(head, end, SeqCst, Relaxed) {
-                Ok(_) => {
-                    let mut position = head;
-                    for _ in 0..count {
-                        // SAFETY: `position` lies between `head` and `end`,
-                        // whose index fields `advance` keeps in bounds.
-                        let slot = unsafe { self.slot(position) };
-                        // SAFETY: the CAS moved `head` from `head` to `end`,
-                        // claiming every position between, and before it an
-                        // Acquire load of each one's stamp returned that
-                        // position + 1 (`ready_run`). See `read_claimed`.
-                        out.push(unsafe { self.read_claimed(slot, position) });
-                        position = self.advance(position);
-                    }
-                    taken += count;
-                    head = end;
+            };
+            match self.take_one(&layout, &mut spare, position, word) {
+                Some(value) => {
+                    // Reserved above: no reallocation, no panic.
+                    out.push(value);
+                    taken += 1;
+                    at = layout.next(position);
                 }
-                Err(current) => {
-                    head = current;
-                    backoff.spin();
-                }
+                None => at = position,
             }
         }
         if taken > 0 {
+            // Release: pairs with the Acquire load in `head_hint`; every
+            // position before the stored one is emptied (invariant 4).
+            self.head.store(layout.hint(at), Release);
+            drop(spare);
             self.notify_popped_many(taken);
         }
         taken
     }
 
-    /// The run of ready slots from unmarked position `start`, whose slot the
-    /// caller has already found ready: at most `limit` (at least 1, at most
-    /// the capacity) positions whose stamps are `position + offset` (`0`:
-    /// empty for that push; `1`: holding that position's value), read with
-    /// Acquire. Returns the run's length and the position after it.
-    #[inline]
-    fn ready_run(&self, start: usize, limit: usize, offset: usize) -> (usize, usize) {
-        debug_assert!((1..=self.capacity()).contains(&limit));
-        let mut count = 1;
-        let mut position = self.advance(start);
-        while count < limit {
-            // SAFETY: `position` was made by `advance` from the caller's
-            // in-bounds `start`.
-            let slot = unsafe { self.slot(position) };
-            // Acquire: as the caller's load of the first stamp (pairs with
-            // the Release stamp stores in `read_claimed` / `write_claimed`).
-            if slot.stamp.load(Acquire) != position + offset {
-                break;
-            }
-            count += 1;
-            position = self.advance(position);
-        }
-        (count, position)
-    }
-
-    /// The slow path of a push at position `tail` whose slot's stamp is
-    /// `stamp != tail`: decides whether the buffer is full (`None`), or
-    /// returns the `tail` to retry with, after waiting if the slot is held
-    /// by another thread.
-    #[inline]
-    fn push_slot_busy(&self, tail: usize, stamp: usize, backoff: &Backoff) -> Option<usize> {
-        // The usual full case: the slot still holds the previous lap's value.
-        // Otherwise `tail` is usually stale (another push took this position).
-        if stamp.wrapping_add(self.one_lap) != tail + 1 {
-            // Relaxed: a hint; the next round re-validates it.
-            let current = self.tail.load(Relaxed);
-            if current != tail {
-                backoff.spin();
-                return Some(current);
-            }
-        }
-        // SeqCst: pairs with the SeqCst claims of pops (`head` CAS) and of
-        // `force_push` (mark CAS, store): the `head` read below is not older
-        // than the stamp read above, so a pop that emptied the slot is seen.
-        fence(SeqCst);
-        // Relaxed: ordered by the fence above.
-        let head = self.head.load(Relaxed);
-        if self.full_at(head, tail) {
-            // Linearization point of Full: at this load `tail` held `tail`
-            // (it is at least that, and at most a lap past `head`).
-            return None;
-        }
-        // Room exists: a pop has claimed this slot and is still moving the
-        // value out, a `force_push` is refilling it, or `tail` is stale.
-        // Wait for that thread.
-        backoff.snooze();
-        // Relaxed: a hint, as above.
-        Some(self.tail.load(Relaxed))
-    }
-
-    /// The slow path of a pop at unmarked position `head` whose slot's stamp
-    /// is `stamp != head + 1`: decides whether the buffer is empty (the
-    /// error), or returns the `head` to retry with, after waiting if the
-    /// slot is held by another thread.
-    #[inline]
-    fn pop_slot_busy(
-        &self,
-        head: usize,
-        stamp: usize,
-        backoff: &Backoff,
-    ) -> Result<usize, PopError> {
-        // The usual empty case: the slot has not been filled for this lap.
-        // Otherwise `head` is usually stale (another pop took this position).
-        if stamp != head {
-            // Relaxed: a hint; the next round re-validates it.
-            let current = self.head.load(Relaxed);
-            if current != head {
-                backoff.spin();
-                return Ok(current);
-            }
-        }
-        // SeqCst: pairs with the SeqCst `tail` claims of pushes and the
-        // `fetch_or` of `close`: the `tail` read below is not older than the
-        // stamp read above, so a push that filled the slot, or a close, is
-        // seen.
-        fence(SeqCst);
-        // Relaxed: ordered by the fence above.
-        let tail = self.tail.load(Relaxed);
-        if tail & !self.mark_bit == head {
-            // Linearization point of Empty/Closed: `head` is at least `head`
-            // and never passes `tail`, so both held `head` at this load.
-            if tail & self.mark_bit != 0 {
-                // Acquire: pairs with the release half of the SeqCst
-                // `fetch_or` in `close`; close happens-before Closed.
-                fence(Acquire);
-                return Err(PopError::Closed);
-            }
-            return Err(PopError::Empty);
-        }
-        // A value is there: a push has claimed this slot and is still
-        // writing, or `head` is stale. Wait for that thread.
-        backoff.snooze();
-        // Relaxed: a hint, as above.
-        Ok(self.head.load(Relaxed))
-    }
-
-    /// Whether `head` (possibly marked) and unmarked `tail`, read in that
-    /// order, say full: `head` is locked by a `force_push` (the buffer is
-    /// full for as long as it holds it), or a lap behind `tail`.
-    #[inline(always)]
-    fn full_at(&self, head: usize, tail: usize) -> bool {
-        head & self.mark_bit != 0 || head.wrapping_add(self.one_lap) == tail
-    }
-
-    /// Closes the buffer: from now on pushes fail with `Closed`, pops drain
-    /// what is left and then report `Closed`, and every blocked thread is
-    /// woken. Returns `true` for the call that closed it, `false` if it was
-    /// already closed.
+    /// Closes the buffer: later pushes fail with `Closed`, pops drain what is
+    /// left and then report `Closed`, and every blocked or pending push and
+    /// pop is woken. Returns `true` for the call that closed it.
+    ///
+    /// Linearizable and lock-free: one compare-and-swap sets the closed bit
+    /// in the slot at the tail (see [the type docs](RingBuffer#algorithm)).
     ///
     /// ```
     /// use freelane::RingBuffer;
@@ -1030,17 +813,33 @@ impl<T> RingBuffer<T> {
     /// assert!(ring.is_closed());
     /// ```
     pub fn close(&self) -> bool {
-        // SeqCst: pairs with the SeqCst fence in `try_pop`'s Empty check (a
-        // pop that starts after close returns sees the mark) and, through its
-        // release half, with the Acquire fences before every `Closed` result.
-        let tail = self.tail.fetch_or(self.mark_bit, SeqCst);
-        let closed_now = tail & self.mark_bit == 0;
-        // Mark first, then wake: a waiter's re-check after registering must
-        // find the mark, or the notify below must find the waiter.
-        if closed_now {
-            self.notify_closed();
+        let mut at = self.tail_hint();
+        loop {
+            let (position, word) = match self.find_tail(at) {
+                Tail::Room(position, word) | Tail::Full(position, word) => (position, word),
+                Tail::Closed(..) => return false,
+            };
+            // SeqCst: the linearization point of `close`, in the one total
+            // order with the pushes' and pops' compare-and-swaps and loads of
+            // this slot; and the waiters' protocol (`crate::wait`): the
+            // notify below must follow a SeqCst write of the word their
+            // re-check reads. Relaxed on failure: we read the slot again.
+            let marked = self.slots[self.layout.index(position)]
+                .compare_exchange(word, self.layout.with_closed(word), SeqCst, Relaxed)
+                .is_ok();
+            if marked {
+                pause::reached(PausePoint::CloseAfterMark);
+                // SeqCst: `is_closed`'s fast path; a reader that sees it
+                // sees the mark too (it was set before, in this thread).
+                self.closed.store(true, SeqCst);
+                // Mark first, then wake: a waiter's re-check after
+                // registering must find the mark, or the notify must find
+                // the waiter.
+                self.notify_closed();
+                return true;
+            }
+            at = position;
         }
-        closed_now
     }
 
     /// Whether [`close`](RingBuffer::close) has been called. Once `true`,
@@ -1055,8 +854,8 @@ impl<T> RingBuffer<T> {
     /// assert!(ring.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
-        // Acquire: pairs with the release half of `close`'s `fetch_or`.
-        self.tail.load(Acquire) & self.mark_bit != 0
+        // SeqCst: pairs with the store in `close`, made after the mark.
+        self.closed.load(SeqCst) || matches!(self.find_tail(self.tail_hint()), Tail::Closed(..))
     }
 
     /// The number of values the buffer holds, exactly as given to
@@ -1068,12 +867,17 @@ impl<T> RingBuffer<T> {
     /// assert_eq!(RingBuffer::<u8>::new(7).capacity(), 7);
     /// ```
     pub fn capacity(&self) -> usize {
-        self.slots.len()
+        self.layout.capacity
     }
 
     /// How many values the buffer holds: a snapshot, which concurrent pushes
-    /// and pops may have changed by the time it is returned. Values claimed
-    /// by an in-flight push count; values claimed by an in-flight pop do not.
+    /// and pops may have changed by the time it is returned.
+    ///
+    /// It finds the tail, then the head, then the tail again, and returns
+    /// the distance when both tails agree (the buffer held exactly that many
+    /// at the head's load). Under a stream of pushes that never lets two
+    /// searches agree it gives up after a few tries and returns the last
+    /// distance found (clamped to `0..=capacity`).
     ///
     /// ```
     /// use freelane::RingBuffer;
@@ -1084,23 +888,24 @@ impl<T> RingBuffer<T> {
     /// assert_eq!(ring.len(), 2);
     /// ```
     pub fn len(&self) -> usize {
-        loop {
-            // SeqCst (all three loads): a single total order with the claims,
-            // so equal `tail` loads around the `head` load mean `tail` held
-            // that value when `head` was read.
-            let tail = self.tail.load(SeqCst) & !self.mark_bit;
-            let head = self.head.load(SeqCst);
-            if self.tail.load(SeqCst) & !self.mark_bit == tail {
-                // A marked `head`: a `force_push` holds it, full meanwhile.
-                if head & self.mark_bit != 0 {
-                    return self.capacity();
-                }
-                return self.distance(head, tail);
+        /// Double collects tried before settling for an approximate answer.
+        const TRIES: usize = 8;
+        let mut tail = self.tail_position();
+        let mut distance = 0;
+        for _ in 0..TRIES {
+            let head = self.head_position();
+            distance = self.layout.positions_between(head, tail);
+            let again = self.tail_position();
+            if again == tail {
+                break;
             }
+            tail = again;
         }
+        distance.min(self.capacity())
     }
 
-    /// Whether the buffer holds no value (a snapshot).
+    /// Whether the buffer holds no value: linearizable, at the load that
+    /// `try_pop` would report `Empty` from.
     ///
     /// ```
     /// use freelane::RingBuffer;
@@ -1111,16 +916,11 @@ impl<T> RingBuffer<T> {
     /// assert!(!ring.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        // SeqCst: both loads in the total order of the claims; `head` never
-        // passes `tail`, so equal values were equal at the `tail` load. (A
-        // marked `head`, held by a `force_push` of a full buffer, never
-        // equals an unmarked `tail`.)
-        let head = self.head.load(SeqCst);
-        let tail = self.tail.load(SeqCst) & !self.mark_bit;
-        head == tail
+        !matches!(self.find_head(self.head_hint()), Head::Value(..))
     }
 
-    /// Whether the buffer holds `capacity` values (a snapshot).
+    /// Whether the buffer holds `capacity` values: linearizable, at the load
+    /// that `try_push` would report `Full` from.
     ///
     /// ```
     /// use freelane::RingBuffer;
@@ -1130,164 +930,320 @@ impl<T> RingBuffer<T> {
     /// assert!(ring.is_full());
     /// ```
     pub fn is_full(&self) -> bool {
-        // SeqCst: as in `is_empty`; `tail` never gets more than a lap ahead.
-        let tail = self.tail.load(SeqCst) & !self.mark_bit;
-        let head = self.head.load(SeqCst);
-        self.full_at(head, tail)
+        match self.find_tail(self.tail_hint()) {
+            Tail::Full(..) => true,
+            Tail::Room(..) => false,
+            Tail::Closed(position, word) => self.layout.distance(word, position, true) == -1,
+        }
+    }
+}
+
+impl<T> RingBuffer<T> {
+    /// The `tail` hint.
+    #[inline(always)]
+    fn tail_hint(&self) -> Position {
+        // Acquire: pairs with the Release stores of the hint; the fills of
+        // every position before it happen-before what we read next, so no
+        // slot load below sees a state older than that (invariant 4).
+        self.layout.position(self.tail.load(Acquire))
     }
 
-    /// The slot that `position` (a head or tail word) refers to.
-    ///
-    /// # Safety
-    ///
-    /// `position`'s index field (`position & (mark_bit - 1)`) is below the
-    /// capacity: `position` was loaded from `head` or `tail` (mark bits
-    /// allowed), returned by a CAS on them, or made by `advance` from such a
-    /// position. The index is not checked in release builds.
+    /// The `head` hint.
     #[inline(always)]
-    unsafe fn slot(&self, position: usize) -> &Slot<T> {
-        let index = position & (self.mark_bit - 1);
-        debug_assert!(
-            index < self.slots.len(),
-            "index {index} past capacity {}",
-            self.slots.len()
-        );
-        // SAFETY: the caller's contract. It holds for every word of `head`
-        // and `tail`: they start at index 0, and `advance` is the only way
-        // they move (`force_push` and the batches move them by `advance`
-        // too); it raises the index by one while that stays below the
-        // capacity and resets it to 0 otherwise.
-        unsafe { self.slots.get_unchecked(index) }
+    fn head_hint(&self) -> Position {
+        // Acquire: as in `tail_hint`, for the pops' empties.
+        self.layout.position(self.head.load(Acquire))
     }
 
-    /// The position after `position` (which has no mark bit): the next index,
-    /// or index 0 of the next lap after the last slot. Laps wrap.
+    /// The tail's slot, from `at` (a position at or before the tail) on.
     #[inline(always)]
-    fn advance(&self, position: usize) -> usize {
-        let index = position & (self.mark_bit - 1);
-        if index + 1 < self.slots.len() {
-            position + 1
-        } else {
-            (position & !(self.one_lap - 1)).wrapping_add(self.one_lap)
+    fn find_tail(&self, mut at: Position) -> Tail {
+        let layout = self.layout;
+        loop {
+            // SeqCst: the loads that give `Full`/`Closed` are linearization
+            // points, in the one total order with every compare-and-swap on
+            // the slot words; and the waiters' re-check (`crate::wait`) is
+            // such a load, which must follow their SeqCst registration.
+            let word = self.slots[layout.index(at)].load(SeqCst);
+            match layout.distance(word, at, true) {
+                0 if layout.is_closed(word) => return Tail::Closed(at, word),
+                0 => return Tail::Room(at, word),
+                -1 if layout.is_closed(word) => return Tail::Closed(at, word),
+                -1 => return Tail::Full(at, word),
+                // Filled (1: full at this lap; more: later laps too): the
+                // tail is past it. Jump to the position after the last one
+                // the word shows filled.
+                steps if steps > 0 => {
+                    at = self.layout.next(layout.laps_after(at, (steps - 1) / 2));
+                }
+                _ => at = self.behind(at, self.tail_hint()),
+            }
         }
     }
 
-    /// The number of positions from `head` to `tail` (both unmarked), given
-    /// that `tail` is at most one lap ahead.
-    fn distance(&self, head: usize, tail: usize) -> usize {
-        let head_index = head & (self.mark_bit - 1);
-        let tail_index = tail & (self.mark_bit - 1);
-        if head_index < tail_index {
-            tail_index - head_index
-        } else if head_index > tail_index {
-            self.slots.len() - head_index + tail_index
-        } else if head == tail {
-            0
-        } else {
-            self.slots.len()
+    /// The head's slot, from `at` (a position at or before the head) on.
+    #[inline(always)]
+    fn find_head(&self, mut at: Position) -> Head {
+        let layout = self.layout;
+        loop {
+            // SeqCst: as in `find_tail`, for `Empty`/`Closed`.
+            let word = self.slots[layout.index(at)].load(SeqCst);
+            match layout.distance(word, at, false) {
+                0 => return Head::Value(at, word),
+                -1 if layout.is_closed(word) => return Head::Closed(at),
+                -1 => return Head::Empty(at),
+                // Emptied (1: empty for the next lap; more: later laps):
+                // the head is past it.
+                steps if steps > 0 => {
+                    at = self.layout.next(layout.laps_after(at, (steps - 1) / 2));
+                }
+                _ => at = self.behind(at, self.head_hint()),
+            }
         }
     }
 
-    /// Writes `value` into a slot claimed for push position `tail` and
-    /// publishes it. The caller then wakes a blocked pop (`notify_pushed`).
-    ///
-    /// # Safety
-    ///
-    /// `slot` is `tail`'s slot; the caller's CAS moved `tail` past position
-    /// `tail` (from it, or, for a batch, from an earlier position of the same
-    /// run), and before it an Acquire load of `slot.stamp` returned `tail`
-    /// (the slot is empty and its last reader is done). Then no other thread
-    /// touches `slot.value` until the stamp store here.
-    #[inline(always)]
-    unsafe fn write_claimed(&self, slot: &Slot<T>, tail: usize, value: T) {
-        slot.value.with_mut(|value_ptr| {
-            // SAFETY: the caller's claim makes this thread the only one with
-            // access to the slot, and the slot holds no value to overwrite.
-            unsafe { value_ptr.write(MaybeUninit::new(value)) };
-        });
-        // Release: pairs with the Acquire stamp load in `try_pop` (and
-        // `force_push`); publishes the value written above.
-        slot.stamp.store(tail + 1, Release);
-    }
-
-    /// Moves the value out of a slot claimed for pop position `head` and
-    /// frees the slot for the next lap's push. The caller then wakes a
-    /// blocked push (`notify_popped`).
-    ///
-    /// # Safety
-    ///
-    /// `slot` is `head`'s slot; the caller's CAS moved `head` past position
-    /// `head` (from it, or, for a batch, from an earlier position of the same
-    /// run), and before it an Acquire load of `slot.stamp` returned
-    /// `head + 1` (the slot holds the value pushed at `head`, and its write
-    /// is visible). Then no other thread touches `slot.value` until the stamp
-    /// store here.
-    #[inline(always)]
-    unsafe fn read_claimed(&self, slot: &Slot<T>, head: usize) -> T {
-        let value = slot.value.with(|value_ptr| {
-            // SAFETY: the caller's claim makes this thread the only one with
-            // access to the slot; the value is initialized and, as the stamp
-            // store below marks the slot empty, it is moved out exactly once.
-            unsafe { value_ptr.read().assume_init() }
-        });
-        // Release: pairs with the Acquire stamp load in the pushes; the read
-        // above happens-before the next lap's write to this slot.
-        slot.stamp.store(head.wrapping_add(self.one_lap), Release);
-        value
-    }
-
-    /// The `Closed` error for a push that saw the mark bit in a load of
-    /// `tail`, after making `close` happen-before the caller's return.
+    /// A slot word older than the position being looked at: only a search
+    /// that started from a position past the true end can see one, and by
+    /// invariant 4 none does, short of a lap-counter wrap (see "ABA" on
+    /// the type). Starts over from the hint, which is never ahead.
     #[cold]
-    fn closed_push(&self, value: T) -> PushError<T> {
-        // Acquire: with the Relaxed `tail` load that saw the mark, pairs with
-        // the release half of `close`'s `fetch_or`.
-        fence(Acquire);
-        PushError::Closed(value)
+    fn behind(&self, at: Position, hint: Position) -> Position {
+        debug_assert!(
+            false,
+            "slot {} is behind position {at:?}",
+            self.layout.index(at)
+        );
+        hint
     }
 
-    /// Step 3 for a push: whether the positions say full and open, read with
-    /// the SeqCst loads the protocol needs. `false` means room exists or is
-    /// being made (a pop has claimed), or the buffer is closed.
-    fn push_must_wait(&self) -> bool {
-        // SeqCst: pairs with the SeqCst `head` claim CAS of pops followed by
-        // their SeqCst count load in `notify_one` (see the module docs).
-        let head = self.head.load(SeqCst);
-        // SeqCst: orders this after the registration, as above; sees the
-        // mark set by `close`'s SeqCst `fetch_or`.
-        let tail = self.tail.load(SeqCst);
-        tail & self.mark_bit == 0 && self.full_at(head, tail)
+    /// Where the tail is (for `len`).
+    fn tail_position(&self) -> Position {
+        match self.find_tail(self.tail_hint()) {
+            Tail::Room(position, _) | Tail::Full(position, _) | Tail::Closed(position, _) => {
+                position
+            }
+        }
     }
 
-    /// Step 3 for a pop: whether the positions say empty and open. `false`
-    /// means a value is there or being written, or the buffer is closed.
-    fn pop_must_wait(&self) -> bool {
-        // SeqCst: pairs with the SeqCst `tail` claim CAS (or `close`'s
-        // `fetch_or`) followed by the SeqCst count load in `notify_one`.
-        let tail = self.tail.load(SeqCst);
-        // Any `head` not older than this one will do: a stale one can only
-        // make us retry instead of park.
-        let head = self.head.load(SeqCst);
-        tail & self.mark_bit == 0 && head == tail
+    /// Where the head is (for `len`).
+    fn head_position(&self) -> Position {
+        match self.find_head(self.head_hint()) {
+            Head::Value(position, _) | Head::Empty(position) | Head::Closed(position) => position,
+        }
     }
 
-    /// Wakes one blocked pop, if any: one load when none waits. Must follow
-    /// the SeqCst claim of the push (see `blocking`).
+    /// `try_push`, and `force_push` when `replace`: publishes `value` at the
+    /// tail, or (`replace`, buffer full) in place of the oldest value, which
+    /// it returns.
+    #[inline(always)]
+    fn push_or_replace(&self, value: T, replace: bool) -> Result<Option<T>, Refused<T>> {
+        let layout = self.layout;
+        // Looked up only once there is room (or a value to replace): a
+        // `Full` verdict (a producer polling) costs no thread-local access.
+        let mut spare = None;
+        let mut at = self.tail_hint();
+        // The value, until it is copied into the spare cell; `copied` says
+        // where it is. `ManuallyDrop`: after the copy, the cell's bits are
+        // the value and these are forgotten.
+        let value = ManuallyDrop::new(value);
+        let mut copied = false;
+        loop {
+            let (position, word) = match self.find_tail(at) {
+                Tail::Room(position, word) => (position, word),
+                Tail::Full(position, word) if replace => (position, word),
+                Tail::Full(..) => {
+                    return Err(Refused::Full(self.value_back(
+                        spare.as_ref(),
+                        value,
+                        copied,
+                    )));
+                }
+                Tail::Closed(..) => {
+                    return Err(Refused::Closed(self.value_back(
+                        spare.as_ref(),
+                        value,
+                        copied,
+                    )));
+                }
+            };
+            let held = spare.get_or_insert_with(|| self.cells.spare());
+            let cell = held.get();
+            if !copied {
+                // SAFETY: the spare cell is ours alone (invariant 5) and holds
+                // no value; the bits of `value` move into it, `value` is
+                // forgotten (and read back from the cell if the push fails).
+                unsafe {
+                    self.cells.cell(cell).with_mut(|slot| {
+                        ptr::copy_nonoverlapping(&*value, (*slot).as_mut_ptr(), 1)
+                    });
+                }
+                copied = true;
+            }
+            pause::reached(PausePoint::PushBeforePublish);
+            let replaced = layout.distance(word, position, true) == -1;
+            if !self.publish(&layout, held, position, word) {
+                at = position;
+                continue;
+            }
+            pause::reached(PausePoint::PushAfterPublish);
+            // Release: pairs with the Acquire load in `tail_hint`; every
+            // position up to ours is filled (invariant 4).
+            self.tail.store(layout.hint(layout.next(position)), Release);
+            if !replaced {
+                drop(spare);
+                self.notify_pushed();
+                return Ok(None);
+            }
+            // The oldest value, at the position one lap before ours, left in
+            // the same step: its cell is our spare now.
+            // SAFETY: the compare-and-swap that succeeded in `publish` took
+            // the slot from "full at the previous lap, cell c" and gave us
+            // `c` (now our spare): its value is initialized, published by
+            // the push that wrote it (our SeqCst CAS read its word), and
+            // ours alone to move out, once.
+            let old = unsafe { self.move_out(held.get()) };
+            // Release: pairs with the Acquire load in `head_hint`; every
+            // position up to the replaced one is emptied.
+            let oldest = layout.laps_after(position, -1);
+            self.head.store(layout.hint(layout.next(oldest)), Release);
+            drop(spare);
+            return Ok(Some(old));
+        }
+    }
+
+    /// The value of a push that did not happen, from wherever it is.
+    fn value_back(
+        &self,
+        spare: Option<&cells::Spare<'_, T>>,
+        value: ManuallyDrop<T>,
+        copied: bool,
+    ) -> T {
+        match spare {
+            // SAFETY: `copied` means the bits of `value` were moved into the
+            // spare cell (still ours: no compare-and-swap gave it away) and
+            // `value` is a forgotten copy; the cell's bits are the value.
+            Some(spare) if copied => unsafe { self.move_out(spare.current()) },
+            _ => ManuallyDrop::into_inner(value),
+        }
+    }
+
+    /// The compare-and-swap that publishes the value in the spare cell at
+    /// `position` (the slot becomes full at its lap), trading the spare for
+    /// the slot's cell. `false` if the slot word changed since `word` was
+    /// read.
+    #[inline(always)]
+    fn publish(
+        &self,
+        layout: &Layout,
+        spare: &mut cells::Spare<'_, T>,
+        position: Position,
+        word: Word,
+    ) -> bool {
+        let new = layout.word(position, true, false, spare.current());
+        // SeqCst: the linearization point of the push, in the one total
+        // order with every other access to the slot words (and the waiters'
+        // protocol, `crate::wait`). Its release half publishes the value
+        // written into the cell to the pop whose compare-and-swap reads this
+        // word; its acquire half makes the slot's previous owner's last
+        // access to the cell we receive (a pop moving a value out)
+        // happen-before our next write into it. Relaxed on failure: we read
+        // the slot again.
+        match self.slots[layout.index(position)].compare_exchange(word, new, SeqCst, Relaxed) {
+            Ok(_) => {
+                spare.traded_for(layout.cell(word));
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// `try_pop`'s step: the compare-and-swap that takes the value at
+    /// `position` (whose slot word was `word`), trading the spare for its
+    /// cell, then the value. `None` if the slot word changed.
+    #[inline(always)]
+    fn take(
+        &self,
+        layout: &Layout,
+        spare: &mut cells::Spare<'_, T>,
+        position: Position,
+        word: Word,
+    ) -> Option<T> {
+        let value = self.take_one(layout, spare, position, word)?;
+        // Release: pairs with the Acquire load in `head_hint`; every position
+        // up to ours is emptied (invariant 4).
+        self.head.store(layout.hint(layout.next(position)), Release);
+        Some(value)
+    }
+
+    /// The compare-and-swap of a pop and the move out of the value, without
+    /// the hint update (batches update it once).
+    #[inline(always)]
+    fn take_one(
+        &self,
+        layout: &Layout,
+        spare: &mut cells::Spare<'_, T>,
+        position: Position,
+        word: Word,
+    ) -> Option<T> {
+        let next_lap = layout.laps_after(position, 1);
+        let new = layout.word(next_lap, false, layout.is_closed(word), spare.get());
+        pause::reached(PausePoint::PopBeforeTake);
+        // SeqCst: the linearization point of the pop, in the one total order
+        // with the other accesses to the slot words (and the waiters'
+        // protocol). Its acquire half pairs with the release half of the
+        // push's compare-and-swap that wrote `word` (or of a later one in
+        // its release sequence: only compare-and-swaps modify slot words),
+        // so the value in the cell is visible; its release half makes our
+        // move out of the cell happen-before its next owner's write (the
+        // cell reaches that owner only through later compare-and-swaps or
+        // the pool). The closed bit carries over. Relaxed on failure.
+        self.slots[layout.index(position)]
+            .compare_exchange(word, new, SeqCst, Relaxed)
+            .ok()?;
+        spare.traded_for(layout.cell(word));
+        pause::reached(PausePoint::PopAfterTake);
+        // SAFETY: the compare-and-swap took the slot from "full at this
+        // position's lap, cell c" and gave us `c` (now our spare): its value
+        // is initialized and visible (above), and ours alone to move out,
+        // once; the cell leaves our hands only after this read.
+        Some(unsafe { self.move_out(spare.current()) })
+    }
+
+    /// Moves the value out of `cell`.
+    ///
+    /// # Safety
+    /// The caller owns `cell` (invariant 5), it holds an initialized value
+    /// whose write happens-before this call, and the caller treats the cell
+    /// as empty afterwards.
+    #[inline(always)]
+    unsafe fn move_out(&self, cell: usize) -> T {
+        // SAFETY: `cell` exists (it came from a slot word or the pool); the
+        // caller's contract covers the rest.
+        unsafe {
+            self.cells
+                .cell(cell)
+                .with(|slot| (*slot).assume_init_read())
+        }
+    }
+
+    // ---- the waiters' hooks (see `crate::wait`) -------------------------
+
+    /// Wakes one blocked pop, if any: one load when none waits. Called after
+    /// the SeqCst compare-and-swap that published a value.
     #[inline(always)]
     fn notify_pushed(&self) {
         self.waiters.not_empty.notify_one();
     }
 
-    /// Wakes one blocked push, if any: one load when none waits. Must follow
-    /// the SeqCst claim of the pop (see `blocking`).
+    /// Wakes one blocked push, if any: one load when none waits. Called
+    /// after the SeqCst compare-and-swap that took a value.
     #[inline(always)]
     fn notify_popped(&self) {
         self.waiters.not_full.notify_one();
     }
 
     /// Wakes up to `count` blocked pops, after a batch pushed `count`
-    /// values: one load when none waits. Must follow the batch's last SeqCst
-    /// claim (see `blocking`).
+    /// values: one load when none waits.
     #[inline]
     fn notify_pushed_many(&self, count: usize) {
         for _ in 0..count {
@@ -1308,12 +1264,18 @@ impl<T> RingBuffer<T> {
         }
     }
 
-    /// Wakes every blocked push and pop. Must follow the SeqCst RMW that set
-    /// the mark bit (see `blocking`).
+    /// Wakes every blocked push and pop. Called after the SeqCst
+    /// compare-and-swap that set the closed bit.
     fn notify_closed(&self) {
         self.waiters.not_empty.notify_all();
         self.waiters.not_full.notify_all();
     }
+}
+
+/// Why `push_or_replace` did not push; the value comes back.
+enum Refused<T> {
+    Full(T),
+    Closed(T),
 }
 
 impl<T> fmt::Debug for RingBuffer<T> {
@@ -1340,22 +1302,37 @@ impl<T> fmt::Debug for RingBuffer<T> {
 }
 
 impl<T> Drop for RingBuffer<T> {
-    /// Drops every value still in the buffer, exactly once.
+    /// Drops every value still in the buffer, exactly once; if one value's
+    /// `drop` panics, the others are still dropped (then the panic goes on).
     fn drop(&mut self) {
-        // Relaxed: `&mut self` means no other thread is using the buffer, and
-        // whatever handed it to us (a join, an Arc drop) synchronized.
-        let head = self.head.load(Relaxed);
-        let tail = self.tail.load(Relaxed) & !self.mark_bit;
-        let len = self.distance(head, tail);
-        let head_index = head & (self.mark_bit - 1);
-        for offset in 0..len {
-            let index = (head_index + offset) % self.slots.len();
-            self.slots[index].value.with_mut(|value_ptr| {
-                // SAFETY: with no operation in flight, exactly the `len` slots
-                // from `head` on hold values; each is dropped once here and the
-                // buffer is never used again.
-                unsafe { (*value_ptr).assume_init_drop() }
-            });
+        /// Drops the values of the slots from `next` on when dropped, so a
+        /// panicking `T::drop` does not leak the ones after it.
+        struct Rest<'a, T> {
+            ring: &'a RingBuffer<T>,
+            next: usize,
         }
+        impl<T> Drop for Rest<'_, T> {
+            fn drop(&mut self) {
+                let ring = self.ring;
+                while self.next < ring.slots.len() {
+                    let index = self.next;
+                    self.next += 1;
+                    // Relaxed: `&mut` access to the ring (through `Drop`);
+                    // whatever handed it to us synchronized.
+                    let word = ring.slots[index].load(Relaxed);
+                    if ring.layout.holds_value(word) {
+                        // SAFETY: no operation runs (we are in `drop`); a
+                        // slot word whose stamp is odd names a cell holding
+                        // the value pushed there (invariant 5), dropped once
+                        // here and never again.
+                        drop(unsafe { ring.move_out(ring.layout.cell(word)) });
+                    }
+                }
+            }
+        }
+        drop(Rest {
+            ring: self,
+            next: 0,
+        });
     }
 }

@@ -56,7 +56,7 @@ use core::task::{Context, Poll};
 
 #[cfg(target_has_atomic = "ptr")]
 use super::OwnedPermit;
-use super::blocking::{Arrival, Enqueued, Waiter};
+use super::queue::{Arrival, Enqueued, Waiter};
 use super::{Handle, Permit, Semaphore};
 use crate::error::{AcquireError, TryAcquireError};
 use crate::sync;

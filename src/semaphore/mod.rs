@@ -5,8 +5,10 @@
 //! progress story are on [`Semaphore`], where the rendered docs show them.
 
 mod async_waits;
+#[cfg(feature = "std")]
 mod blocking;
 mod permit;
+mod queue;
 mod state;
 
 use permit::Handle;
@@ -22,7 +24,7 @@ use crate::error::TryAcquireError;
 use crate::sync::atomic::AtomicUsize;
 use crate::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::wait::Lock;
-use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, pack, permits_in};
+use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, available_in, pack, permits_in};
 
 /// A counting semaphore: [`try_acquire`](Semaphore::try_acquire) takes a
 /// permit if one is available, dropping the [`Permit`] returns it, under
@@ -77,7 +79,8 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, pack, permits_in};
 /// source (`src/semaphore/`): `state.rs` is the state word's bit layout and
 /// the one CAS loop every update of it runs through; `mod.rs` the lock-free
 /// paths; `permit.rs` the one permit implementation behind [`Permit`] and
-/// [`OwnedPermit`]; `blocking.rs` the waiter queue, the hand-off policy and
+/// [`OwnedPermit`]; `queue.rs` the waiter queue and the wake-up and hand-off
+/// policy (and why it is not the ring buffer's wait queue); `blocking.rs`
 /// the blocking acquires; `async_waits.rs` the futures.
 ///
 /// # State
@@ -90,13 +93,26 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, pack, permits_in};
 /// - `MAX_PERMITS` is `usize::MAX >> 3`: exactly what the permit field holds,
 ///   2^61 - 1 with a 64-bit `usize`, 2^29 - 1 = 536 870 911 with a 32-bit one
 ///   (thumbv7em, wasm32).
-/// - Under the lock, `QUEUED` is set exactly when the queue is non-empty, and
+/// - Under the lock, `QUEUED` is set whenever the queue is non-empty, and
 ///   `HANDOFF` exactly when it holds an entry in hand-off mode (`handoffs >
-///   0`); both bits change only under the lock.
-/// - While `HANDOFF` is set the permit field is zero: the CAS that sets the
-///   bit (an enqueue for several permits, or a promotion) empties the field
-///   into the queue's assignments, and every release that sees the bit takes
-///   the locked path instead of adding to the word.
+///   0`); both bits change only under the lock. `QUEUED` may also stay set
+///   over an empty queue: a release that wakes the last queued waiter to
+///   retry leaves it, since that waiter usually finds the permit taken by a
+///   barger and queues again (then it needs no CAS to set the bit, and the
+///   releaser none to clear it: two fewer read-modify-writes per wake-up in
+///   vain, the common case on a one-worker executor). The next release that
+///   finds the queue empty clears it. A stale bit only sends a release or a
+///   `close` through the lock; it never hides a waiter.
+/// - While `HANDOFF` is set the permit field offers nothing to acquirers
+///   (they read it as zero): the CAS that sets the bit (an enqueue for
+///   several permits, or a promotion) empties the field into the queue's
+///   assignments. A release is one `fetch_add` on the word, so a release in
+///   hand-off mode does put its permits into the field; seeing the bit in
+///   the value its `fetch_add` returned, it takes the lock next and moves
+///   whatever the field holds to the queue (another such release finds what
+///   is left, perhaps nothing). Every locked step that sets the bit or ends
+///   hand-off mode accounts for the field as it finds it, so no permit is
+///   lost or offered twice: ended, the field's permits are ordinary ones.
 /// - Only hand-off mode assigns permits, and it assigns them to the front
 ///   entry until it is complete, so only the front entry can hold a partial
 ///   assignment. Entries in barging mode ask for one permit and hold none.
@@ -114,11 +130,13 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, pack, permits_in};
 /// # Linearization points
 /// - `try_acquire_many`: success at its successful CAS; `NoPermits` at the
 ///   load or failed CAS whose value showed fewer than `n` permits (a set
-///   `HANDOFF` bit shows zero); `Closed` at the value that showed `CLOSED`.
-/// - Releasing (a permit's drop, `add_permits`): at the successful CAS that
+///   `HANDOFF` bit shows none); `Closed` at the value that showed `CLOSED`.
+/// - Releasing (a permit's drop, `add_permits`): at the `fetch_add` that
 ///   adds to the word (the wake-up that may follow is not part of it); in
-///   hand-off mode, at the critical section that assigns the permits to
-///   waiters and puts the rest back in the word. A panicking `add_permits`
+///   hand-off mode, where that `fetch_add` is invisible to acquirers, at the
+///   critical section that assigns the permits to waiters (its own, or an
+///   earlier one that took them from the field first), or, if hand-off
+///   mode ends before that, at the critical section that ends it. A panicking `add_permits`
 ///   takes effect nowhere: it fails at its read of `total`.
 /// - `acquire_many`: at the successful CAS of its spin phase or of a retry,
 ///   or at its CAS under the lock, or, if it was assigned its permits in
@@ -165,6 +183,20 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, pack, permits_in};
 ///
 /// The price of hand-off mode is head-of-line blocking: a waiter for four
 /// permits that holds two keeps them from a waiter for one behind it.
+///
+/// Against tokio's `Semaphore`, which is strictly first come, first served:
+/// tokio 1.54's own suites, `tests/sync_semaphore.rs` and
+/// `tests/sync_semaphore_owned.rs`, pass against this semaphore through a
+/// renaming shim (`tests/peer_tokio_semaphore*.rs`; left out are only the
+/// tests of behaviour it does not have: a panic for a request above
+/// `MAX_PERMITS`, where it returns `TooMany`, and a panic for a blocking
+/// acquire inside a runtime, which it does not know). None of those tests
+/// relies on strict FIFO. A test that does would fail here: tokio's unit
+/// test `poll_acquire_one_unavailable` (in `src/sync/tests/semaphore_batch.rs`)
+/// releases a permit while one single-permit waiter is queued and expects
+/// `available_permits()` to stay 0, because tokio assigns the permit to that
+/// waiter; in barging mode this semaphore puts it into the word and wakes
+/// the waiter to take it, so any caller may take it first.
 ///
 /// # Waiting
 /// A waiter is a `Signal` plus its request. A thread
@@ -242,7 +274,7 @@ pub struct Semaphore {
     /// Queued waiters, oldest first, and the hand-off bookkeeping. The lock
     /// also guards the `QUEUED` and `HANDOFF` bits (set and cleared only while
     /// holding it) and each queued waiter's `assigned`.
-    waiters: Lock<blocking::Queue>,
+    waiters: Lock<queue::Queue>,
 }
 
 impl Semaphore {
@@ -279,7 +311,7 @@ impl Semaphore {
         Self {
             state: AtomicUsize::new(pack(permits, 0)),
             total: AtomicUsize::new(permits),
-            waiters: Lock::new(blocking::Queue::new()),
+            waiters: Lock::new(queue::Queue::new()),
         }
     }
 
@@ -393,25 +425,24 @@ impl Semaphore {
         // Acquire: pairs with the Release `fetch_sub` in `retire`; the
         // forgotten permits have left `state` before we count their room as
         // free, so the release below cannot push `state` past the bound.
-        let mut total = self.total.load(Acquire);
-        loop {
-            let new_total = match total.checked_add(n) {
-                Some(new_total) if new_total <= Self::MAX_PERMITS => new_total,
+        let total = self.total.load(Acquire);
+        // Acquire (success and failure): as for the load above (a failure's
+        // value is checked again).
+        state::update(
+            &self.total,
+            total,
+            Acquire,
+            Acquire,
+            false,
+            |total| match total.checked_add(n) {
+                Some(new_total) if new_total <= Self::MAX_PERMITS => Step::Write(new_total, ()),
                 _ => panic!(
                     "Semaphore::add_permits: adding {n} permits to the {total} in existence \
                      would exceed Semaphore::MAX_PERMITS ({})",
                     Self::MAX_PERMITS
                 ),
-            };
-            // Acquire: as for the load above (a failure's value is checked again).
-            match self
-                .total
-                .compare_exchange_weak(total, new_total, Acquire, Acquire)
-            {
-                Ok(_) => break,
-                Err(actual) => total = actual,
-            }
-        }
+            },
+        );
         self.release(n);
     }
 
@@ -434,20 +465,14 @@ impl Semaphore {
     pub fn forget_permits(&self, n: usize) -> usize {
         // Relaxed: a guess that the CAS checks.
         let current = self.state.load(Relaxed);
-        // Acquire (success): pairs with the Release CAS of the releases that
+        // Acquire (success): pairs with the Release `fetch_add` of the releases that
         // put these permits in the word, as in `try_take`.
-        let taken =
-            state::update(
-                &self.state,
-                current,
-                Acquire,
-                Relaxed,
-                true,
-                |current| match permits_in(current).min(n) {
-                    0 => Step::Done(0),
-                    taken => Step::Write(current - (taken << PERMIT_SHIFT), taken),
-                },
-            );
+        let taken = state::update(&self.state, current, Acquire, Relaxed, true, |current| {
+            match available_in(current).min(n) {
+                0 => Step::Done(0),
+                taken => Step::Write(current - (taken << PERMIT_SHIFT), taken),
+            }
+        });
         self.retire(taken);
         taken
     }
@@ -464,7 +489,7 @@ impl Semaphore {
     /// ```
     pub fn available_permits(&self) -> usize {
         // Relaxed: a snapshot; it publishes and is published nothing.
-        permits_in(self.state.load(Relaxed))
+        available_in(self.state.load(Relaxed))
     }
 
     /// Closes the semaphore: every later acquire fails with `Closed`, and every
@@ -538,7 +563,7 @@ impl Semaphore {
         // Acquire: pairs with the Release `fetch_or` in `close`, for a
         // `Closed` verdict; a stale value only costs a failed CAS.
         let current = self.state.load(Acquire);
-        // Acquire (success): pairs with the Release CAS of the releases that
+        // Acquire (success): pairs with the Release `fetch_add` of the releases that
         // put these permits in the word (a release sequence of RMWs);
         // publishes the previous holders' writes to us.
         // Acquire (failure): as for the first load.
@@ -547,10 +572,9 @@ impl Semaphore {
                 Step::Done(Err(TryAcquireError::Closed))
             } else if n > Self::MAX_PERMITS {
                 Step::Done(Err(TryAcquireError::TooMany { requested: n }))
-            } else if permits_in(current) < n {
-                // A set HANDOFF bit means the field is 0: fails here for
-                // n >= 1. A set QUEUED bit alone does not stop us: barging is
-                // allowed.
+            } else if available_in(current) < n {
+                // A set HANDOFF bit offers nothing: fails here for n >= 1. A
+                // set QUEUED bit alone does not stop us: barging is allowed.
                 Step::Done(Err(TryAcquireError::NoPermits))
             } else if n == 0 {
                 Step::Done(Ok(()))
@@ -566,27 +590,19 @@ impl Semaphore {
         if n == 0 {
             return;
         }
-        // Relaxed: a guess that the CAS checks.
-        let current = self.state.load(Relaxed);
+        // One read-modify-write, not a load and a CAS: under contention a
+        // load fetches the cache line shared and the CAS then has to fetch it
+        // again for writing. Cannot overflow: `total` bounds the field.
         // Release: pairs with the Acquire CAS in `try_take`, `enqueue` or
         // `promote_locked` that takes these permits; publishes this holder's
         // writes.
-        let added = state::update(&self.state, current, Release, Relaxed, true, |current| {
-            if current & HANDOFF != 0 {
-                return Step::Done(None);
-            }
-            debug_assert!(
-                permits_in(current) + n <= Self::MAX_PERMITS,
-                "bounded by `total`"
-            );
-            Step::Write(current + (n << PERMIT_SHIFT), Some(current))
-        });
-        match added {
-            None => self.release_handoff(n),
-            // Someone is queued: wake it to retry (or, if it has waited too
-            // long, hand it these permits).
-            Some(before) if before & QUEUED != 0 => self.release_wake(n),
-            Some(_) => {}
+        let before = self.state.fetch_add(n << PERMIT_SHIFT, Release);
+        debug_assert!(
+            permits_in(before) + n <= Self::MAX_PERMITS,
+            "bounded by `total`"
+        );
+        if before & (HANDOFF | QUEUED) != 0 {
+            self.release_slow(n, before);
         }
     }
 
@@ -614,7 +630,8 @@ impl fmt::Debug for Semaphore {
         // Relaxed: a snapshot for display.
         let state = self.state.load(Relaxed);
         f.debug_struct("Semaphore")
-            .field("available", &permits_in(state))
+            .field("available", &available_in(state))
+            // `QUEUED`: waiters queued, or just woken and not yet back.
             .field("waiters", &(state & QUEUED != 0))
             .field("closed", &(state & CLOSED != 0))
             .finish()
