@@ -225,6 +225,60 @@ fn ms_queue_recycled_nodes_carry_each_value_once() {
     });
 }
 
+/// The pushers' caches of free nodes. The prelude retires two batches (two
+/// nodes each under loom) and flushes until both are in the pool. Then one
+/// thread pushes three values through a handle (the first takes a chain and
+/// keeps its second node, the second uses that node from the cache, the
+/// third takes the other chain) and drops the handle, which hands the node
+/// it still keeps back through the epoch; meanwhile another thread pushes
+/// with plain `push` (under loom, a cache for that one call: it takes a
+/// chain if one is left, else allocates, and hands the rest back at once).
+/// Main then flushes, so that the returned nodes can reach the pool, and
+/// pushes once more. Loom checks each node's value cell: a node handed to
+/// two pushers, or written while an earlier user still reads it, is a data
+/// race here. Asserts every value comes out exactly once.
+#[test]
+fn ms_queue_cached_nodes_go_back_through_the_epoch() {
+    model(1, 3, |order| {
+        let queue = Arc::new(MsQueue::new());
+        for value in 10..14 {
+            queue.push(value);
+        }
+        for value in 10..14 {
+            assert_eq!(queue.pop(), Some(value));
+        }
+        for _ in 0..3 {
+            crossbeam_epoch::pin().flush();
+        }
+        let through_handle = {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || {
+                order.start(1);
+                let handle = queue.handle();
+                for value in 20..23 {
+                    handle.push(value);
+                }
+            })
+        };
+        let plain = {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || {
+                order.start(2);
+                queue.push(30);
+            })
+        };
+        through_handle.join().unwrap();
+        plain.join().unwrap();
+        for _ in 0..3 {
+            crossbeam_epoch::pin().flush();
+        }
+        queue.push(40);
+        let mut popped: Vec<i32> = std::iter::from_fn(|| queue.pop()).collect();
+        popped.sort_unstable();
+        assert_eq!(popped, [20, 21, 22, 30, 40], "values lost or duplicated");
+    });
+}
+
 // --------------------------------------------------------------- counters --
 
 /// Two `checked_sub(1)` on a counter of 1 race an `increment`: a subtraction

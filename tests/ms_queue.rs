@@ -435,3 +435,122 @@ fn queue_moves_to_another_thread() {
     assert_eq!(back.pop().as_deref(), Some("moved"));
     assert_eq!(back.pop().as_deref(), Some("again"));
 }
+
+/// Fills a queue's pool: a burst pushed and popped, then pairs until the
+/// deferred batch returns have run, so the next push takes a chain.
+fn fill_pool<T>(queue: &MsQueue<T>, make: impl Fn(usize) -> T) {
+    for round in 0..4 {
+        for i in 0..256 {
+            queue.push(make(round * 256 + i));
+        }
+        while queue.pop().is_some() {}
+    }
+    for i in 0..support::scaled(4_096) {
+        queue.push(make(i));
+        drop(queue.pop());
+    }
+}
+
+/// One thread pushing to two queues in turn (of different element types)
+/// moves its cache of free nodes from one queue's pool to the other's at
+/// every switch; each queue still returns its own values in order, and
+/// every payload is dropped exactly once.
+#[test]
+fn one_thread_alternating_between_queues_keeps_each_queue_intact() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let numbers = MsQueue::new();
+    let names = MsQueue::new();
+    fill_pool(&numbers, |i| i);
+    fill_pool(&names, |i| DropCounter::new(i, &drops));
+    let made_in_fill = drops.load(SeqCst);
+    let rounds = support::scaled(2_000);
+    for i in 0..rounds {
+        numbers.push(i);
+        names.push(DropCounter::new(i, &drops));
+        if i % 3 == 0 {
+            assert_eq!(numbers.pop(), Some(i / 3));
+            assert_eq!(names.pop().map(|name| name.id), Some(i / 3));
+        }
+    }
+    let popped = rounds.div_ceil(3);
+    let rest: Vec<usize> = iter::from_fn(|| numbers.pop()).collect();
+    assert_eq!(rest, (popped..rounds).collect::<Vec<_>>());
+    assert_eq!(drops.load(SeqCst), made_in_fill + popped, "popped names");
+    drop(names);
+    assert_eq!(
+        drops.load(SeqCst),
+        made_in_fill + rounds,
+        "the names left in the queue are dropped with it, once each"
+    );
+}
+
+/// A thread keeps a chain of a queue's free nodes in its cache while
+/// another thread drops the queue; the thread then pushes to another queue
+/// (handing the old chain back to a pool whose queue is gone) and exits.
+/// Values are conserved and dropped once; Miri and TSan check the memory.
+#[test]
+fn queue_dropped_while_another_thread_caches_its_nodes() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let first = Arc::new(MsQueue::new());
+    fill_pool(&first, |i| DropCounter::new(i, &drops));
+    let second = Arc::new(MsQueue::new());
+    let (cached_tx, cached_rx) = std::sync::mpsc::channel();
+    let (dropped_tx, dropped_rx) = std::sync::mpsc::channel::<()>();
+    let worker = {
+        let (first, second, drops) = (Arc::clone(&first), Arc::clone(&second), Arc::clone(&drops));
+        thread::spawn(move || {
+            // Takes a chain from `first`'s pool and keeps the rest of it.
+            first.push(DropCounter::new(1_000_000, &drops));
+            drop(first);
+            cached_tx.send(()).unwrap();
+            dropped_rx.recv().unwrap();
+            // Switches the cache to `second`: the old chain goes back
+            // through the epoch to a pool whose queue is gone.
+            for i in 0..100 {
+                second.push(DropCounter::new(2_000_000 + i, &drops));
+            }
+        })
+    };
+    cached_rx.recv().unwrap();
+    let before_drop = drops.load(SeqCst);
+    let first = Arc::into_inner(first).expect("the worker gave its reference up");
+    drop(first);
+    assert_eq!(
+        drops.load(SeqCst),
+        before_drop + 1,
+        "the dropped queue drops the one value left in it"
+    );
+    dropped_tx.send(()).unwrap();
+    worker.join().unwrap();
+    let ids: Vec<usize> = iter::from_fn(|| second.pop())
+        .map(|value| value.id)
+        .collect();
+    assert_eq!(ids, (2_000_000..2_000_100).collect::<Vec<_>>());
+}
+
+/// A handle keeps its own cache: it survives `shrink_to_fit` (which frees
+/// the handle's cached nodes) and the handle's drop (which hands them back
+/// through the epoch), and the values pushed through it all come out.
+#[test]
+fn handle_cache_survives_shrink_and_drop() {
+    let queue = MsQueue::new();
+    fill_pool(&queue, |i| i);
+    {
+        let handle = queue.handle();
+        for i in 0..10 {
+            handle.push(i);
+        }
+        handle.shrink_to_fit();
+        for i in 10..20 {
+            handle.push(i);
+        }
+        fill_pool(&queue, |i| i + 1_000);
+        // `fill_pool` popped everything, so push again, from a refilled
+        // cache, and leave the values for after the handle is gone.
+        for i in 20..40 {
+            handle.push(i);
+        }
+    }
+    let rest: Vec<usize> = iter::from_fn(|| queue.pop()).collect();
+    assert_eq!(rest, (20..40).collect::<Vec<_>>());
+}

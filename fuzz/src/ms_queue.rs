@@ -20,8 +20,14 @@ pub enum Op {
     PopMany(u8),
     /// `len` and `is_empty`.
     Len,
-    /// Push and pop through `handle()` (the explicit-participant path).
+    /// Push and pop through `handle()` (the explicit-participant path, with
+    /// the handle's own cache of free nodes).
     HandlePushPop,
+    /// `shrink_to_fit` (frees the pool and this thread's cached nodes).
+    Shrink,
+    /// Push and pop 1 to 16 values on a second queue: this thread's cache of
+    /// free nodes moves to that queue's pool and back on the next push here.
+    OtherQueue(u8),
 }
 
 /// A sequential input: the ops, and whether to drain before dropping
@@ -39,6 +45,7 @@ pub fn check_sequential(input: &Input) {
     let ops = bounded_ops(&input.ops);
     let ledger = Ledger::new(ops.len() * 16 + 1);
     let queue = MsQueue::new();
+    let other = MsQueue::new();
     let mut model: VecDeque<usize> = VecDeque::new();
     let mut next = 0;
     // A fresh payload, already appended to the model.
@@ -83,6 +90,17 @@ pub fn check_sequential(input: &Input) {
                 pop(handle.pop(), &mut model);
                 assert_eq!(handle.is_empty(), model.is_empty(), "handle is_empty");
             }
+            Op::Shrink => queue.shrink_to_fit(),
+            Op::OtherQueue(count) => {
+                let count = usize::from(count % 16) + 1;
+                for i in 0..count {
+                    other.push(i);
+                }
+                for i in 0..count {
+                    assert_eq!(other.pop(), Some(i), "the second queue's FIFO");
+                }
+                assert!(other.is_empty(), "the second queue drained");
+            }
         }
     }
     if input.drain {
@@ -104,6 +122,8 @@ pub enum ThreadOp {
     Pop,
     /// `len` (checked against the pushes so far).
     Len,
+    /// `shrink_to_fit`, racing the other threads' pushes and pops.
+    Shrink,
 }
 
 /// A concurrent input: two or three scripts.
@@ -132,6 +152,7 @@ pub fn check_concurrent(input: &ConcurrentInput) {
                         popped.push(value.tag);
                     }
                 }
+                ThreadOp::Shrink => queue.shrink_to_fit(),
                 ThreadOp::Len => {
                     let len = queue.len();
                     assert!(
