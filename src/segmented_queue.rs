@@ -37,13 +37,14 @@ use crate::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use crate::sync::{CachePadded, UnsafeCell, spin_loop};
 
 /// Slots per state word: a group is one `AtomicUsize` and this many value
-/// cells, so a slot's value and its bit sit on the same cache line for
-/// word-sized `T` (8 + 8 × 8 = 72 bytes for `u64`), and a batch publishes
-/// up to this many values with one compare-and-swap. A power of two, so the
-/// slot arithmetic is shifts (7 slots, one 64-byte line for `u64`, cost 30
-/// more instructions per push and pop pair in callgrind for the division).
+/// cells, so that for word-sized `T` a group is exactly one 64-byte cache
+/// line (8 + 7 × 8 bytes; the groups start 128-byte aligned): a slot's value
+/// and its bit arrive together, and a batch publishes up to seven values
+/// with one compare-and-swap. Eight slots (72 bytes, shifts instead of a
+/// division) put the value on another line than its bit for over half the
+/// slots.
 #[cfg(not(any(freelane_loom, miri)))]
-const GROUP: usize = 8;
+const GROUP: usize = 7;
 /// Under Miri, smaller groups so that its short tests cross group and
 /// segment boundaries.
 #[cfg(all(miri, not(freelane_loom)))]
@@ -55,20 +56,23 @@ const GROUP: usize = 2;
 
 /// Slots per segment.
 ///
-/// 1024, chosen by measurement (the table is on
-/// [`SegmentedQueue::SEGMENT_LEN`]); `FREELANE_SEGMENT_LEN=n` at build time
-/// overrides it, for repeating that measurement only. Small under loom and
-/// Miri, so that the models and the interpreted tests cross segment
+/// 1029 (1024 rounded up to whole groups), chosen by measurement (the table
+/// is on [`SegmentedQueue::SEGMENT_LEN`]); `FREELANE_SEGMENT_LEN=n` at build
+/// time overrides the 1024, for repeating that measurement only. Small under
+/// loom and Miri, so that the models and the interpreted tests cross segment
 /// boundaries.
 #[cfg(not(any(freelane_loom, miri)))]
-pub(crate) const SEGMENT: usize = match option_env!("FREELANE_SEGMENT_LEN") {
-    Some(len) => parse_segment_len(len),
-    None => 1024,
+pub(crate) const SEGMENT: usize = {
+    let requested = match option_env!("FREELANE_SEGMENT_LEN") {
+        Some(len) => parse_segment_len(len),
+        None => 1024,
+    };
+    requested.div_ceil(GROUP) * GROUP
 };
 
-/// Parses the `FREELANE_SEGMENT_LEN` build-time override (a power of two
-/// from [`GROUP`] to 65536), the knob of the segment-size measurement;
-/// anything else fails the build.
+/// Parses the `FREELANE_SEGMENT_LEN` build-time override (a number of slots
+/// from 1 to 65536, rounded up to whole groups), the knob of the
+/// segment-size measurement; anything else fails the build.
 #[cfg(not(any(freelane_loom, miri)))]
 const fn parse_segment_len(text: &str) -> usize {
     let bytes = text.as_bytes();
@@ -84,10 +88,7 @@ const fn parse_segment_len(text: &str) -> usize {
         assert!(value <= 65536, "FREELANE_SEGMENT_LEN must be at most 65536");
         at += 1;
     }
-    assert!(
-        value >= GROUP && value.is_power_of_two(),
-        "FREELANE_SEGMENT_LEN must be a power of two, at least 8"
-    );
+    assert!(value >= 1, "FREELANE_SEGMENT_LEN must be at least 1");
     value
 }
 #[cfg(all(miri, not(freelane_loom)))]
@@ -98,7 +99,7 @@ pub(crate) const SEGMENT: usize = 2;
 /// State words per segment.
 const GROUPS: usize = SEGMENT / GROUP;
 
-const _: () = assert!(GROUP.is_power_of_two() && GROUP <= usize::BITS as usize);
+const _: () = assert!(GROUP >= 1 && GROUP < usize::BITS as usize);
 const _: () = assert!(SEGMENT % GROUP == 0 && GROUPS >= 1);
 
 /// How many times a pop re-reads a slot it claimed before the pusher wrote
@@ -111,12 +112,6 @@ const _: () = assert!(SEGMENT % GROUP == 0 && GROUPS >= 1);
 const SPIN_LIMIT: usize = 32;
 #[cfg(freelane_loom)]
 const SPIN_LIMIT: usize = 1;
-
-/// The bit of slot `index` in its group's state word.
-#[inline(always)]
-const fn slot_bit(index: usize) -> usize {
-    1 << (index % GROUP)
-}
 
 /// [`GROUP`] slots and their shared state word.
 ///
@@ -173,6 +168,7 @@ struct Link<T> {
 ///   slot i = groups[i / GROUP].values[i % GROUP], bit i % GROUP of the
 ///   group's `done`
 /// ```
+#[repr(C)]
 struct Segment<T> {
     /// Pops claim slot `deq` with a fetch-and-add; values at or past
     /// `SEGMENT` mean the segment is drained. Padded: every pop writes it.
@@ -185,6 +181,16 @@ struct Segment<T> {
     link: CachePadded<Link<T>>,
     /// The slots.
     groups: [Group<T>; GROUPS],
+}
+
+/// What a pop found in a slot it claimed without checking first.
+enum Taken<T> {
+    /// A value.
+    Value(T),
+    /// Its pusher was too slow: the pop poisoned the slot.
+    Poisoned,
+    /// No pusher had claimed the slot: the queue was empty.
+    Overshot,
 }
 
 /// What a pop in one segment found.
@@ -235,40 +241,46 @@ impl<T> Segment<T> {
         Owned::from(unsafe { boxed.assume_init() })
     }
 
-    /// The group of slot `index`, which the caller has checked is
-    /// `< SEGMENT`.
+    /// Slot `index` (`< SEGMENT`): its group's word, its bit there, its
+    /// cell. The division by [`GROUP`] happens here, once per access.
     #[inline(always)]
-    fn group(&self, index: usize) -> &Group<T> {
+    fn slot(&self, index: usize) -> Slot<'_, T> {
         debug_assert!(index < SEGMENT);
-        &self.groups[index / GROUP]
-    }
-
-    /// The value cell of slot `index` (`< SEGMENT`).
-    #[inline(always)]
-    fn cell(&self, index: usize) -> &UnsafeCell<MaybeUninit<T>> {
-        &self.group(index).values[index % GROUP]
+        // In 32 bits (`SEGMENT` is at most 65542): a cheaper multiply for
+        // the division by the constant.
+        let number = (index as u32 / GROUP as u32) as usize;
+        let offset = index - number * GROUP;
+        // SAFETY: `index < SEGMENT` (the caller's check, asserted above in
+        // debug builds), so `number < GROUPS` and `offset < GROUP`.
+        let group = unsafe { self.groups.get_unchecked(number) };
+        Slot {
+            done: &group.done,
+            bit: 1 << offset,
+            // SAFETY: as above.
+            cell: unsafe { group.values.get_unchecked(offset) },
+        }
     }
 
     /// Puts `value` in slot 0 of a segment nobody else can see yet, as if
     /// pushed: the first push of a segment needs no claim.
     fn put_first(&mut self, value: T) {
+        let slot = self.slot(0);
         // SAFETY: unpublished: we are the only user of the cell.
-        self.cell(0)
-            .with_mut(|cell| unsafe { (*cell).write(value) });
+        slot.cell.with_mut(|cell| unsafe { (*cell).write(value) });
         // Relaxed: published by the Release compare-and-swap that links the
         // segment.
-        self.groups[0].done.store(slot_bit(0), Relaxed);
+        slot.done.store(slot.bit, Relaxed);
         self.enq.store(1, Relaxed);
     }
 
     /// Moves slot 0's value back out of a segment that failed to link.
     fn take_first(&mut self) -> T {
+        let slot = self.slot(0);
         // Relaxed: the segment is still ours alone.
-        self.groups[0].done.store(0, Relaxed);
+        slot.done.store(0, Relaxed);
         self.enq.store(0, Relaxed);
         // SAFETY: unpublished; `put_first` wrote the value.
-        self.cell(0)
-            .with(|cell| unsafe { (*cell).assume_init_read() })
+        slot.cell.with(|cell| unsafe { (*cell).assume_init_read() })
     }
 
     /// The pusher's step on a claimed slot: writes `value` and publishes it,
@@ -280,20 +292,19 @@ impl<T> Segment<T> {
     /// guard or a counted reference).
     #[inline]
     unsafe fn publish(&self, index: usize, value: T) -> Result<(), T> {
-        let cell = self.cell(index);
+        let slot = self.slot(index);
         // SAFETY: only this slot's pusher (us) writes the cell, and its pop
         // reads it only after seeing the bit set by us, below.
-        cell.with_mut(|cell| unsafe { (*cell).write(value) });
-        let bit = slot_bit(index);
+        slot.cell.with_mut(|cell| unsafe { (*cell).write(value) });
         // Release: pairs with the Acquire load and `or` of `done` in `take`
         // (directly or through later `or`s on the word, a release sequence);
         // publishes the value just written. Linearization point of the push.
-        if self.group(index).done.fetch_or(bit, Release) & bit == 0 {
+        if slot.done.fetch_or(slot.bit, Release) & slot.bit == 0 {
             return Ok(());
         }
         // SAFETY: the pop that set the bit first never reads the cell, so
         // the value we wrote is still ours alone; we move it back.
-        Err(cell.with(|cell| unsafe { (*cell).assume_init_read() }))
+        Err(slot.cell.with(|cell| unsafe { (*cell).assume_init_read() }))
     }
 
     /// The pop's step on a claimed slot: the value, or `None` if the slot
@@ -305,8 +316,29 @@ impl<T> Segment<T> {
     /// `deq` (so no other pop reads it), and keeps the segment alive.
     #[inline]
     unsafe fn take(&self, index: usize) -> Option<T> {
-        let done = &self.group(index).done;
-        let bit = slot_bit(index);
+        // SAFETY: the caller's contract.
+        unsafe { self.slot(index).take() }
+    }
+}
+
+/// One slot of a segment, located: see [`Segment::slot`].
+struct Slot<'a, T> {
+    /// Its group's state word.
+    done: &'a AtomicUsize,
+    /// Its bit in `done`.
+    bit: usize,
+    /// Its value cell.
+    cell: &'a UnsafeCell<MaybeUninit<T>>,
+}
+
+impl<T> Slot<'_, T> {
+    /// [`Segment::take`] on this slot.
+    ///
+    /// # Safety
+    /// As for [`Segment::take`].
+    #[inline]
+    unsafe fn take(&self) -> Option<T> {
+        let (done, bit) = (self.done, self.bit);
         // Acquire: pairs with the Release `or` in `publish` (or in a batch's
         // compare-and-swap); makes the value visible before we read it.
         let mut word = done.load(Acquire);
@@ -327,56 +359,92 @@ impl<T> Segment<T> {
         // with Acquire, so its write is visible; we are the slot's only pop,
         // so the value is moved out exactly once, and the pusher never
         // touches the cell again.
-        Some(
-            self.cell(index)
-                .with(|cell| unsafe { (*cell).assume_init_read() }),
-        )
+        Some(self.cell.with(|cell| unsafe { (*cell).assume_init_read() }))
     }
+}
 
-    /// Whether slot `index`'s pusher has finished with it (written it, or
-    /// found it poisoned). A hint: Relaxed, nothing read through it.
-    #[inline(always)]
-    fn is_done(&self, index: usize) -> bool {
-        self.group(index).done.load(Relaxed) & slot_bit(index) != 0
-    }
-
+impl<T> Segment<T> {
     /// One pop in this segment: claims the next slot and takes it, or
     /// reports the queue empty or the segment drained.
+    ///
+    /// `checked`: read `deq` and `enq` before claiming, and report the queue
+    /// empty without claiming when `deq ≥ enq`. Otherwise (the thread's last pop here found a value) claim
+    /// first, saving the load of `deq`'s line, which under contending pops
+    /// is a second coherence transaction on it before the fetch-and-add; a
+    /// claim that overshot the pushers (see [`take_claimed`]) then reports
+    /// the queue empty, at the cost of one slot.
+    ///
+    /// [`take_claimed`]: Self::take_claimed
     ///
     /// # Safety
     /// The caller keeps the segment alive, and either holds `head` pinned at
     /// it or got it from `head` earlier (a segment never comes back after
     /// `head` passes it, see "Linearization points").
     #[inline]
-    unsafe fn pop_here(&self) -> Popped<T> {
+    unsafe fn pop_here(&self, checked: bool) -> Popped<T> {
+        let mut checked = checked;
         loop {
-            // Acquire: keeps the `enq` load below after this one; the empty
-            // check needs `deq` read first (see Linearization points).
-            let claimed = self.deq.load(Acquire);
-            if claimed >= SEGMENT {
-                return Popped::Drained;
-            }
-            // A finished slot at `deq` shows the queue is not empty without
-            // reading `enq`, the pushers' line: a consumer that keeps up then
-            // leaves that line to them.
-            if !self.is_done(claimed) {
-                // Relaxed: a count compared, nothing read through it; the
-                // Acquire above orders it after `deq`.
+            if checked {
+                // Acquire: keeps the `enq` load below after this one; the
+                // empty check needs `deq` read first (see Linearization
+                // points).
+                let claimed = self.deq.load(Acquire);
+                if claimed >= SEGMENT {
+                    return Popped::Drained;
+                }
+                // Only `enq`, not the slot: a poll of an empty queue then takes
+                // one line from the pushers, not two (the slot's is read once
+                // claimed). Relaxed: a count compared, nothing read through
+                // it; the Acquire above orders it after `deq`.
                 if claimed >= self.enq.load(Relaxed) {
                     return Popped::Empty;
                 }
             }
-            // Relaxed: the claim only needs atomicity; the value comes
-            // through the slot's Acquire read.
-            let index = self.deq.fetch_add(1, Relaxed);
+            // Acquire: keeps `take_claimed`'s `enq` load after the claim (its
+            // empty verdict needs `deq` past the slot first); the value comes
+            // through the slot's own Acquire read.
+            let index = self.deq.fetch_add(1, Acquire);
             if index >= SEGMENT {
                 return Popped::Drained;
             }
             // SAFETY: slot claimed by the fetch-and-add above; the caller
             // keeps the segment alive.
-            if let Some(value) = unsafe { self.take(index) } {
-                return Popped::Value(value);
+            match unsafe { self.take_claimed(index) } {
+                Taken::Value(value) => return Popped::Value(value),
+                Taken::Poisoned => {}
+                Taken::Overshot => return Popped::Empty,
             }
+            // After a poisoned slot, check before claiming again: the queue
+            // may be running dry.
+            checked = true;
+        }
+    }
+
+    /// [`take`](Self::take) for a slot claimed without checking `enq` first:
+    /// if no pusher has claimed the slot yet (`index ≥ enq`), poisons it at
+    /// once rather than waiting for one, and reports [`Taken::Overshot`]:
+    /// at that `enq` load every element pushed so far sat in a slot below
+    /// `index`, all claimed by pops, so the queue was empty (the same
+    /// argument as the checked path's).
+    ///
+    /// # Safety
+    /// As for [`take`](Self::take).
+    #[inline]
+    unsafe fn take_claimed(&self, index: usize) -> Taken<T> {
+        let slot = self.slot(index);
+        // Acquire: as in `take`.
+        if slot.done.load(Acquire) & slot.bit == 0 && index >= self.enq.load(Relaxed) {
+            // Relaxed above: a count compared; the Acquire claim orders it.
+            // Acquire: if a pusher got here first after all, its value is
+            // read below.
+            if slot.done.fetch_or(slot.bit, Acquire) & slot.bit == 0 {
+                return Taken::Overshot;
+            }
+        }
+        // SAFETY: the caller's contract, as for `take`.
+        match unsafe { slot.take() } {
+            Some(value) => Taken::Value(value),
+            None => Taken::Poisoned,
         }
     }
 
@@ -443,25 +511,29 @@ impl<T> Segment<T> {
     unsafe fn fill(&self, first: usize, end: usize, pending: &mut Pending<'_, T>) {
         let mut index = first;
         while index < end {
-            let group = self.group(index);
-            let group_end = end.min((index / GROUP + 1) * GROUP);
+            let group_start = index / GROUP * GROUP;
+            let group = &self.groups[index / GROUP];
+            // Our slots of this group, as offsets in it.
+            let (from, to) = (
+                index - group_start,
+                end.min(group_start + GROUP) - group_start,
+            );
             // Relaxed: we only read which of our slots are poisoned; the
             // compare-and-swap below re-checks.
             let mut word = group.done.load(Relaxed);
             let mut written = 0;
-            for slot in index..group_end {
-                if word & slot_bit(slot) != 0 {
+            for offset in from..to {
+                if word & (1 << offset) != 0 {
                     continue;
                 }
                 let Some(value) = pending.take() else { break };
                 // SAFETY: our claimed slot, not yet published: no pop reads
                 // the cell until its bit is set by us.
-                self.cell(slot)
-                    .with_mut(|cell| unsafe { (*cell).write(value) });
-                written |= slot_bit(slot);
+                group.values[offset].with_mut(|cell| unsafe { (*cell).write(value) });
+                written |= 1 << offset;
             }
             if written == 0 {
-                index = group_end;
+                index = group_start + to;
                 continue;
             }
             loop {
@@ -481,29 +553,26 @@ impl<T> Segment<T> {
                     .compare_exchange(word, word | publish, Release, Relaxed)
                 {
                     Ok(_) if lost == 0 => {
-                        index = group_end;
+                        index = group_start + to;
                         break;
                     }
                     Ok(_) => {
                         // Take back, last first, the values from the first
                         // poisoned slot on (unpublished, so still ours).
                         let taken_back = written & !publish;
-                        for slot in (index..group_end).rev() {
-                            if taken_back & slot_bit(slot) != 0 {
+                        for offset in (from..to).rev() {
+                            if taken_back & (1 << offset) != 0 {
                                 // SAFETY: we wrote this cell and never set
                                 // its bit (a poisoned slot's pop does not
-                                // read it): the value is ours; it goes back
-                                // to the position it came from.
-                                let value = self
-                                    .cell(slot)
+                                // read it): the value is ours.
+                                let value = group.values[offset]
                                     .with(|cell| unsafe { (*cell).assume_init_read() });
                                 // SAFETY: values go back in the reverse order
                                 // they were taken, each to its own position.
                                 unsafe { pending.put_back(value) };
                             }
                         }
-                        let first_lost = (index / GROUP) * GROUP + lost.trailing_zeros() as usize;
-                        index = first_lost + 1;
+                        index = group_start + lost.trailing_zeros() as usize + 1;
                         break;
                     }
                     Err(now) => word = now,
@@ -516,6 +585,17 @@ impl<T> Segment<T> {
 /// The queue's segment references, as kept by a thread cache or a handle:
 /// a segment pointer that owns one count of the segment's `refs`.
 type Counted<T> = *const Segment<T>;
+
+/// A thread's kept pop segment, as the thread cache finds it.
+#[cfg(feature = "std")]
+struct KeptPop<T> {
+    /// One count, owned by the cache.
+    segment: Counted<T>,
+    /// Its cache entry.
+    entry: usize,
+    /// Whether to check for an empty queue before claiming.
+    checked: bool,
+}
 
 /// Takes a counted reference to `segment`, unless its count has reached
 /// zero (it is being retired). `true` if taken.
@@ -593,7 +673,7 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 /// [`SEGMENT_LEN`](SegmentedQueue::SEGMENT_LEN) pushes.
 /// [`push_many`](SegmentedQueueHandle::push_many) and
 /// [`pop_many`](SegmentedQueueHandle::pop_many) claim a run of slots with a
-/// single fetch-and-add and publish up to eight values with one
+/// single fetch-and-add and publish up to seven values with one
 /// compare-and-swap.
 ///
 /// # Algorithm
@@ -619,7 +699,7 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 /// Each segment has [`SEGMENT_LEN`](SegmentedQueue::SEGMENT_LEN) slots, a
 /// `deq` and an `enq` counter (each on its own cache line), and a link line
 /// (`next`, a reference count, and `base`, the stream position of its first
-/// slot). Slots come in groups of eight value cells sharing one state word,
+/// slot). Slots come in groups of seven value cells sharing one state word,
 /// one bit per slot, so that a slot's value and its bit share a cache line
 /// for word-sized `T`. A slot's bit is set once: by its pusher after writing
 /// the value, or by its pop giving up on it ("poisoned", below); the atomic
@@ -903,28 +983,29 @@ impl<T> Segment<T> {
             let end = (first + run).min(SEGMENT);
             let mut index = first;
             while index < end {
-                let group_end = end.min((index / GROUP + 1) * GROUP);
+                let group_start = index / GROUP * GROUP;
+                let group = &self.groups[index / GROUP];
+                let to = end.min(group_start + GROUP) - group_start;
                 // Acquire: as in `take`; one load for the group's values.
-                let word = self.group(index).done.load(Acquire);
-                for slot in index..group_end {
-                    let value = if word & slot_bit(slot) != 0 {
+                let word = group.done.load(Acquire);
+                for offset in index - group_start..to {
+                    let value = if word & (1 << offset) != 0 {
                         // SAFETY: our claimed slot, its bit seen with Acquire
                         // and set by its pusher (only we could poison it): as
                         // in `take`.
                         Some(
-                            self.cell(slot)
-                                .with(|cell| unsafe { (*cell).assume_init_read() }),
+                            group.values[offset].with(|cell| unsafe { (*cell).assume_init_read() }),
                         )
                     } else {
                         // SAFETY: our claimed slot; alive as the caller says.
-                        unsafe { self.take(slot) }
+                        unsafe { self.take(group_start + offset) }
                     };
                     if let Some(value) = value {
                         out.push(value);
                         taken += 1;
                     }
                 }
-                index = group_end;
+                index = group_start + to;
             }
         }
         (taken, RunEnd::Full)
@@ -1038,13 +1119,22 @@ impl<T> SegmentedQueue<T> {
     #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
     #[inline]
     pub fn pop(&self) -> Option<T> {
-        let kept = self.kept(Side::Pop);
-        if !kept.is_null() {
+        if let Some(kept) = self.kept_pop() {
             // SAFETY: a kept segment holds one of our counted references, and
             // was read from `head` (see "Segments kept by each thread").
-            match unsafe { (*kept).pop_here() } {
-                Popped::Value(value) => return Some(value),
-                Popped::Empty => return None,
+            match unsafe { (*kept.segment).pop_here(kept.checked) } {
+                Popped::Value(value) => {
+                    if kept.checked {
+                        self.set_checked(kept.entry, false);
+                    }
+                    return Some(value);
+                }
+                Popped::Empty => {
+                    if !kept.checked {
+                        self.set_checked(kept.entry, true);
+                    }
+                    return None;
+                }
                 Popped::Drained => {}
             }
         }
@@ -1064,7 +1154,7 @@ impl<T> SegmentedQueue<T> {
     /// Pushes every element of `items`, front first, and leaves `items`
     /// empty (its capacity is kept). Each element is its own push, in order;
     /// runs of slots are claimed with one fetch-and-add each and published a
-    /// group of eight at a time.
+    /// group of seven at a time.
     ///
     /// Needs `std` (see [`push`](Self::push)).
     ///
@@ -1200,6 +1290,7 @@ impl<T> SegmentedQueue<T> {
             local: self.register(),
             push_segment: Cell::new(ptr::null()),
             pop_segment: Cell::new(ptr::null()),
+            pop_checked: Cell::new(true),
         }
     }
 
@@ -1232,6 +1323,27 @@ impl<T> SegmentedQueue<T> {
         thread_cache::kept(self.id, side)
     }
 
+    /// The calling thread's kept pop segment for this queue, if any.
+    #[cfg(all(
+        feature = "std",
+        any(target_has_atomic = "64", feature = "portable-atomic")
+    ))]
+    #[inline(always)]
+    fn kept_pop(&self) -> Option<KeptPop<T>> {
+        thread_cache::kept_pop(self.id)
+    }
+
+    /// Sets whether the thread's next pop in its kept segment (cache entry
+    /// `entry`) checks for an empty queue before claiming.
+    #[cfg(all(
+        feature = "std",
+        any(target_has_atomic = "64", feature = "portable-atomic")
+    ))]
+    #[inline(always)]
+    fn set_checked(&self, entry: usize, checked: bool) {
+        thread_cache::set_checked(entry, checked);
+    }
+
     /// Makes `segment` the calling thread's kept segment on `side` (if it
     /// can still be counted), giving up the one it replaces.
     #[cfg(all(
@@ -1252,6 +1364,23 @@ impl<T> SegmentedQueue<T> {
     fn kept(&self, _side: Side) -> Counted<T> {
         ptr::null()
     }
+
+    /// See the other `kept`: nothing kept here.
+    #[cfg(all(
+        feature = "std",
+        not(any(target_has_atomic = "64", feature = "portable-atomic"))
+    ))]
+    #[inline(always)]
+    fn kept_pop(&self) -> Option<KeptPop<T>> {
+        None
+    }
+
+    /// Unreachable: nothing is kept here.
+    #[cfg(all(
+        feature = "std",
+        not(any(target_has_atomic = "64", feature = "portable-atomic"))
+    ))]
+    fn set_checked(&self, _entry: usize, _checked: bool) {}
 
     /// See the other `keep`: nothing to keep here.
     #[cfg(all(
@@ -1413,7 +1542,7 @@ impl<T> SegmentedQueue<T> {
             // freed while `guard` lives; we read it from `head`.
             let segment = unsafe { head.deref() };
             // SAFETY: as above.
-            match unsafe { segment.pop_here() } {
+            match unsafe { segment.pop_here(true) } {
                 Popped::Value(value) => return (Some(value), head),
                 Popped::Empty => return (None, head),
                 Popped::Drained => {}
@@ -1647,12 +1776,13 @@ impl<T> Drop for SegmentedQueue<T> {
             let start = segment.deq.load(Relaxed).min(SEGMENT);
             let end = segment.enq.load(Relaxed).min(SEGMENT);
             for index in start..end {
-                if segment.is_done(index) {
+                let slot = segment.slot(index);
+                // Relaxed: as above.
+                if slot.done.load(Relaxed) & slot.bit != 0 {
                     // SAFETY: written by its pusher and unclaimed by any pop:
                     // the value is in the cell and nobody else will take it;
                     // dropped once.
-                    segment
-                        .cell(index)
+                    slot.cell
                         .with_mut(|cell| unsafe { (*cell).assume_init_drop() });
                 }
             }
@@ -1714,6 +1844,9 @@ pub struct SegmentedQueueHandle<'a, T> {
     push_segment: Cell<Counted<T>>,
     /// The segment this handle pops from: null, or one counted reference.
     pop_segment: Cell<Counted<T>>,
+    /// Whether its next pop there checks for an empty queue before claiming
+    /// (see `Segment::pop_here`): after an empty result, until a value.
+    pop_checked: Cell<bool>,
 }
 
 impl<T> SegmentedQueueHandle<'_, T> {
@@ -1757,11 +1890,18 @@ impl<T> SegmentedQueueHandle<'_, T> {
     pub fn pop(&self) -> Option<T> {
         let kept = self.pop_segment.get();
         if !kept.is_null() {
+            let checked = self.pop_checked.get();
             // SAFETY: a kept segment holds one of our counted references, and
             // was read from `head`.
-            match unsafe { (*kept).pop_here() } {
-                Popped::Value(value) => return Some(value),
-                Popped::Empty => return None,
+            match unsafe { (*kept).pop_here(checked) } {
+                Popped::Value(value) => {
+                    self.pop_checked.set(false);
+                    return Some(value);
+                }
+                Popped::Empty => {
+                    self.pop_checked.set(true);
+                    return None;
+                }
                 Popped::Drained => {}
             }
         }
@@ -1927,7 +2067,7 @@ mod thread_cache {
 
     use crossbeam_epoch::{Guard, Shared};
 
-    use super::{Counted, Segment, Side, acquire_ref, release_ref};
+    use super::{Counted, KeptPop, Segment, Side, acquire_ref, release_ref};
     use crate::sync::atomic::AtomicU64;
     use crate::sync::atomic::Ordering::Relaxed;
 
@@ -1982,6 +2122,9 @@ mod thread_cache {
         pop: [Cell<*const ()>; ENTRIES],
         /// How to give back the counts of each entry's segments.
         release: [Cell<Release>; ENTRIES],
+        /// Whether the entry's next pop checks for an empty queue before
+        /// claiming (see `Segment::pop_here`).
+        checked: [Cell<bool>; ENTRIES],
         /// The entry a new queue takes next when none is free.
         victim: Cell<usize>,
     }
@@ -1993,6 +2136,7 @@ mod thread_cache {
                 push: [const { Cell::new(ptr::null()) }; ENTRIES],
                 pop: [const { Cell::new(ptr::null()) }; ENTRIES],
                 release: [const { Cell::new(release_nothing as Release) }; ENTRIES],
+                checked: [const { Cell::new(true) }; ENTRIES],
                 victim: Cell::new(0),
             }
         }
@@ -2043,6 +2187,31 @@ mod thread_cache {
             .cast()
     }
 
+    /// The calling thread's kept pop segment of queue `id`, with its cache
+    /// entry and check mode, if there is one.
+    #[inline(always)]
+    pub(super) fn kept_pop<T>(id: u64) -> Option<KeptPop<T>> {
+        CACHE
+            .try_with(|cache| {
+                let entry = (0..ENTRIES).find(|&entry| cache.ids[entry].get() == id)?;
+                let segment = cache.pop[entry].get();
+                (!segment.is_null()).then(|| KeptPop {
+                    segment: segment.cast(),
+                    entry,
+                    checked: cache.checked[entry].get(),
+                })
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// Sets entry `entry`'s pop check mode (the entry `kept_pop` just
+    /// returned: nothing ran on this thread since).
+    #[inline(always)]
+    pub(super) fn set_checked(entry: usize, checked: bool) {
+        let _ = CACHE.try_with(|cache| cache.checked[entry].set(checked));
+    }
+
     /// Makes `segment` the calling thread's kept segment of queue `id` on
     /// `side`, if it can still be counted; gives up what that replaces (and
     /// an evicted entry's segments). `segment` was loaded under `guard`.
@@ -2071,6 +2240,7 @@ mod thread_cache {
                     give_back[1] = (cache.push[entry].replace(ptr::null()), release);
                     give_back[2] = (cache.pop[entry].replace(ptr::null()), release);
                     cache.ids[entry].set(id);
+                    cache.checked[entry].set(true);
                     entry
                 }
             };
