@@ -656,6 +656,19 @@ unsafe fn release_ref<T>(segment: Counted<T>, guard: &Guard) {
 /// `segment` came from `Segment::new` and is referenced by nothing; it
 /// holds no value that needs dropping.
 unsafe fn free_segment<T>(segment: *mut Segment<T>) {
+    // Under loom, a write access to every value cell first, so that the
+    // model checks that every push's and pop's access to them happens-before
+    // the free (the reference counting's Release/Acquire, and the epoch's).
+    #[cfg(freelane_loom)]
+    {
+        // SAFETY: the caller's contract: the segment is still allocated.
+        let segment = unsafe { &*segment };
+        for group in &segment.groups {
+            for cell in &group.values {
+                cell.with_mut(|_| ());
+            }
+        }
+    }
     // SAFETY: allocated as a `Box<Segment<T>>` by `Segment::new`; dropping it
     // runs no `T` drop (the cells are `MaybeUninit`).
     drop(unsafe { Box::from_raw(segment) });
@@ -2065,6 +2078,8 @@ mod thread_cache {
     use core::cell::Cell;
     use core::ptr;
 
+    #[cfg(not(freelane_loom))]
+    use crossbeam_epoch::LocalHandle;
     use crossbeam_epoch::{Guard, Shared};
 
     use super::{Counted, KeptPop, Segment, Side, acquire_ref, release_ref};
@@ -2127,6 +2142,12 @@ mod thread_cache {
         checked: [Cell<bool>; ENTRIES],
         /// The entry a new queue takes next when none is free.
         victim: Cell<usize>,
+        /// A participant of the default collector, registered with the
+        /// table, for giving back the counts when the thread exits: by then
+        /// crossbeam-epoch's own thread-local participant may be gone
+        /// already. Not under loom (see `Drop`).
+        #[cfg(not(freelane_loom))]
+        local: LocalHandle,
     }
 
     impl Cache {
@@ -2138,6 +2159,8 @@ mod thread_cache {
                 release: [const { Cell::new(release_nothing as Release) }; ENTRIES],
                 checked: [const { Cell::new(true) }; ENTRIES],
                 victim: Cell::new(0),
+                #[cfg(not(freelane_loom))]
+                local: crossbeam_epoch::default_collector().register(),
             }
         }
 
@@ -2150,9 +2173,19 @@ mod thread_cache {
         }
     }
 
+    /// Gives the counts back: a thread's kept segments are let go when it
+    /// exits.
+    ///
+    /// Not under loom, where the table's counts are left as they are: loom
+    /// drops a thread's locals in hash-map order, so two locals whose
+    /// destructors touch modelled atomics (this table and crossbeam-epoch's
+    /// own participant) make an execution nondeterministic, which loom
+    /// rejects. The models cover giving counts back through `keep` and the
+    /// handle's drop; what is left is memory of the model's own run.
+    #[cfg(not(freelane_loom))]
     impl Drop for Cache {
         fn drop(&mut self) {
-            let guard = crossbeam_epoch::pin();
+            let guard = self.local.pin();
             for entry in 0..ENTRIES {
                 let release = self.release[entry].get();
                 for kept in [self.push[entry].take(), self.pop[entry].take()] {
