@@ -944,7 +944,9 @@ unsafe impl<T: Send> Send for SegmentedQueue<T> {}
 // and out, each value by exactly one thread.
 unsafe impl<T: Send> Sync for SegmentedQueue<T> {}
 
-/// Which of a thread's two kept segments.
+/// Which of a thread's two kept segments (the thread cache's; a handle
+/// keeps its own pair).
+#[cfg(feature = "std")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Side {
     /// The segment its pushes go to.
