@@ -726,12 +726,17 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 ///   one compare-and-swap on `next` (the loser takes its value back and
 ///   keeps the allocation for its next try); the segment the push landed in
 ///   becomes the thread's push segment.
-/// - **pop**: on the thread's current pop segment, read `deq`; if slot
-///   `deq`'s bit is clear and `deq ≥ enq`, the queue is empty. Otherwise
-///   `i = deq.fetch_add(1)` and take slot `i`. If the segment is drained
-///   (`i` past its end), pin, load `head`, and if the head segment is
-///   drained and `next` exists, move `head` on (moving `tail` first if it
-///   still points there); the head segment becomes the pop segment.
+/// - **pop**: on the thread's current pop segment, `i =
+///   deq.fetch_add(1)` and take slot `i`. While the thread's last pop found
+///   the queue empty, it first reads `deq` and `enq` and reports the queue
+///   empty without claiming if `deq ≥ enq`; after a value, it claims at
+///   once (reading `deq`'s line before the fetch-and-add is a second
+///   coherence transaction on it when pops contend), and a claim that
+///   overshot the pushers (`i ≥ enq`, read after the claim) poisons slot `i`
+///   at once and reports the queue empty. If the segment is drained (`i` past
+///   its end), pin, load `head`, and if the head segment is drained and
+///   `next` exists, move `head` on (moving `tail` first if it still points
+///   there); the head segment becomes the pop segment.
 /// - **push_many** claims `min(remaining, SEGMENT_LEN)` slots with one
 ///   fetch-and-add, writes a group's values and publishes them with one
 ///   compare-and-swap on the group's word; **pop_many** claims at most the
@@ -769,12 +774,13 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 ///   the same fetch-and-add/poison protocol.
 /// - `pop` returning a value: its read of the bit set by the pusher (the
 ///   load, or its own `or` finding the bit set).
-/// - `pop` returning `None`: it read `deq`, then `enq` of a segment and
-///   found `deq ≥ enq` (or the head segment drained with a null `next`). A
-///   segment whose `deq` is below its end is the head segment (`head` moves
-///   past a segment only once its `deq` has passed the end, and a thread's
-///   pop segment is one it read from `head`), so at the `enq` load every
-///   slot below `enq` in the queue had been claimed by a pop: those pops
+/// - `pop` returning `None`: it read `enq` of a segment after `deq` (or
+///   after its own claim of slot `deq`) and found `deq ≥ enq` (or the head
+///   segment drained with a null `next`). A segment whose `deq` is below its
+///   end is the head segment (`head` moves past a segment only once its
+///   `deq` has passed the end, and a thread's pop segment is one it read
+///   from `head`), so at the `enq` load every slot below `enq` in the queue
+///   had been claimed by a pop: those pops
 ///   either took their element, or are still running and will, or poisoned
 ///   their slot (whose push had then not taken effect). The queue was empty
 ///   at that instant except for elements already promised to running pops,
@@ -801,8 +807,8 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 ///
 /// # Segments kept by each thread
 /// Under `std`, each thread keeps, per queue, the segment it last pushed
-/// into and the one it last popped from (for up to four queues, least
-/// recently changed replaced first), and each
+/// into and the one it last popped from, for up to four queues (a fifth
+/// takes the place of one of them, in turn), and each
 /// [`SegmentedQueueHandle`] keeps its own pair; each kept segment holds one
 /// count of its `refs`. That count is what makes the common path safe with
 /// no epoch pin: a kept segment cannot be freed, so the fetch-and-add on its
@@ -825,9 +831,10 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 ///
 /// Memory held is therefore the live segments (about length /
 /// `SEGMENT_LEN` + 1), plus at most two segments per thread and queue kept
-/// as above (a thread that stops using a queue keeps them until it uses
-/// four other queues, or exits; a handle until it is dropped), plus retired
-/// segments awaiting their grace period. A long push/pop run holds bounded
+/// as above (a thread that stops using a queue keeps them until it has
+/// started on four other queues, or exits, even after the queue is dropped;
+/// a handle until it is dropped), plus retired segments awaiting their grace
+/// period. A long push/pop run holds bounded
 /// memory (tested with a counting allocator). A guard held for a long time
 /// (any `crossbeam_epoch::pin()` on the default collector) delays freeing,
 /// not progress. Dropping the queue drops the elements still in it, each
@@ -841,11 +848,12 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 /// - A **pop** that claims a slot whose pusher has not written it (stalled
 ///   between its fetch-and-add and its `or`, or not yet arrived) re-reads it
 ///   at most 32 times (about a microsecond), then poisons the slot and moves
-///   on. A stalled pusher therefore holds up nothing but the one pop that
-///   meets its slot, for that bounded spin: every later pop goes past.
-///   Without the poison a pop would have to wait for the pusher (as
-///   crossbeam's `SegQueue` pops do), and a preempted pusher would block
-///   every pop behind its slot.
+///   on (a pop whose slot no pusher has claimed yet poisons it without
+///   waiting, and reports the queue empty). A stalled pusher therefore holds
+///   up nothing but the one pop that meets its slot, for that bounded spin:
+///   every later pop goes past. Without the poison a pop would have to wait
+///   for the pusher (as crossbeam's `SegQueue` pops do), and a preempted
+///   pusher would block every pop behind its slot.
 /// - A **push** whose slot was poisoned claims another one. Pops can keep
 ///   poisoning its slots while the queue looks empty to them, so one push
 ///   can be overtaken again and again (push is lock-free, not wait-free);
@@ -1031,16 +1039,33 @@ impl<T> SegmentedQueue<T> {
     /// Slots per segment: pushes allocate one segment per this many
     /// elements, and an empty queue holds one segment.
     ///
-    /// 1024 on ordinary targets; smaller under loom and Miri so that their
+    /// 1029 on ordinary targets (1024 rounded up to whole groups of seven
+    /// slots: 9.6 KiB for `u64`); smaller under loom and Miri so that their
     /// runs cross segment boundaries.
     ///
     /// Chosen by measurement: median Mops/s over 5 rounds of 100 ms, and the
-    /// ratio to crossbeam's `SegQueue` measured in the same rounds, on a
-    /// 2-core Xeon VM shared with other builds (so the spread between rounds
-    /// is wide; ratios are what to compare). To repeat, for each size `n`:
-    /// `FREELANE_SEGMENT_LEN=n cargo run --release --example contention --
-    /// --throughput --filter msqueue/ --threads 1,2,4,8 --rounds 5
-    /// --duration-ms 100`.
+    /// median of the per-round ratios to crossbeam's `SegQueue` run beside
+    /// it, on a 2-core Xeon VM shared with other builds (another 1.5–2 cores
+    /// of load during these runs, so the spread between rounds is wide;
+    /// compare the ratios, and only differences well above 0.2):
+    ///
+    /// | slots | pairs (1 thread) | spsc 1p1c    | mpmc 1p1c    | mpmc 2p2c    | mpmc 4p4c    |
+    /// |-------|------------------|--------------|--------------|--------------|--------------|
+    /// | 70    | 13.7 (1.11×)     | 9.39 (0.95×) | 10.2 (0.83×) | 9.82 (0.65×) | 10.1 (0.70×) |
+    /// | 259   | 16.9 (1.24×)     | 10.1 (1.26×) | 9.38 (0.79×) | 10.5 (0.57×) | 14.0 (0.64×) |
+    /// | 1029  | 25.2 (1.45×)     | 15.2 (1.16×) | 13.5 (0.97×) | 18.0 (0.86×) | 16.5 (0.64×) |
+    /// | 4102  | 27.1 (1.24×)     | 12.0 (0.60×) | 18.0 (0.96×) | 17.0 (0.58×) | 20.4 (0.84×) |
+    ///
+    /// 1029 is the best in three columns and within the noise (0.2 or less)
+    /// of the best in the other two.
+    /// Smaller segments change segments (a pin, two counted references, an
+    /// allocation) more often; larger ones cost more memory per thread that
+    /// keeps one (see "Segments kept by each thread") without a measurable
+    /// gain. To repeat, for each size `n` (slots, rounded up to whole
+    /// groups): `FREELANE_SEGMENT_LEN=n cargo run --release --example
+    /// contention -- --throughput --filter msqueue/pairs/Seg --filter
+    /// msqueue/spsc/Seg --filter msqueue/mpmc/Seg --threads 1,2,4,8 --rounds
+    /// 5 --duration-ms 100`.
     ///
     /// ```
     /// assert!(freelane::SegmentedQueue::<u8>::SEGMENT_LEN >= 2);
