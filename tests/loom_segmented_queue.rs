@@ -3,9 +3,12 @@
 //!
 //! Built only with `RUSTFLAGS="--cfg freelane_loom --cfg crossbeam_loom"`
 //! (see `.ci/stages/loom.sh`). Under loom a segment has 2 slots and a pop
-//! that finds its slot unwritten spins once before poisoning it, so these
-//! small models cross segment boundaries, race pushers to link a segment,
-//! and take the poisoning path. Loom checks every slot's value cell: a pop
+//! that finds its slot unwritten poisons it at once (a spin would be a yield,
+//! after which loom runs the pusher first), so these small models cross
+//! segment boundaries, race pushers to link a segment, and take the
+//! poisoning paths: a push that finds its slot poisoned pushes again, and a
+//! batch that loses a written slot takes its values back (with either path
+//! broken, a model fails: checked by mutation). Loom checks every slot's value cell: a pop
 //! reading a value without the push's Release, a pusher taking back a value
 //! a pop also read, or a segment freed while still read is a failure.
 //!
