@@ -2,26 +2,29 @@
 //! a linked list of fixed-size array segments whose slots are claimed by
 //! fetch-and-add.
 //!
-//! Each segment holds [`SEGMENT`] slots and two claim counters. A push takes
-//! the next slot of the last segment with one fetch-and-add on its `enq`
-//! counter and publishes its value there with one CAS; a pop takes the next
-//! slot of the first segment with one fetch-and-add on its `deq` counter and
-//! reads it. A pop that reaches a slot before its pusher has written it
-//! spins briefly and then *poisons* it (the pusher's CAS fails and it takes
-//! another slot), so nobody ever waits for a stalled thread. A full segment
-//! is followed by a new one that its creator links with its own value in
-//! place; drained segments go to crossbeam-epoch. Sources: FAAArrayQueue,
-//! P. Ramalhete and A. Correia, 2016; LCRQ, A. Morrison and Y. Afek,
-//! PPoPP 2013; LPRQ, R. Romanov and N. Koval, PPoPP 2023.
+//! A push takes the next slot of the last segment with one fetch-and-add on
+//! its `enq` counter, writes its value and sets the slot's bit in a shared
+//! state word with one atomic `or`; a pop takes the next slot of the first
+//! segment with one fetch-and-add on its `deq` counter and reads it. A pop
+//! that reaches a slot before its pusher has spins briefly, then sets the
+//! bit itself (*poisons* the slot): the pusher sees the bit already set and
+//! pushes again elsewhere, so nobody waits for a stalled thread. Each thread
+//! keeps a counted reference to the segments it pushes into and pops from,
+//! so the common operation touches no epoch at all; crossbeam-epoch is
+//! pinned only when a thread moves to another segment, and frees segments
+//! nobody references. Sources: FAAArrayQueue, P. Ramalhete and A. Correia,
+//! 2016; LCRQ, A. Morrison and Y. Afek, PPoPP 2013.
 //!
-//! The full explanation (segment layout, linearization points, the poisoned
-//! slot, reclamation, progress, memory ordering) is on [`SegmentedQueue`]
-//! itself, so that it renders in the crate's documentation. This file is
-//! laid out as: `Slot`, `Segment`, the queue and its algorithms, `Drop`, the
-//! handle.
+//! The explanation (layout, linearization points, the poisoned slot, the
+//! cached segments, reclamation, progress, memory ordering) is on
+//! [`SegmentedQueue`] itself, so that it renders in the crate's
+//! documentation. This file is laid out as: constants, `Group` and
+//! `Segment` (the slot protocol), the queue and its pinned algorithms, the
+//! batch cursor, `Drop`, the handle, the per-thread segment cache.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::cell::Cell;
 use core::fmt;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
@@ -30,27 +33,46 @@ use core::ptr;
 use crossbeam_epoch::{Atomic, Guard, LocalHandle, Owned, Shared};
 
 use crate::sync::atomic::AtomicUsize;
-use crate::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use crate::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use crate::sync::{CachePadded, UnsafeCell, spin_loop};
+
+/// Slots per state word: a group is one `AtomicUsize` and this many value
+/// cells, so that for word-sized `T` a group is exactly one 64-byte cache
+/// line (8 + 7 × 8 bytes; the groups start 128-byte aligned): a slot's value
+/// and its bit arrive together, and a batch publishes up to seven values
+/// with one compare-and-swap. Eight slots (72 bytes, shifts instead of a
+/// division) put the value on another line than its bit for over half the
+/// slots.
+#[cfg(not(any(freelane_loom, miri)))]
+const GROUP: usize = 7;
+/// Under Miri, smaller groups so that its short tests cross group and
+/// segment boundaries.
+#[cfg(all(miri, not(freelane_loom)))]
+const GROUP: usize = 4;
+/// Under loom, two slots share one word: the race between a pusher's and
+/// another slot's pop on that word is in every model.
+#[cfg(freelane_loom)]
+const GROUP: usize = 2;
 
 /// Slots per segment.
 ///
-/// 1024, chosen by measurement (below); `FREELANE_SEGMENT_LEN=n` at build
-/// time overrides it, for repeating that measurement only. Larger segments
-/// amortize the segment allocation, the `head`/`tail` CASes and the epoch
-/// deferral over more operations, and cost memory (a segment of `u64`s is
-/// about 16 KiB at 1024 slots). Small under loom and Miri, so that the
-/// models and the interpreted tests cross segment boundaries. The table is
-/// on [`SegmentedQueue::SEGMENT_LEN`].
+/// 1029 (1024 rounded up to whole groups), chosen by measurement (the table
+/// is on [`SegmentedQueue::SEGMENT_LEN`]); `FREELANE_SEGMENT_LEN=n` at build
+/// time overrides the 1024, for repeating that measurement only. Small under
+/// loom and Miri, so that the models and the interpreted tests cross segment
+/// boundaries.
 #[cfg(not(any(freelane_loom, miri)))]
-pub(crate) const SEGMENT: usize = match option_env!("FREELANE_SEGMENT_LEN") {
-    Some(len) => parse_segment_len(len),
-    None => 1024,
+pub(crate) const SEGMENT: usize = {
+    let requested = match option_env!("FREELANE_SEGMENT_LEN") {
+        Some(len) => parse_segment_len(len),
+        None => 1024,
+    };
+    requested.div_ceil(GROUP) * GROUP
 };
 
-/// Parses the `FREELANE_SEGMENT_LEN` build-time override (a power of two
-/// from 2 to 65536), the knob of the segment-size measurement; anything else
-/// fails the build.
+/// Parses the `FREELANE_SEGMENT_LEN` build-time override (a number of slots
+/// from 1 to 65536, rounded up to whole groups), the knob of the
+/// segment-size measurement; anything else fails the build.
 #[cfg(not(any(freelane_loom, miri)))]
 const fn parse_segment_len(text: &str) -> usize {
     let bytes = text.as_bytes();
@@ -66,10 +88,7 @@ const fn parse_segment_len(text: &str) -> usize {
         assert!(value <= 65536, "FREELANE_SEGMENT_LEN must be at most 65536");
         at += 1;
     }
-    assert!(
-        value >= 2 && value.is_power_of_two(),
-        "FREELANE_SEGMENT_LEN must be a power of two, at least 2"
-    );
+    assert!(value >= 1, "FREELANE_SEGMENT_LEN must be at least 1");
     value
 }
 #[cfg(all(miri, not(freelane_loom)))]
@@ -77,227 +96,609 @@ pub(crate) const SEGMENT: usize = 8;
 #[cfg(freelane_loom)]
 pub(crate) const SEGMENT: usize = 2;
 
+/// State words per segment.
+const GROUPS: usize = SEGMENT / GROUP;
+
+const _: () = assert!(GROUP >= 1 && GROUP < usize::BITS as usize);
+const _: () = assert!(SEGMENT % GROUP == 0 && GROUPS >= 1);
+
 /// How many times a pop re-reads a slot it claimed before the pusher wrote
-/// it, before poisoning the slot. About a microsecond of `pause`s on x86-64:
-/// long enough for a running pusher between its fetch-and-add and its CAS
-/// (a few nanoseconds), short against a preempted one (a scheduler tick).
-/// One under loom, which turns each spin into a yield.
+/// it, before poisoning the slot: about a microsecond of `pause`s on this
+/// project's 2-core Xeon (a `pause` takes about 35 ns there, a few ns on
+/// pre-Skylake cores). Long enough for a running pusher between its
+/// fetch-and-add and its `or` (nanoseconds), short against a preempted one
+/// (a scheduler tick).
 #[cfg(not(freelane_loom))]
-const SPIN_LIMIT: usize = 128;
+const SPIN_LIMIT: usize = 32;
+/// Zero under loom: a spin there is a yield, after which loom runs the other
+/// threads before the spinning one again, so the pusher always publishes
+/// before the pop looks a second time and the models would never reach the
+/// poisoning path (checked: with one spin, no model reaches it).
 #[cfg(freelane_loom)]
-const SPIN_LIMIT: usize = 1;
+const SPIN_LIMIT: usize = 0;
 
-/// `Slot::state`: no value yet, and no pop has given up on the slot.
-const EMPTY: usize = 0;
-/// `Slot::state`: the pusher's value is in the slot.
-const FULL: usize = 1;
-/// `Slot::state`: a pop claimed the slot before its pusher wrote it and gave
-/// up on it; the pusher's CAS fails and it takes another slot.
-const POISONED: usize = 2;
-
-/// One cell of a segment: a value and its state.
+/// [`GROUP`] slots and their shared state word.
 ///
 /// ```text
-///   state: EMPTY --(pusher's CAS)--> FULL
-///            \
-///             `---(pop's CAS)-----> POISONED
+///   done: bit j set  <=>  slot j is finished for its pusher: either the
+///         pusher wrote its value there (the bit set by the pusher), or the
+///         slot's pop gave up on it first (set by the pop: "poisoned").
+///   A bit is set once, by whichever of the two gets there first; the atomic
+///   `or` that sets it tells each whether it was first.
 /// ```
 ///
 /// Each slot index is claimed by at most one pusher and one pop (the
-/// fetch-and-adds hand out each index once), so the only race on a slot is
-/// between those two, over `state`.
-struct Slot<T> {
-    /// [`EMPTY`], [`FULL`] or [`POISONED`]; changes at most once.
-    state: AtomicUsize,
-    /// The value, written by the slot's pusher before its CAS to `FULL` and
-    /// moved out by the slot's pop after it read `FULL`. Never dropped
-    /// through the slot (queue drop excepted).
-    value: UnsafeCell<MaybeUninit<T>>,
+/// fetch-and-adds hand out each index once), so the only race on a slot's
+/// bit is between those two. Other slots' pushers and pops update other
+/// bits of the same word, which only ever grows.
+struct Group<T> {
+    /// One bit per slot, as above. Only atomic read-modify-writes change it
+    /// after the segment is published, so an Acquire load that sees a bit
+    /// synchronizes with the `or` that set it (release sequence).
+    done: AtomicUsize,
+    /// The values: slot j's cell is written by its pusher before the `or`
+    /// that sets bit j, and moved out by its pop after it saw the bit set by
+    /// the pusher. Never dropped through the cell (queue drop excepted).
+    values: [UnsafeCell<MaybeUninit<T>>; GROUP],
 }
 
-impl<T> Slot<T> {
-    /// The pusher's step: writes `value` and publishes it, or gives it back
-    /// if a pop poisoned the slot first.
-    ///
-    /// # Safety
-    /// The caller claimed this slot with a fetch-and-add of its segment's
-    /// `enq` (so no other pusher writes it), and is pinned so the segment
-    /// lives.
-    #[inline]
-    unsafe fn put(&self, value: T) -> Result<(), T> {
-        // SAFETY: only this slot's pusher (us) writes the cell, and its pop
-        // reads it only after seeing `FULL`, which our CAS below sets.
-        self.value.with_mut(|cell| unsafe { (*cell).write(value) });
-        // Release: pairs with the Acquire loads and CAS failure in `take`;
-        // publishes the value just written. Linearization point of the push.
-        // Relaxed on failure: the slot is poisoned, nothing is read from it.
-        match self.state.compare_exchange(EMPTY, FULL, Release, Relaxed) {
-            Ok(_) => Ok(()),
-            // SAFETY: the pop that poisoned the slot never reads the cell,
-            // so the value we wrote is still ours alone; we move it back.
-            Err(_) => Err(self
-                .value
-                .with(|cell| unsafe { (*cell).assume_init_read() })),
-        }
-    }
-
-    /// The pop's step: the value, or `None` if the slot was poisoned (by
-    /// this call, after spinning, or by nobody else: only its pop poisons).
-    ///
-    /// # Safety
-    /// The caller claimed this slot with a fetch-and-add of its segment's
-    /// `deq` (so no other pop reads it), and is pinned so the segment lives.
-    #[inline]
-    unsafe fn take(&self) -> Option<T> {
-        // Acquire: pairs with the Release CAS in `put`; makes the value
-        // visible before we read it.
-        let mut state = self.state.load(Acquire);
-        let mut spins = 0;
-        while state == EMPTY && spins < SPIN_LIMIT {
-            spin_loop();
-            spins += 1;
-            // Acquire: as above.
-            state = self.state.load(Acquire);
-        }
-        if state == EMPTY {
-            // The pusher is slow (or has not even claimed the slot yet):
-            // give up on the slot so that neither of us waits for the other.
-            // Acquire on failure: the pusher won, and its value is read below.
-            match self
-                .state
-                .compare_exchange(EMPTY, POISONED, Relaxed, Acquire)
-            {
-                Ok(_) => return None,
-                Err(now) => state = now,
-            }
-        }
-        debug_assert_eq!(state, FULL, "only a slot's own pop poisons it");
-        // SAFETY: `FULL` was read with Acquire, so the pusher's write is
-        // visible; we are the slot's only pop, so the value is moved out
-        // exactly once, and the pusher never touches a `FULL` slot again.
-        Some(
-            self.value
-                .with(|cell| unsafe { (*cell).assume_init_read() }),
-        )
-    }
-}
-
-/// A fixed array of [`SEGMENT`] slots with its two claim counters and the
-/// link to the next segment.
-///
-/// ```text
-///  +--------------------- Segment (one allocation) -------------------+
-///  | deq  (CachePadded): next slot index for pops   (may pass SEGMENT)|
-///  | enq  (CachePadded): next slot index for pushes (may pass SEGMENT)|
-///  | next: the following segment, null while this is the last one     |
-///  | base: the stream position of slot 0 (segment number × SEGMENT)   |
-///  | slots[0 .. SEGMENT]: { state, value }                            |
-///  +------------------------------------------------------------------+
-/// ```
-struct Segment<T> {
-    /// Pops claim `slots[deq]` with a fetch-and-add; values past `SEGMENT`
-    /// mean the segment is drained. Padded: every pop writes it.
-    deq: CachePadded<AtomicUsize>,
-    /// Pushes claim `slots[enq]` with a fetch-and-add; values past
-    /// `SEGMENT` mean the segment is full. Padded: every push writes it.
-    enq: CachePadded<AtomicUsize>,
+/// The link fields of a segment, on one cache line: written once per
+/// segment (`next`) or once per thread that starts or stops using the
+/// segment (`refs`).
+struct Link<T> {
     /// Null while this is the last segment; set once, by the push that
     /// links the next one.
     next: Atomic<Segment<T>>,
-    /// Position of `slots[0]` in the stream of slots (wrapping): the
-    /// previous segment's `base + SEGMENT`. Written before publication.
+    /// Counted references: one for being in the list (from the moment it is
+    /// linked until `head` moves past it), plus one for every thread cache
+    /// or handle that keeps the segment for its next operation. The segment
+    /// is handed to crossbeam-epoch when the count reaches zero.
+    refs: AtomicUsize,
+    /// Position of slot 0 in the stream of slots (wrapping): the previous
+    /// segment's `base + SEGMENT`. Written before publication; read by `len`.
     base: usize,
+}
+
+/// A fixed array of [`SEGMENT`] slots in [`GROUPS`] groups, with its two
+/// claim counters and its link.
+///
+/// ```text
+///  +------------------- Segment (one allocation) -----------------------+
+///  | deq  (CachePadded): next slot index for pops   (may pass SEGMENT)  |
+///  | enq  (CachePadded): next slot index for pushes (may pass SEGMENT)  |
+///  | link (CachePadded): next, refs, base                               |
+///  | groups[0 .. SEGMENT / GROUP]: { done word, GROUP value cells }      |
+///  +--------------------------------------------------------------------+
+///   slot i = groups[i / GROUP].values[i % GROUP], bit i % GROUP of the
+///   group's `done`
+/// ```
+#[repr(C)]
+struct Segment<T> {
+    /// Pops claim slot `deq` with a fetch-and-add; values at or past
+    /// `SEGMENT` mean the segment is drained. Padded: every pop writes it.
+    deq: CachePadded<AtomicUsize>,
+    /// Pushes claim slot `enq` with a fetch-and-add; values at or past
+    /// `SEGMENT` mean the segment is full. Padded: every push writes it.
+    enq: CachePadded<AtomicUsize>,
+    /// `next`, `refs`, `base`. Padded, so that the reference counting at
+    /// segment changes does not disturb the slots.
+    link: CachePadded<Link<T>>,
     /// The slots.
-    slots: [Slot<T>; SEGMENT],
+    groups: [Group<T>; GROUPS],
+}
+
+/// What a pop found in a slot it claimed without checking first.
+enum Taken<T> {
+    /// A value.
+    Value(T),
+    /// Its pusher was too slow: the pop poisoned the slot.
+    Poisoned,
+    /// No pusher had claimed the slot: the queue was empty.
+    Overshot,
+}
+
+/// What a pop in one segment found.
+enum Popped<T> {
+    /// A value.
+    Value(T),
+    /// The queue was empty (see "Linearization points" on the queue).
+    Empty,
+    /// Every slot of the segment has been claimed by a pop: go on to the
+    /// next segment.
+    Drained,
 }
 
 impl<T> Segment<T> {
-    /// A new segment starting at stream position `base`, every slot empty.
+    /// A new segment starting at stream position `base`, every slot empty,
+    /// with `refs` counted references.
     ///
     /// Built in place on the heap: a segment is kilobytes, too much to
     /// assemble on the stack and move.
-    fn new(base: usize) -> Owned<Self> {
+    fn new(base: usize, refs: usize) -> Owned<Self> {
         let mut boxed = Box::<Self>::new_uninit();
         let segment = boxed.as_mut_ptr();
         // SAFETY: every field of the uninitialized allocation is written
         // exactly once below, through raw pointers (no reference to
-        // uninitialized memory is made), before `assume_init`.
+        // uninitialized memory is made), before `assume_init`; the value
+        // cells are `MaybeUninit` and need no writing.
         unsafe {
             ptr::addr_of_mut!((*segment).deq).write(CachePadded::new(AtomicUsize::new(0)));
             ptr::addr_of_mut!((*segment).enq).write(CachePadded::new(AtomicUsize::new(0)));
-            ptr::addr_of_mut!((*segment).next).write(Atomic::null());
-            ptr::addr_of_mut!((*segment).base).write(base);
-            let slots = ptr::addr_of_mut!((*segment).slots).cast::<Slot<T>>();
-            for index in 0..SEGMENT {
-                slots.add(index).write(Slot {
-                    state: AtomicUsize::new(EMPTY),
-                    value: UnsafeCell::new(MaybeUninit::uninit()),
-                });
+            ptr::addr_of_mut!((*segment).link).write(CachePadded::new(Link {
+                next: Atomic::null(),
+                refs: AtomicUsize::new(refs),
+                base,
+            }));
+            let groups = ptr::addr_of_mut!((*segment).groups).cast::<Group<T>>();
+            for index in 0..GROUPS {
+                let group = groups.add(index);
+                ptr::addr_of_mut!((*group).done).write(AtomicUsize::new(0));
+                let cells = ptr::addr_of_mut!((*group).values).cast::<UnsafeCell<MaybeUninit<T>>>();
+                for slot in 0..GROUP {
+                    cells
+                        .add(slot)
+                        .write(UnsafeCell::new(MaybeUninit::uninit()));
+                }
             }
         }
         // SAFETY: fully initialized above.
         Owned::from(unsafe { boxed.assume_init() })
     }
 
-    /// A new segment at `base` holding `value` in slot 0 (already `FULL`,
-    /// `enq` already 1): the first push of a segment needs no claim.
-    fn with_first(base: usize, value: T) -> Owned<Self> {
-        let segment = Self::new(base);
-        segment.put_first(value);
-        segment
+    /// Slot `index` (`< SEGMENT`): its group's word, its bit there, its
+    /// cell. The division by [`GROUP`] happens here, once per access.
+    #[inline(always)]
+    fn slot(&self, index: usize) -> Slot<'_, T> {
+        debug_assert!(index < SEGMENT);
+        // In 32 bits (`SEGMENT` is at most 65542): a cheaper multiply for
+        // the division by the constant.
+        let number = (index as u32 / GROUP as u32) as usize;
+        let offset = index - number * GROUP;
+        // SAFETY: `index < SEGMENT` (the caller's check, asserted above in
+        // debug builds), so `number < GROUPS` and `offset < GROUP`.
+        let group = unsafe { self.groups.get_unchecked(number) };
+        Slot {
+            done: &group.done,
+            bit: 1 << offset,
+            // SAFETY: as above.
+            cell: unsafe { group.values.get_unchecked(offset) },
+        }
     }
 
-    /// Puts `value` in slot 0 of a segment nobody else can see yet.
-    fn put_first(&self, value: T) {
-        // SAFETY: the segment is unpublished: we are its only user.
-        self.slots[0]
-            .value
-            .with_mut(|cell| unsafe { (*cell).write(value) });
-        // Relaxed: published by the Release CAS that links the segment.
-        self.slots[0].state.store(FULL, Relaxed);
+    /// Puts `value` in slot 0 of a segment nobody else can see yet, as if
+    /// pushed: the first push of a segment needs no claim.
+    fn put_first(&mut self, value: T) {
+        let slot = self.slot(0);
+        // SAFETY: unpublished: we are the only user of the cell.
+        slot.cell.with_mut(|cell| unsafe { (*cell).write(value) });
+        // Relaxed: published by the Release compare-and-swap that links the
+        // segment.
+        slot.done.store(slot.bit, Relaxed);
         self.enq.store(1, Relaxed);
     }
 
     /// Moves slot 0's value back out of a segment that failed to link.
-    fn take_first(&self) -> T {
+    fn take_first(&mut self) -> T {
+        let slot = self.slot(0);
         // Relaxed: the segment is still ours alone.
-        self.slots[0].state.store(EMPTY, Relaxed);
+        slot.done.store(0, Relaxed);
         self.enq.store(0, Relaxed);
         // SAFETY: unpublished; `put_first` wrote the value.
-        self.slots[0]
-            .value
-            .with(|cell| unsafe { (*cell).assume_init_read() })
+        slot.cell.with(|cell| unsafe { (*cell).assume_init_read() })
     }
 
-    /// The slot at `index`, which the caller has checked is `< SEGMENT`.
+    /// The pusher's step on a claimed slot: writes `value` and publishes it,
+    /// or gives it back if the slot's pop poisoned it first.
+    ///
+    /// # Safety
+    /// The caller claimed slot `index` (`< SEGMENT`) with a fetch-and-add of
+    /// `enq` (so no other pusher writes it), and keeps the segment alive (a
+    /// guard or a counted reference).
     #[inline]
-    fn slot(&self, index: usize) -> &Slot<T> {
-        debug_assert!(index < SEGMENT);
-        &self.slots[index]
+    unsafe fn publish(&self, index: usize, value: T) -> Result<(), T> {
+        let slot = self.slot(index);
+        // SAFETY: only this slot's pusher (us) writes the cell, and its pop
+        // reads it only after seeing the bit set by us, below.
+        slot.cell.with_mut(|cell| unsafe { (*cell).write(value) });
+        // Release: pairs with the Acquire load and `or` of `done` in `take`
+        // (directly or through later `or`s on the word, a release sequence);
+        // publishes the value just written. Linearization point of the push.
+        if slot.done.fetch_or(slot.bit, Release) & slot.bit == 0 {
+            return Ok(());
+        }
+        // SAFETY: the pop that set the bit first never reads the cell, so
+        // the value we wrote is still ours alone; we move it back.
+        Err(slot.cell.with(|cell| unsafe { (*cell).assume_init_read() }))
     }
+
+    /// The pop's step on a claimed slot: the value, or `None` if the slot
+    /// was poisoned (by this call, after spinning: only a slot's own pop
+    /// poisons it).
+    ///
+    /// # Safety
+    /// The caller claimed slot `index` (`< SEGMENT`) with a fetch-and-add of
+    /// `deq` (so no other pop reads it), and keeps the segment alive.
+    #[inline]
+    unsafe fn take(&self, index: usize) -> Option<T> {
+        // SAFETY: the caller's contract.
+        unsafe { self.slot(index).take() }
+    }
+}
+
+/// One slot of a segment, located: see [`Segment::slot`].
+struct Slot<'a, T> {
+    /// Its group's state word.
+    done: &'a AtomicUsize,
+    /// Its bit in `done`.
+    bit: usize,
+    /// Its value cell.
+    cell: &'a UnsafeCell<MaybeUninit<T>>,
+}
+
+impl<T> Slot<'_, T> {
+    /// [`Segment::take`] on this slot.
+    ///
+    /// # Safety
+    /// As for [`Segment::take`].
+    #[inline]
+    unsafe fn take(&self) -> Option<T> {
+        let (done, bit) = (self.done, self.bit);
+        // Acquire: pairs with the Release `or` in `publish` (or in a batch's
+        // compare-and-swap); makes the value visible before we read it.
+        let mut word = done.load(Acquire);
+        let mut spins = 0;
+        while word & bit == 0 && spins < SPIN_LIMIT {
+            spin_loop();
+            spins += 1;
+            // Acquire: as above.
+            word = done.load(Acquire);
+        }
+        // Acquire: if the pusher won after all, its value is read below.
+        if word & bit == 0 && done.fetch_or(bit, Acquire) & bit == 0 {
+            // We set the bit first: the slot is poisoned; its pusher will
+            // see the bit and push its value again elsewhere.
+            return None;
+        }
+        // SAFETY: the bit was set by the pusher (we did not set it), and seen
+        // with Acquire, so its write is visible; we are the slot's only pop,
+        // so the value is moved out exactly once, and the pusher never
+        // touches the cell again.
+        Some(self.cell.with(|cell| unsafe { (*cell).assume_init_read() }))
+    }
+}
+
+impl<T> Segment<T> {
+    /// One pop in this segment: claims the next slot and takes it, or
+    /// reports the queue empty or the segment drained.
+    ///
+    /// `checked`: read `deq` and `enq` before claiming, and report the queue
+    /// empty without claiming when `deq ≥ enq`. Otherwise (the thread's last pop here found a value) claim
+    /// first, saving the load of `deq`'s line, which under contending pops
+    /// is a second coherence transaction on it before the fetch-and-add; a
+    /// claim that overshot the pushers (see [`take_claimed`]) then reports
+    /// the queue empty, at the cost of one slot.
+    ///
+    /// [`take_claimed`]: Self::take_claimed
+    ///
+    /// # Safety
+    /// The caller keeps the segment alive, and either holds `head` pinned at
+    /// it or got it from `head` earlier (a segment never comes back after
+    /// `head` passes it, see "Linearization points").
+    #[inline]
+    unsafe fn pop_here(&self, checked: bool) -> Popped<T> {
+        let mut checked = checked;
+        loop {
+            if checked {
+                // Acquire: keeps the `enq` load below after this one; the
+                // empty check needs `deq` read first (see Linearization
+                // points).
+                let claimed = self.deq.load(Acquire);
+                if claimed >= SEGMENT {
+                    return Popped::Drained;
+                }
+                // Only `enq`, not the slot: a poll of an empty queue then takes
+                // one line from the pushers, not two (the slot's is read once
+                // claimed). Relaxed: a count compared, nothing read through
+                // it; the Acquire above orders it after `deq`.
+                if claimed >= self.enq.load(Relaxed) {
+                    return Popped::Empty;
+                }
+            }
+            // Acquire: keeps `take_claimed`'s `enq` load after the claim (its
+            // empty verdict needs `deq` past the slot first); the value comes
+            // through the slot's own Acquire read.
+            let index = self.deq.fetch_add(1, Acquire);
+            if index >= SEGMENT {
+                return Popped::Drained;
+            }
+            // SAFETY: slot claimed by the fetch-and-add above; the caller
+            // keeps the segment alive.
+            match unsafe { self.take_claimed(index) } {
+                Taken::Value(value) => return Popped::Value(value),
+                Taken::Poisoned => {}
+                Taken::Overshot => return Popped::Empty,
+            }
+            // After a poisoned slot, check before claiming again: the queue
+            // may be running dry.
+            checked = true;
+        }
+    }
+
+    /// [`take`](Self::take) for a slot claimed without checking `enq` first:
+    /// if no pusher has claimed the slot yet (`index ≥ enq`), poisons it at
+    /// once rather than waiting for one, and reports [`Taken::Overshot`]:
+    /// at that `enq` load every element pushed so far sat in a slot below
+    /// `index`, all claimed by pops, so the queue was empty (the same
+    /// argument as the checked path's).
+    ///
+    /// # Safety
+    /// As for [`take`](Self::take).
+    #[inline]
+    unsafe fn take_claimed(&self, index: usize) -> Taken<T> {
+        let slot = self.slot(index);
+        // Acquire: as in `take`.
+        if slot.done.load(Acquire) & slot.bit == 0 && index >= self.enq.load(Relaxed) {
+            // Relaxed above: a count compared; the Acquire claim orders it.
+            // Acquire: if a pusher got here first after all, its value is
+            // read below.
+            if slot.done.fetch_or(slot.bit, Acquire) & slot.bit == 0 {
+                return Taken::Overshot;
+            }
+        }
+        // SAFETY: the caller's contract, as for `take`.
+        match unsafe { slot.take() } {
+            Some(value) => Taken::Value(value),
+            None => Taken::Poisoned,
+        }
+    }
+
+    /// One push in this segment: claims slots until one takes the value, or
+    /// gives the value back when the segment is full.
+    ///
+    /// # Safety
+    /// The caller keeps the segment alive.
+    #[inline]
+    unsafe fn push_here(&self, mut value: T) -> Result<(), T> {
+        loop {
+            // Relaxed: the claim only needs atomicity; the value travels
+            // through the slot's Release `or`.
+            let index = self.enq.fetch_add(1, Relaxed);
+            if index >= SEGMENT {
+                return Err(value);
+            }
+            // SAFETY: slot claimed by the fetch-and-add above; the caller
+            // keeps the segment alive.
+            match unsafe { self.publish(index, value) } {
+                Ok(()) => return Ok(()),
+                Err(back) => value = back,
+            }
+        }
+    }
+
+    /// Pushes from the front of `pending` into this segment, a run of slots
+    /// per fetch-and-add, until `pending` is empty (`true`) or the segment
+    /// is full (`false`).
+    ///
+    /// # Safety
+    /// The caller keeps the segment alive.
+    unsafe fn push_runs(&self, pending: &mut Pending<'_, T>) -> bool {
+        while !pending.is_empty() {
+            let run = pending.len().min(SEGMENT);
+            // Relaxed: as in `push_here`.
+            let first = self.enq.fetch_add(run, Relaxed);
+            if first >= SEGMENT {
+                return false;
+            }
+            // SAFETY: slots `first..` claimed above; the caller keeps the
+            // segment alive.
+            unsafe { self.fill(first, (first + run).min(SEGMENT), pending) };
+        }
+        true
+    }
+
+    /// Fills the claimed slots `first..end` with values from the front of
+    /// `pending`, in order, and publishes them a group at a time with one
+    /// compare-and-swap per group.
+    ///
+    /// A slot a pop has already poisoned is skipped (its value goes to the
+    /// next slot). If a pop poisons a slot after we wrote it but before the
+    /// group's compare-and-swap, the slots before it are published, the
+    /// values from it on go back to the front of `pending` and the group is
+    /// filled again from the slot after it: the values land in increasing
+    /// slot order (FIFO kept), and every claimed slot ends up written or
+    /// poisoned. Values left over when the run is used up (one per skipped
+    /// slot) stay in `pending` for the caller's next run.
+    ///
+    /// # Safety
+    /// The caller claimed slots `first..end` (`end <= SEGMENT`) with a
+    /// fetch-and-add of `enq` and keeps the segment alive.
+    unsafe fn fill(&self, first: usize, end: usize, pending: &mut Pending<'_, T>) {
+        let mut index = first;
+        while index < end {
+            let group_start = index / GROUP * GROUP;
+            let group = &self.groups[index / GROUP];
+            // Our slots of this group, as offsets in it.
+            let (from, to) = (
+                index - group_start,
+                end.min(group_start + GROUP) - group_start,
+            );
+            // Relaxed: we only read which of our slots are poisoned; the
+            // compare-and-swap below re-checks.
+            let mut word = group.done.load(Relaxed);
+            let mut written = 0;
+            for offset in from..to {
+                if word & (1 << offset) != 0 {
+                    continue;
+                }
+                let Some(value) = pending.take() else { break };
+                // SAFETY: our claimed slot, not yet published: no pop reads
+                // the cell until its bit is set by us.
+                group.values[offset].with_mut(|cell| unsafe { (*cell).write(value) });
+                written |= 1 << offset;
+            }
+            if written == 0 {
+                index = group_start + to;
+                continue;
+            }
+            loop {
+                let lost = word & written;
+                // Our written slots below the first one a pop gave up on.
+                let publish = if lost == 0 {
+                    written
+                } else {
+                    written & ((lost & lost.wrapping_neg()) - 1)
+                };
+                // Release: pairs with the Acquire load and `or` in `take`;
+                // publishes the values written above. Linearization point of
+                // these pushes, in slot order. Relaxed on failure: we only
+                // look at the bits again.
+                match group
+                    .done
+                    .compare_exchange(word, word | publish, Release, Relaxed)
+                {
+                    Ok(_) if lost == 0 => {
+                        index = group_start + to;
+                        break;
+                    }
+                    Ok(_) => {
+                        // Take back, last first, the values from the first
+                        // poisoned slot on (unpublished, so still ours).
+                        let taken_back = written & !publish;
+                        for offset in (from..to).rev() {
+                            if taken_back & (1 << offset) != 0 {
+                                // SAFETY: we wrote this cell and never set
+                                // its bit (a poisoned slot's pop does not
+                                // read it): the value is ours.
+                                let value = group.values[offset]
+                                    .with(|cell| unsafe { (*cell).assume_init_read() });
+                                // SAFETY: values go back in the reverse order
+                                // they were taken, each to its own position.
+                                unsafe { pending.put_back(value) };
+                            }
+                        }
+                        index = group_start + lost.trailing_zeros() as usize + 1;
+                        break;
+                    }
+                    Err(now) => word = now,
+                }
+            }
+        }
+    }
+}
+
+/// The queue's segment references, as kept by a thread cache or a handle:
+/// a segment pointer that owns one count of the segment's `refs`.
+type Counted<T> = *const Segment<T>;
+
+/// A thread's kept pop segment, as the thread cache finds it.
+#[cfg(feature = "std")]
+struct KeptPop<T> {
+    /// One count, owned by the cache.
+    segment: Counted<T>,
+    /// Its cache entry.
+    entry: usize,
+    /// Whether to check for an empty queue before claiming.
+    checked: bool,
+}
+
+/// Takes a counted reference to `segment`, unless its count has reached
+/// zero (it is being retired). `true` if taken.
+///
+/// # Safety
+/// `segment` is live under `_guard` (loaded from the queue while pinned).
+unsafe fn acquire_ref<T>(segment: &Segment<T>, _guard: &Guard) -> bool {
+    let refs = &segment.link.refs;
+    // Relaxed: the count only keeps the memory; the segment's contents were
+    // published by the Acquire load that found it.
+    let mut count = refs.load(Relaxed);
+    loop {
+        if count == 0 {
+            return false;
+        }
+        // Relaxed: as above.
+        match refs.compare_exchange_weak(count, count + 1, Relaxed, Relaxed) {
+            Ok(_) => return true,
+            Err(now) => count = now,
+        }
+    }
+}
+
+/// Gives back one counted reference to `segment`; the last one retires the
+/// segment to crossbeam-epoch through `guard`.
+///
+/// # Safety
+/// The caller owns one count of `segment`'s references (and gives it up).
+unsafe fn release_ref<T>(segment: Counted<T>, guard: &Guard) {
+    // SAFETY: our count keeps the segment alive until this decrement (the
+    // reference is not used after it, as in `Arc`'s drop).
+    let refs = unsafe { &(&*segment).link.refs };
+    // AcqRel: Release passes our accesses to the segment on to whoever frees
+    // it; Acquire (on the last decrement) takes every other holder's. An RMW
+    // rather than a fence, which ThreadSanitizer does not model.
+    if refs.fetch_sub(1, AcqRel) == 1 {
+        let segment = segment.cast_mut();
+        // SAFETY: (1) the count is zero: no cache, handle or list holds the
+        // segment, and nobody can take a new reference (`acquire_ref` never
+        // counts up from zero); (2) a thread that loaded the pointer from the
+        // queue while pinned and is about to try `acquire_ref` was pinned
+        // before this defer, and crossbeam-epoch frees only after it unpins;
+        // (3) the segment holds no element (every slot of a retired segment
+        // was claimed by a pop, which took or poisoned it; a segment freed by
+        // the queue's drop was emptied first), so freeing it drops no `T` and
+        // may run on any thread, at any later time.
+        unsafe { guard.defer_unchecked(move || free_segment(segment)) };
+        // Hands the segment to the global garbage list now, rather than
+        // after 64 more deferrals: threads here pin only at segment changes,
+        // so a local bag would hold retired segments a long time.
+        guard.flush();
+    }
+}
+
+/// Frees a segment's memory.
+///
+/// # Safety
+/// `segment` came from `Segment::new` and is referenced by nothing; it
+/// holds no value that needs dropping.
+unsafe fn free_segment<T>(segment: *mut Segment<T>) {
+    // Under loom, a write access to every value cell first, so that the
+    // model checks that every push's and pop's access to them happens-before
+    // the free (the reference counting's Release/Acquire, and the epoch's).
+    #[cfg(freelane_loom)]
+    {
+        // SAFETY: the caller's contract: the segment is still allocated.
+        let segment = unsafe { &*segment };
+        for group in &segment.groups {
+            for cell in &group.values {
+                cell.with_mut(|_| ());
+            }
+        }
+    }
+    // SAFETY: allocated as a `Box<Segment<T>>` by `Segment::new`; dropping it
+    // runs no `T` drop (the cells are `MaybeUninit`).
+    drop(unsafe { Box::from_raw(segment) });
 }
 
 /// An unbounded lock-free multi-producer multi-consumer FIFO queue built for
 /// throughput: a linked list of fixed-size array segments whose slots are
-/// claimed by fetch-and-add, reclaimed through crossbeam-epoch.
+/// claimed by fetch-and-add, each thread keeping its current segments, and
+/// segments reclaimed through crossbeam-epoch.
 ///
 /// Pick this one for speed; [`MsQueue`](crate::MsQueue) is the textbook
-/// Michael–Scott queue. A push or pop costs one fetch-and-add on a counter
-/// and one access to a slot; nothing is retried in a CAS loop unless a
-/// segment boundary or a poisoned slot (below) comes in the way, and one
-/// allocation serves [`SEGMENT_LEN`](SegmentedQueue::SEGMENT_LEN) pushes.
+/// Michael–Scott queue. In the common case a push is a fetch-and-add and an
+/// atomic `or`, a pop a fetch-and-add and a load, with no epoch pin and no
+/// retry loop; one allocation serves
+/// [`SEGMENT_LEN`](SegmentedQueue::SEGMENT_LEN) pushes.
 /// [`push_many`](SegmentedQueueHandle::push_many) and
-/// [`pop_many`](SegmentedQueueHandle::pop_many) claim a run of slots with a single
-/// fetch-and-add.
+/// [`pop_many`](SegmentedQueueHandle::pop_many) claim a run of slots with a
+/// single fetch-and-add and publish up to seven values with one
+/// compare-and-swap.
 ///
 /// # Algorithm
 /// The family of FAAArrayQueue (P. Ramalhete and A. Correia, 2016,
 /// <https://github.com/pramalhe/ConcurrencyFreaks/blob/master/papers/faaarrayqueue-2016.pdf>),
 /// itself a simplification of LCRQ (A. Morrison and Y. Afek, "Fast
 /// Concurrent Queues for x86 Processors", PPoPP 2013) without its
-/// double-width CAS; LPRQ (R. Romanov and N. Koval, "The State-of-the-Art
-/// LCRQ Concurrent Queue Algorithm Does NOT Require CAS2", PPoPP 2023)
-/// shows the same for rings. Single-word atomics only.
+/// double-width compare-and-swap. Single-word atomics only.
 ///
 /// ```text
 ///  head ---------------------.            tail ------------------------.
@@ -305,66 +706,92 @@ impl<T> Segment<T> {
 ///  (retired, in the epoch) -> +-----------------+ next +-----------------+ next
 ///                             | deq = 3         |----->| deq = 0         |----> null
 ///                             | enq = SEGMENT+2 |      | enq = 2         |
-///                             | slots: T T T F F|      | slots: F F E E E|
+///                             | slots: T T T D D|      | slots: D D E E E|
+///                             | refs = 1 + 2    |      | refs = 1 + 3    |
 ///                             +-----------------+      +-----------------+
-///        T = taken by a pop, F = FULL (a value waiting), E = EMPTY
+///     T = taken by a pop, D = done (a value waiting), E = empty;
+///     refs = 1 for the list + the threads that keep the segment
 /// ```
 ///
 /// Each segment has [`SEGMENT_LEN`](SegmentedQueue::SEGMENT_LEN) slots, a
-/// `deq` and an `enq` counter (each on its own cache line), a `next` link
-/// and its `base`, the stream position of its first slot. A slot is a value
-/// cell and a `state` word: `EMPTY`, then either `FULL` (the pusher wrote
-/// it) or `POISONED` (a pop gave up on it); it changes once.
+/// `deq` and an `enq` counter (each on its own cache line), and a link line
+/// (`next`, a reference count, and `base`, the stream position of its first
+/// slot). Slots come in groups of seven value cells sharing one state word,
+/// one bit per slot, so that a slot's value and its bit share a cache line
+/// for word-sized `T`. A slot's bit is set once: by its pusher after writing
+/// the value, or by its pop giving up on it ("poisoned", below); the atomic
+/// `or` that sets it tells each of the two whether it was first.
 ///
-/// - **push**: load `tail`; `i = tail.enq.fetch_add(1)`. If `i` is inside
-///   the segment, write the value into `slots[i]` and CAS its state
-///   `EMPTY → FULL`; done. If the segment is full, move `tail` on to
-///   `next` if there is one, or else allocate a segment with the value
-///   already in slot 0 and CAS it into `next` (the loser takes its value
-///   back and keeps the allocation for its next try).
-/// - **pop**: load `head`; if `deq ≥ enq` the queue is empty (below).
-///   Otherwise `i = head.deq.fetch_add(1)` and read `slots[i]`. If the
-///   segment is drained (`i` past its end) and `next` exists, move `head` on
-///   (moving `tail` first if it still points here) and retire the segment.
+/// - **push**: `i = segment.enq.fetch_add(1)` on the thread's current push
+///   segment. If `i` is inside the segment, write the value into slot `i`
+///   and `or` its bit in; if the bit was clear, done. If the segment is
+///   full, pin, load `tail`, move it on to `next` if there is one, or else
+///   allocate a segment with the value already in slot 0 and link it with
+///   one compare-and-swap on `next` (the loser takes its value back and
+///   keeps the allocation for its next try); the segment the push landed in
+///   becomes the thread's push segment.
+/// - **pop**: on the thread's current pop segment, `i =
+///   deq.fetch_add(1)` and take slot `i`. While the thread's last pop found
+///   the queue empty, it first reads `deq` and `enq` and reports the queue
+///   empty without claiming if `deq ≥ enq`; after a value, it claims at
+///   once (reading `deq`'s line before the fetch-and-add is a second
+///   coherence transaction on it when pops contend), and a claim that
+///   overshot the pushers (`i ≥ enq`, read after the claim) poisons slot `i`
+///   at once and reports the queue empty. If the segment is drained (`i` past
+///   its end), pin, load `head`, and if the head segment is drained and
+///   `next` exists, move `head` on (moving `tail` first if it still points
+///   there); the head segment becomes the pop segment.
+/// - **push_many** claims `min(remaining, SEGMENT_LEN)` slots with one
+///   fetch-and-add, writes a group's values and publishes them with one
+///   compare-and-swap on the group's word; **pop_many** claims at most the
+///   slots already claimed by pushers, with one fetch-and-add, and reads
+///   each group's word once.
 ///
 /// Every slot index is handed to exactly one pusher and one pop by the two
 /// fetch-and-adds, so the only race on a slot is between that pair.
 ///
 /// # A slot claimed before its pusher wrote it
 /// The counters are independent, so a pop can claim slot `i` while the
-/// pusher holding `i` is between its fetch-and-add and its CAS, or before a
-/// pusher has even claimed `i`. The pop re-reads the state for about a
-/// microsecond (the usual case, a running pusher, ends here); then it CASes
-/// the state `EMPTY → POISONED` and goes on to the next slot. If that CAS
-/// fails, the pusher won and the pop takes its value. If it succeeds, the
-/// pusher's CAS `EMPTY → FULL` fails; the pusher, which wrote its value into
-/// a cell nobody else will read, moves it back out and pushes again into a
-/// fresh slot. Safe because (1) the value cell is read only after `FULL` is
-/// seen, and a poisoned slot is never `FULL`, so no one reads a half-written
-/// or absent value; (2) each index has one pusher and one pop, so the CAS on
-/// `state` decides their race once and for all; (3) the pusher keeps
-/// ownership of a value it could not publish, so nothing is lost or
-/// duplicated. A poisoned slot is simply never used.
+/// pusher holding `i` is between its fetch-and-add and its `or`, or before a
+/// pusher has even claimed `i`. The pop re-reads the state word 32 times
+/// (about a microsecond; a running pusher finishes long before), then sets
+/// the slot's bit itself and goes on to the next slot. If the bit was
+/// already set, the pusher won and the pop takes its value. If not, the
+/// pusher's own `or` finds the bit set; the pusher, which wrote its value
+/// into a cell nobody else will read, moves it back out and pushes it again
+/// into a fresh slot (a batch puts it back in front of the rest of its
+/// values). Safe because (1) a value cell is read only by the slot's pop
+/// after seeing the bit set by the pusher, never for a slot it poisoned
+/// itself, so no one reads a half-written or absent value; (2) each index
+/// has one pusher and one pop, and the bit is set once, so the first `or`
+/// decides their race for good; (3) the pusher keeps ownership of a value it
+/// could not publish, so nothing is lost or duplicated. A poisoned slot is
+/// simply never used again.
 ///
 /// # Linearization points
-/// - `push`: its successful CAS `EMPTY → FULL` (or, for the push that
-///   creates a segment, the CAS that links it). Elements leave in the order
-///   of their slots' stream positions; a push poisoned out of slot `i`
-///   retries at a later position, so it takes effect after everything
-///   published there. The argument that slot order with these points is a
-///   legal FIFO order is the one of Morrison and Afek (LCRQ, section 4) for
+/// - `push`: its `or` that found the slot's bit clear (or, for the push that
+///   creates a segment, the compare-and-swap that links it). Elements leave
+///   in the order of their slots' stream positions; a push poisoned out of
+///   slot `i` retries at a later position, so it takes effect after
+///   everything published there. That slot order with these points is a
+///   legal FIFO order is argued by Morrison and Afek (LCRQ, section 4) for
 ///   the same fetch-and-add/poison protocol.
-/// - `pop` returning a value: the read of `FULL` (or the failed poisoning
-///   CAS) on its slot.
-/// - `pop` returning `None`: it read `deq`, then `enq` of the first segment,
-///   and found `deq ≥ enq` (or a drained segment with a null `next`). At the
-///   `enq` load every slot below it had been claimed by a pop; those pops
+/// - `pop` returning a value: its read of the bit set by the pusher (the
+///   load, or its own `or` finding the bit set).
+/// - `pop` returning `None`: it read `enq` of a segment after `deq` (or
+///   after its own claim of slot `deq`) and found `deq ≥ enq` (or the head
+///   segment drained with a null `next`). A segment whose `deq` is below its
+///   end is the head segment (`head` moves past a segment only once its
+///   `deq` has passed the end, and a thread's pop segment is one it read
+///   from `head`), so at the `enq` load every slot below `enq` in the queue
+///   had been claimed by a pop: those pops
 ///   either took their element, or are still running and will, or poisoned
-///   their slot (whose push had then not taken effect): the queue was empty
+///   their slot (whose push had then not taken effect). The queue was empty
 ///   at that instant except for elements already promised to running pops,
 ///   whose pops are linearized before it.
 /// - `push_many` / `pop_many`: each element is its own push or pop, with the
-///   points above; the run of slots is claimed together.
+///   points above; a batch's compare-and-swap on a group publishes its
+///   values at one instant, in slot order.
 /// - `is_empty`: `true` at the same check as `pop`'s `None`. `false` means
 ///   some pusher had claimed a slot no pop had claimed; that push may still
 ///   have been in flight (a snapshot in that direction).
@@ -374,67 +801,97 @@ impl<T> Segment<T> {
 ///   time; it adds no shared write to push or pop.
 ///
 /// # ABA
-/// The CASes on `head`, `tail` and `next` compare addresses. A segment is
-/// freed only after a grace period of crossbeam-epoch, and every operation is
-/// pinned from its first load to its last access, so an address an operation
-/// holds cannot come back as a new segment while it holds it. The slot states
-/// need no tags: each changes at most once.
+/// The compare-and-swaps on `head`, `tail` and `next` compare addresses. A
+/// segment is freed only when no thread holds a counted reference to it and
+/// after a grace period of crossbeam-epoch; every thread that loads an
+/// address from `head`, `tail` or `next` does so pinned, and keeps using it
+/// afterwards only with a counted reference. So an address a thread holds
+/// cannot come back as a new segment while it holds it. The state bits need
+/// no tags: each is set once.
+///
+/// # Segments kept by each thread
+/// Under `std`, each thread keeps, per queue, the segment it last pushed
+/// into and the one it last popped from, for up to four queues (a fifth
+/// takes the place of one of them, in turn), and each
+/// [`SegmentedQueueHandle`] keeps its own pair; each kept segment holds one
+/// count of its `refs`. That count is what makes the common path safe with
+/// no epoch pin: a kept segment cannot be freed, so the fetch-and-add on its
+/// counter and the slot access need no protection. A thread pins only when
+/// its kept segment is full or drained (once per `SEGMENT_LEN` operations):
+/// it loads `head` or `tail` pinned, does the operation there, takes a count
+/// on that segment and gives up its old one. A kept segment that the queue
+/// has since moved past is harmless: its counters are past the end, so the
+/// next operation goes to the slow path and moves on.
 ///
 /// # Reclamation
 /// `head` leaves a segment only when its `deq` has passed the end, so every
-/// slot in it has been claimed by some pop (and every element in it is
-/// owned by one); the pop that moves `head` retires the segment to
+/// slot in it has been claimed by some pop (and every element in it is owned
+/// by one). The pop that moves `head` gives up the segment's list
+/// reference; `tail` is moved past a segment before `head` is, so `tail`
+/// never points at a segment without its list reference. When the last
+/// reference goes (the list's or a thread's), the segment is retired to
 /// crossbeam-epoch, which frees it once every thread pinned at that moment
-/// has unpinned (pops still reading their slot, pushers whose value is
-/// being handed back). `tail` is moved past a segment before `head` is, so
-/// `tail` never points at a retired segment. Memory held is therefore the
-/// live segments (about length / `SEGMENT_LEN` + 1) plus those awaiting
-/// their grace period; a long push/pop run holds bounded memory (tested
-/// with a counting allocator). A guard held for a long time (any
-/// `crossbeam_epoch::pin()` on the default collector) delays freeing, not
-/// progress. Dropping the queue drops the elements still in it, each once,
-/// and frees its segments.
+/// has unpinned.
+///
+/// Memory held is therefore the live segments (about length /
+/// `SEGMENT_LEN` + 1), plus at most two segments per thread and queue kept
+/// as above (a thread that stops using a queue keeps them until it has
+/// started on four other queues, or exits, even after the queue is dropped;
+/// a handle until it is dropped), plus retired segments awaiting their grace
+/// period. A long push/pop run holds bounded
+/// memory (tested with a counting allocator). A guard held for a long time
+/// (any `crossbeam_epoch::pin()` on the default collector) delays freeing,
+/// not progress. Dropping the queue drops the elements still in it, each
+/// once; its segments are freed then, or when the last thread keeping one
+/// lets it go.
 ///
 /// # Progress
 /// Lock-free, pops and pushes alike, because of the poisoning: no operation
 /// waits for another thread to take a step.
 ///
 /// - A **pop** that claims a slot whose pusher has not written it (stalled
-///   between its fetch-and-add and its CAS, or not yet arrived) spins at
-///   most 128 re-reads of the slot (about a microsecond), then
-///   poisons the slot and moves on. A stalled pusher therefore holds up
-///   nothing but the one pop that meets its slot, for that bounded spin:
-///   every later pop goes past. This is what makes pops lock-free; without
-///   the poison, a pop would have to wait for the pusher (as crossbeam's
-///   `SegQueue` pops do), and a preempted pusher would block every pop
-///   behind its slot.
+///   between its fetch-and-add and its `or`, or not yet arrived) re-reads it
+///   at most 32 times (about a microsecond), then poisons the slot and moves
+///   on (a pop whose slot no pusher has claimed yet poisons it without
+///   waiting, and reports the queue empty). A stalled pusher therefore holds
+///   up nothing but the one pop that meets its slot, for that bounded spin:
+///   every later pop goes past. Without the poison a pop would have to wait
+///   for the pusher (as crossbeam's `SegQueue` pops do), and a preempted
+///   pusher would block every pop behind its slot.
 /// - A **push** whose slot was poisoned claims another one. Pops can keep
 ///   poisoning its slots while the queue looks empty to them, so one push
 ///   can be overtaken again and again (push is lock-free, not wait-free);
-///   each such round is a pop that completed, so the system progresses.
-/// - **Segment boundaries**: anyone who finds `tail` or `head` lagging moves
-///   it on with one CAS; a pusher stalled while linking a segment holds up
-///   no one (others link their own segment, the loser keeps its value).
-/// - A thread stalled while pinned (mid-operation) delays the freeing of
-///   retired segments, never an operation: memory grows by the segments
-///   drained meanwhile until it resumes.
+///   each such round is a pop that completed. A batch's compare-and-swap on
+///   a group fails only when another thread changed that word (a pusher or
+///   a pop of another slot finished), and it retries.
+/// - **Segment changes**: anyone who finds `tail` or `head` lagging moves it
+///   on with one compare-and-swap; a pusher stalled while linking a segment
+///   holds up no one (others link their own segment, the loser keeps its
+///   value). Taking a counted reference is a compare-and-swap loop that
+///   fails only when another thread changed the count.
+/// - A thread stalled while pinned (which here means: while changing
+///   segments) delays the freeing of retired segments, never an operation.
+///   A thread stalled anywhere keeps at most its own kept segments alive.
 /// - Allocation (one segment per `SEGMENT_LEN` pushes) is as non-blocking as
 ///   the global allocator.
 ///
 /// # Memory ordering
 /// - A push happens-before the pop that returns its value (the slot's
-///   Release CAS to `FULL` pairs with the pop's Acquire read of it): what
-///   the pushing thread did before `push` is visible after `pop` returns.
+///   Release `or` or compare-and-swap pairs with the pop's Acquire read of
+///   the bit): what the pushing thread did before `push` is visible after
+///   `pop` returns.
 /// - Pushes from one thread come out in the order they were made, and so do
 ///   the elements of one `push_many`.
 /// - `len` and `is_empty` create no happens-before edge to rely on.
 ///
 /// # `std` and `no_std`
-/// With `std`, every operation pins crossbeam-epoch's global collector
-/// through the thread's participant. Without it, the queue owns a
-/// collector, and threads push and pop through a
-/// [`SegmentedQueueHandle`] ([`handle`](SegmentedQueue::handle)), which also
-/// works under `std`.
+/// With `std`, `push`, `pop`, `push_many` and `pop_many` keep their segments
+/// in a thread-local cache and pin crossbeam-epoch's global collector when
+/// they change segments (on targets without 64-bit atomics, which the cache's
+/// never-reused queue identities need, they pin on every call instead).
+/// Without `std`, the queue owns a collector, and threads push and pop
+/// through a [`SegmentedQueueHandle`] ([`handle`](SegmentedQueue::handle)),
+/// which keeps its own segments and also works under `std`.
 ///
 /// # References
 /// - P. Ramalhete and A. Correia, FAAArrayQueue (2016, above): the segment
@@ -468,12 +925,19 @@ impl<T> Segment<T> {
 /// ```
 pub struct SegmentedQueue<T> {
     /// The first live segment; pops claim its slots. Padded: pops CAS it
-    /// (once per segment) and everyone reads it (128 B on x86-64 and
-    /// aarch64, 32 B on Cortex-M: crossbeam-utils' `CachePadded`).
+    /// (once per segment) and threads changing segments read it (128 B on
+    /// x86-64 and aarch64, 32 B on Cortex-M: crossbeam-utils' `CachePadded`).
     head: CachePadded<Atomic<Segment<T>>>,
     /// The last segment or the one before it; pushes claim its slots.
     /// Padded like `head`.
     tail: CachePadded<Atomic<Segment<T>>>,
+    /// This queue's key in the thread caches: never reused in the process
+    /// (64 bits), so a cache entry of a dropped queue never matches another.
+    #[cfg(all(
+        feature = "std",
+        any(target_has_atomic = "64", feature = "portable-atomic")
+    ))]
+    id: u64,
     /// Without `std`: the collector every handle registers with and that
     /// retired segments go to.
     #[cfg(not(feature = "std"))]
@@ -485,38 +949,127 @@ pub struct SegmentedQueue<T> {
 // SAFETY: the queue owns its `T`s and hands each to exactly one thread (a pop
 // moves it out), so sending or sharing the queue only moves `T`s between
 // threads: `T: Send` is enough, and no `&T` is ever shared. Segment
-// pointers are dereferenced only under a guard (see ABA and Reclamation),
-// and the collector (without `std`) is `Send + Sync`.
+// pointers are dereferenced only pinned or through a counted reference (see
+// ABA and Reclamation), and the collector (without `std`) is `Send + Sync`.
 unsafe impl<T: Send> Send for SegmentedQueue<T> {}
 // SAFETY: as for `Send`: through `&SegmentedQueue`, threads only move `T`s in
 // and out, each value by exactly one thread.
 unsafe impl<T: Send> Sync for SegmentedQueue<T> {}
 
+/// Which of a thread's two kept segments (the thread cache's; a handle
+/// keeps its own pair).
+#[cfg(feature = "std")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    /// The segment its pushes go to.
+    Push,
+    /// The segment its pops read.
+    Pop,
+}
+
+/// How a run of pops in one segment ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RunEnd {
+    /// Took as many as asked.
+    Full,
+    /// The queue was empty.
+    Empty,
+    /// Every slot of the segment has been claimed: go on to the next.
+    Drained,
+}
+
+impl<T> Segment<T> {
+    /// Pops up to `max` values from this segment into `out`, a run of slots
+    /// per fetch-and-add; returns how many and why it stopped.
+    ///
+    /// # Safety
+    /// As for [`pop_here`](Self::pop_here).
+    unsafe fn pop_runs(&self, out: &mut Vec<T>, max: usize) -> (usize, RunEnd) {
+        let mut taken = 0;
+        while taken < max {
+            // Acquire: as in `pop_here`.
+            let claimed = self.deq.load(Acquire);
+            if claimed >= SEGMENT {
+                return (taken, RunEnd::Drained);
+            }
+            // Relaxed: as in `pop_here`.
+            let published = self.enq.load(Relaxed).min(SEGMENT);
+            if claimed >= published {
+                return (taken, RunEnd::Empty);
+            }
+            // Claim no more than pushers had claimed when we looked, so that
+            // a batch does not poison slots ahead of the pushers.
+            let run = (max - taken).min(published - claimed);
+            // Before claiming: a capacity panic must not lose elements.
+            out.reserve(run);
+            // Relaxed: as in `pop_here`.
+            let first = self.deq.fetch_add(run, Relaxed);
+            if first >= SEGMENT {
+                return (taken, RunEnd::Drained);
+            }
+            let end = (first + run).min(SEGMENT);
+            let mut index = first;
+            while index < end {
+                let group_start = index / GROUP * GROUP;
+                let group = &self.groups[index / GROUP];
+                let to = end.min(group_start + GROUP) - group_start;
+                // Acquire: as in `take`; one load for the group's values.
+                let word = group.done.load(Acquire);
+                for offset in index - group_start..to {
+                    let value = if word & (1 << offset) != 0 {
+                        // SAFETY: our claimed slot, its bit seen with Acquire
+                        // and set by its pusher (only we could poison it): as
+                        // in `take`.
+                        Some(
+                            group.values[offset].with(|cell| unsafe { (*cell).assume_init_read() }),
+                        )
+                    } else {
+                        // SAFETY: our claimed slot; alive as the caller says.
+                        unsafe { self.take(group_start + offset) }
+                    };
+                    if let Some(value) = value {
+                        out.push(value);
+                        taken += 1;
+                    }
+                }
+                index = group_start + to;
+            }
+        }
+        (taken, RunEnd::Full)
+    }
+}
+
 impl<T> SegmentedQueue<T> {
     /// Slots per segment: pushes allocate one segment per this many
     /// elements, and an empty queue holds one segment.
     ///
-    /// 1024 on ordinary targets; smaller under loom and Miri so that their
+    /// 1029 on ordinary targets (1024 rounded up to whole groups of seven
+    /// slots: 9.6 KiB for `u64`); smaller under loom and Miri so that their
     /// runs cross segment boundaries.
     ///
     /// Chosen by measurement: median Mops/s over 5 rounds of 100 ms, and the
-    /// ratio to crossbeam's `SegQueue` measured in the same rounds, on a
-    /// 2-core Xeon VM shared with other builds (load average 1.2–3.9, so
-    /// the spread between rounds is wide; ratios are what to compare):
+    /// median of the per-round ratios to crossbeam's `SegQueue` run beside
+    /// it, on a 2-core Xeon VM shared with other builds (another 1.5–2 cores
+    /// of load during these runs, so the spread between rounds is wide;
+    /// compare the ratios, and only differences well above 0.2):
     ///
-    /// | slots | pairs (1 thread) | 1p1c         | 2p2c (4 threads) |
-    /// |-------|------------------|--------------|------------------|
-    /// | 32    | 30.2 (0.80×)     | 17.8 (0.73×) | 13.5 (0.39×)     |
-    /// | 128   | 33.2 (0.91×)     | 11.8 (0.45×) | 6.35 (0.23×)     |
-    /// | 512   | 35.5 (0.92×)     | 11.5 (0.64×) | 6.76 (0.21×)     |
-    /// | 1024  | 24.2 (0.84×)     | 17.1 (0.71×) | 19.1 (0.51×)     |
-    /// | 4096  | 18.4 (0.77×)     | 9.86 (0.59×) | 10.1 (0.30×)     |
+    /// | slots | pairs (1 thread) | spsc 1p1c    | mpmc 1p1c    | mpmc 2p2c    | mpmc 4p4c    |
+    /// |-------|------------------|--------------|--------------|--------------|--------------|
+    /// | 70    | 13.7 (1.11×)     | 9.39 (0.95×) | 10.2 (0.83×) | 9.82 (0.65×) | 10.1 (0.70×) |
+    /// | 259   | 16.9 (1.24×)     | 10.1 (1.26×) | 9.38 (0.79×) | 10.5 (0.57×) | 14.0 (0.64×) |
+    /// | 1029  | 25.2 (1.45×)     | 15.2 (1.16×) | 13.5 (0.97×) | 18.0 (0.86×) | 16.5 (0.64×) |
+    /// | 4102  | 27.1 (1.24×)     | 12.0 (0.60×) | 18.0 (0.96×) | 17.0 (0.58×) | 20.4 (0.84×) |
     ///
-    /// 1024 has the best ratio where contention is highest (2p2c) and is
-    /// within the noise of the best elsewhere. To repeat, for each size `n`:
-    /// `FREELANE_SEGMENT_LEN=n cargo run --release --example contention --
-    /// --throughput --filter msqueue/pairs/Seg --filter msqueue/spsc/Seg
-    /// --filter msqueue/mpmc/Seg --threads 4 --rounds 5 --duration-ms 100`.
+    /// 1029 is the best in three columns and within the noise (0.2 or less)
+    /// of the best in the other two.
+    /// Smaller segments change segments (a pin, two counted references, an
+    /// allocation) more often; larger ones cost more memory per thread that
+    /// keeps one (see "Segments kept by each thread") without a measurable
+    /// gain. To repeat, for each size `n` (slots, rounded up to whole
+    /// groups): `FREELANE_SEGMENT_LEN=n cargo run --release --example
+    /// contention -- --throughput --filter msqueue/pairs/Seg --filter
+    /// msqueue/spsc/Seg --filter msqueue/mpmc/Seg --threads 1,2,4,8 --rounds
+    /// 5 --duration-ms 100`.
     ///
     /// ```
     /// assert!(freelane::SegmentedQueue::<u8>::SEGMENT_LEN >= 2);
@@ -532,7 +1085,8 @@ impl<T> SegmentedQueue<T> {
     /// assert!(queue.is_empty());
     /// ```
     pub fn new() -> Self {
-        let first = Segment::<T>::new(0).into_shared(
+        // One reference: the list's.
+        let first = Segment::<T>::new(0, 1).into_shared(
             // SAFETY: nothing is dereferenced through this guard; the
             // segment is not shared yet.
             unsafe { crossbeam_epoch::unprotected() },
@@ -540,6 +1094,11 @@ impl<T> SegmentedQueue<T> {
         Self {
             head: CachePadded::new(Atomic::from(first)),
             tail: CachePadded::new(Atomic::from(first)),
+            #[cfg(all(
+                feature = "std",
+                any(target_has_atomic = "64", feature = "portable-atomic")
+            ))]
+            id: thread_cache::next_queue_id(),
             #[cfg(not(feature = "std"))]
             collector: crossbeam_epoch::Collector::new(),
             _owns: PhantomData,
@@ -549,8 +1108,8 @@ impl<T> SegmentedQueue<T> {
     /// Adds `value` at the back of the queue. Never blocks and never fails
     /// (one push in [`SEGMENT_LEN`](Self::SEGMENT_LEN) allocates a segment).
     ///
-    /// Pins crossbeam-epoch's global collector, so it needs `std`; without
-    /// it, push through a [`handle`](Self::handle).
+    /// Keeps the thread's current segment in a thread-local, so it needs
+    /// `std`; without it, push through a [`handle`](Self::handle).
     ///
     /// ```
     /// use freelane::SegmentedQueue;
@@ -564,7 +1123,26 @@ impl<T> SegmentedQueue<T> {
     #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
     #[inline]
     pub fn push(&self, value: T) {
-        self.push_pinned(value, &crossbeam_epoch::pin());
+        let kept = self.kept(Side::Push);
+        let value = if kept.is_null() {
+            value
+        } else {
+            // SAFETY: a kept segment holds one of our counted references.
+            match unsafe { (*kept).push_here(value) } {
+                Ok(()) => return,
+                Err(back) => back,
+            }
+        };
+        self.push_slow(value);
+    }
+
+    /// `push` when the kept segment is full (or there is none): pinned.
+    #[cfg(feature = "std")]
+    #[cold]
+    fn push_slow(&self, value: T) {
+        let guard = crossbeam_epoch::pin();
+        let landed = self.push_pinned(value, &guard);
+        self.keep(Side::Push, landed, &guard);
     }
 
     /// Removes the value at the front of the queue, or returns `None` if the
@@ -585,12 +1163,42 @@ impl<T> SegmentedQueue<T> {
     #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
     #[inline]
     pub fn pop(&self) -> Option<T> {
-        self.pop_pinned(&crossbeam_epoch::pin())
+        if let Some(kept) = self.kept_pop() {
+            // SAFETY: a kept segment holds one of our counted references, and
+            // was read from `head` (see "Segments kept by each thread").
+            match unsafe { (*kept.segment).pop_here(kept.checked) } {
+                Popped::Value(value) => {
+                    if kept.checked {
+                        self.set_checked(kept.entry, false);
+                    }
+                    return Some(value);
+                }
+                Popped::Empty => {
+                    if !kept.checked {
+                        self.set_checked(kept.entry, true);
+                    }
+                    return None;
+                }
+                Popped::Drained => {}
+            }
+        }
+        self.pop_slow()
+    }
+
+    /// `pop` when the kept segment is drained (or there is none): pinned.
+    #[cfg(feature = "std")]
+    #[cold]
+    fn pop_slow(&self) -> Option<T> {
+        let guard = crossbeam_epoch::pin();
+        let (popped, head) = self.pop_pinned(&guard);
+        self.keep(Side::Pop, head, &guard);
+        popped
     }
 
     /// Pushes every element of `items`, front first, and leaves `items`
     /// empty (its capacity is kept). Each element is its own push, in order;
-    /// runs of slots are claimed with one fetch-and-add each.
+    /// runs of slots are claimed with one fetch-and-add each and published a
+    /// group of seven at a time.
     ///
     /// Needs `std` (see [`push`](Self::push)).
     ///
@@ -607,7 +1215,15 @@ impl<T> SegmentedQueue<T> {
     #[cfg(feature = "std")]
     #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
     pub fn push_many(&self, items: &mut Vec<T>) {
-        self.push_many_pinned(items, &crossbeam_epoch::pin());
+        let mut pending = Pending::new(items);
+        let kept = self.kept(Side::Push);
+        // SAFETY: a kept segment holds one of our counted references.
+        if pending.is_empty() || (!kept.is_null() && unsafe { (*kept).push_runs(&mut pending) }) {
+            return;
+        }
+        let guard = crossbeam_epoch::pin();
+        let landed = self.push_many_pinned(&mut pending, &guard);
+        self.keep(Side::Push, landed, &guard);
     }
 
     /// Appends up to `max` elements to `out`, oldest first, and returns how
@@ -632,7 +1248,23 @@ impl<T> SegmentedQueue<T> {
     #[cfg(feature = "std")]
     #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
     pub fn pop_many(&self, out: &mut Vec<T>, max: usize) -> usize {
-        self.pop_many_pinned(out, max, &crossbeam_epoch::pin())
+        let mut taken = 0;
+        let kept = self.kept(Side::Pop);
+        if !kept.is_null() {
+            // SAFETY: as in `pop`.
+            let (count, end) = unsafe { (*kept).pop_runs(out, max) };
+            taken = count;
+            if end != RunEnd::Drained {
+                return taken;
+            }
+        }
+        if max == 0 {
+            return 0;
+        }
+        let guard = crossbeam_epoch::pin();
+        let (count, head) = self.pop_many_pinned(out, max - taken, &guard);
+        self.keep(Side::Pop, head, &guard);
+        taken + count
     }
 
     /// Whether the queue was empty at some instant during the call, when it
@@ -682,8 +1314,9 @@ impl<T> SegmentedQueue<T> {
     /// Under `std` it registers with crossbeam-epoch's default collector
     /// (the one `push` and `pop` use), so handles and plain calls mix;
     /// without `std`, with the queue's own collector. Registering allocates:
-    /// make one handle per thread and keep it. The handle is neither `Send`
-    /// nor `Sync`.
+    /// make one handle per thread and keep it. The handle keeps its own
+    /// current segments (see "Segments kept by each thread"), and is neither
+    /// `Send` nor `Sync`.
     ///
     /// ```
     /// use freelane::SegmentedQueue;
@@ -699,6 +1332,9 @@ impl<T> SegmentedQueue<T> {
         SegmentedQueueHandle {
             queue: self,
             local: self.register(),
+            push_segment: Cell::new(ptr::null()),
+            pop_segment: Cell::new(ptr::null()),
+            pop_checked: Cell::new(true),
         }
     }
 
@@ -721,6 +1357,82 @@ impl<T> SegmentedQueue<T> {
         result
     }
 
+    /// The calling thread's kept segment for this queue on `side`, or null.
+    #[cfg(all(
+        feature = "std",
+        any(target_has_atomic = "64", feature = "portable-atomic")
+    ))]
+    #[inline(always)]
+    fn kept(&self, side: Side) -> Counted<T> {
+        thread_cache::kept(self.id, side)
+    }
+
+    /// The calling thread's kept pop segment for this queue, if any.
+    #[cfg(all(
+        feature = "std",
+        any(target_has_atomic = "64", feature = "portable-atomic")
+    ))]
+    #[inline(always)]
+    fn kept_pop(&self) -> Option<KeptPop<T>> {
+        thread_cache::kept_pop(self.id)
+    }
+
+    /// Sets whether the thread's next pop in its kept segment (cache entry
+    /// `entry`) checks for an empty queue before claiming.
+    #[cfg(all(
+        feature = "std",
+        any(target_has_atomic = "64", feature = "portable-atomic")
+    ))]
+    #[inline(always)]
+    fn set_checked(&self, entry: usize, checked: bool) {
+        thread_cache::set_checked(entry, checked);
+    }
+
+    /// Makes `segment` the calling thread's kept segment on `side` (if it
+    /// can still be counted), giving up the one it replaces.
+    #[cfg(all(
+        feature = "std",
+        any(target_has_atomic = "64", feature = "portable-atomic")
+    ))]
+    fn keep(&self, side: Side, segment: Shared<'_, Segment<T>>, guard: &Guard) {
+        thread_cache::keep(self.id, side, segment, guard);
+    }
+
+    /// Without 64-bit atomics there are no never-reused queue identities
+    /// for a thread cache: nothing is kept, and every call pins.
+    #[cfg(all(
+        feature = "std",
+        not(any(target_has_atomic = "64", feature = "portable-atomic"))
+    ))]
+    #[inline(always)]
+    fn kept(&self, _side: Side) -> Counted<T> {
+        ptr::null()
+    }
+
+    /// See the other `kept`: nothing kept here.
+    #[cfg(all(
+        feature = "std",
+        not(any(target_has_atomic = "64", feature = "portable-atomic"))
+    ))]
+    #[inline(always)]
+    fn kept_pop(&self) -> Option<KeptPop<T>> {
+        None
+    }
+
+    /// Unreachable: nothing is kept here.
+    #[cfg(all(
+        feature = "std",
+        not(any(target_has_atomic = "64", feature = "portable-atomic"))
+    ))]
+    fn set_checked(&self, _entry: usize, _checked: bool) {}
+
+    /// See the other `keep`: nothing to keep here.
+    #[cfg(all(
+        feature = "std",
+        not(any(target_has_atomic = "64", feature = "portable-atomic"))
+    ))]
+    fn keep(&self, _side: Side, _segment: Shared<'_, Segment<T>>, _guard: &Guard) {}
+
     /// Makes `tail` point past `segment` if it still points at it.
     #[inline]
     fn help_tail(
@@ -737,7 +1449,8 @@ impl<T> SegmentedQueue<T> {
             .compare_exchange(segment, next, Release, Relaxed, guard);
     }
 
-    /// Moves `head` from the drained `segment` to `next` and retires it.
+    /// Moves `head` from the drained `segment` to `next` and gives up the
+    /// segment's list reference.
     #[cold]
     fn advance_head(
         &self,
@@ -745,9 +1458,9 @@ impl<T> SegmentedQueue<T> {
         next: Shared<'_, Segment<T>>,
         guard: &Guard,
     ) {
-        // `tail` first, so that it never points at a retired segment.
-        // Acquire: the segment `tail` names may be compared, not read; but
-        // the CAS below passes `next` on, which we acquired.
+        // `tail` first, so that it never points at a segment without its
+        // list reference. Acquire: the segment `tail` names is compared, not
+        // read; but the CAS below passes `next` on, which we acquired.
         if self.tail.load(Acquire, guard) == segment {
             self.help_tail(segment, next, guard);
         }
@@ -758,90 +1471,75 @@ impl<T> SegmentedQueue<T> {
             .compare_exchange(segment, next, Release, Relaxed, guard)
             .is_ok()
         {
-            // SAFETY: (1) unlinked from `head` by our CAS, and `tail` is past
-            // it, so no new operation can reach it; (2) every thread that
-            // still holds it was pinned before our CAS, and crossbeam-epoch
-            // frees it only after they unpin; (3) retired once, by the one
-            // successful CAS; (4) dropping a segment drops no `T` (the
-            // cells are `MaybeUninit`, and every element in it belongs to a
-            // pop already), so it may run on any thread, at any later time.
-            unsafe { guard.defer_destroy(segment) };
+            // SAFETY: the list's reference, given up once, by the one
+            // successful CAS; `head` and `tail` are past the segment, so no
+            // new thread can reach it.
+            unsafe { release_ref(segment.as_raw(), guard) };
         }
     }
 
-    /// The push algorithm; `guard` must be pinned on this queue's collector.
-    #[inline]
-    fn push_pinned(&self, mut value: T, guard: &Guard) {
+    /// The pinned push: into `tail`'s segment, moving on as needed; returns
+    /// the segment it landed in. `guard` must be pinned on this queue's
+    /// collector.
+    fn push_pinned<'g>(&self, mut value: T, guard: &'g Guard) -> Shared<'g, Segment<T>> {
         // A segment made for a lost linking race, kept for the next try.
         let mut spare: Option<Owned<Segment<T>>> = None;
         loop {
             // Acquire: pairs with the Release CASes of `tail`; makes the
             // segment's initial contents visible.
             let tail = self.tail.load(Acquire, guard);
-            // SAFETY: `tail` is never null and never retired (see
-            // Reclamation); we are pinned, so it lives while we use it.
-            let segment = unsafe { tail.deref() };
-            // Relaxed: the claim only needs atomicity; the value travels
-            // through the slot's Release CAS.
-            let index = segment.enq.fetch_add(1, Relaxed);
-            if index < SEGMENT {
-                // SAFETY: slot claimed by the fetch-and-add above; pinned.
-                match unsafe { segment.slot(index).put(value) } {
-                    Ok(()) => return,
-                    Err(back) => {
-                        value = back;
-                        continue;
-                    }
-                }
+            // SAFETY: `tail` is never null and always holds the list's
+            // reference (see Reclamation); we are pinned, so it lives while
+            // we use it.
+            match unsafe { tail.deref().push_here(value) } {
+                Ok(()) => return tail,
+                Err(back) => value = back,
             }
             match self.append(tail, value, &mut spare, guard) {
-                Ok(()) => return,
+                Ok(linked) => return linked,
                 Err(back) => value = back,
             }
         }
     }
 
     /// The slow path of a push into the full segment `tail`: move `tail`
-    /// on, or link a new segment holding `value`. Gives `value` back if it
-    /// was not pushed (the caller retries).
+    /// on, or link a new segment holding `value` (returned). Gives `value`
+    /// back if it was not pushed (the caller retries).
     #[cold]
-    fn append(
+    fn append<'g>(
         &self,
-        tail: Shared<'_, Segment<T>>,
+        tail: Shared<'g, Segment<T>>,
         value: T,
         spare: &mut Option<Owned<Segment<T>>>,
-        guard: &Guard,
-    ) -> Result<(), T> {
+        guard: &'g Guard,
+    ) -> Result<Shared<'g, Segment<T>>, T> {
         // SAFETY: as in `push_pinned`, the caller holds `tail` pinned.
         let segment = unsafe { tail.deref() };
         // Acquire: pairs with the Release CAS that linked it; the new
         // segment's contents (first value included) are read through it.
-        let next = segment.next.load(Acquire, guard);
+        let next = segment.link.next.load(Acquire, guard);
         if !next.is_null() {
             self.help_tail(tail, next, guard);
             return Err(value);
         }
-        let base = segment.base.wrapping_add(SEGMENT);
-        let new = match spare.take() {
-            Some(mut reused) => {
-                reused.base = base;
-                reused.put_first(value);
-                reused
-            }
-            None => Segment::with_first(base, value),
-        };
+        let base = segment.link.base.wrapping_add(SEGMENT);
+        // One reference: the list's, once linked.
+        let mut new = spare.take().unwrap_or_else(|| Segment::new(base, 1));
+        new.link.base = base;
+        new.put_first(value);
         // Release: pairs with the Acquire loads of `next`; publishes the new
         // segment and its first value. Linearization point of this push.
         // Acquire on failure: we pass the winner's segment on to `tail`.
         match segment
+            .link
             .next
             .compare_exchange(Shared::null(), new, Release, Acquire, guard)
         {
             Ok(linked) => {
                 self.help_tail(tail, linked, guard);
-                Ok(())
+                Ok(linked)
             }
-            Err(lost) => {
+            Err(mut lost) => {
                 let value = lost.new.take_first();
                 *spare = Some(lost.new);
                 self.help_tail(tail, lost.current, guard);
@@ -850,137 +1548,85 @@ impl<T> SegmentedQueue<T> {
         }
     }
 
-    /// `push_many` pinned on this queue's collector.
-    fn push_many_pinned(&self, items: &mut Vec<T>, guard: &Guard) {
+    /// `push_many` pinned on this queue's collector, for what `pending`
+    /// still holds; returns the segment it ended in.
+    fn push_many_pinned<'g>(
+        &self,
+        pending: &mut Pending<'_, T>,
+        guard: &'g Guard,
+    ) -> Shared<'g, Segment<T>> {
         let mut spare: Option<Owned<Segment<T>>> = None;
-        let mut values = items.drain(..);
-        let Some(mut value) = values.next() else {
-            return;
-        };
         loop {
             // Acquire: as in `push_pinned`.
             let tail = self.tail.load(Acquire, guard);
             // SAFETY: as in `push_pinned`.
-            let segment = unsafe { tail.deref() };
-            // Claim as many slots as values remain, at most a segment: one
-            // fetch-and-add for the run. Relaxed as in `push_pinned`.
-            let run = (values.len() + 1).min(SEGMENT);
-            let first = segment.enq.fetch_add(run, Relaxed);
-            if first < SEGMENT {
-                // Every claimed slot gets the next value in order, or, when
-                // a pop poisoned it, is skipped and the same value goes to
-                // the next slot; so the values land at increasing stream
-                // positions (FIFO kept) and no claimed slot stays EMPTY.
-                for index in first..(first + run).min(SEGMENT) {
-                    // SAFETY: claimed by the fetch-and-add above; pinned.
-                    match unsafe { segment.slot(index).put(value) } {
-                        Ok(()) => match values.next() {
-                            Some(following) => value = following,
-                            None => return,
-                        },
-                        Err(back) => value = back,
-                    }
-                }
-                continue;
+            if unsafe { tail.deref().push_runs(pending) } {
+                return tail;
             }
+            let Some(value) = pending.take() else {
+                return tail;
+            };
             match self.append(tail, value, &mut spare, guard) {
-                Ok(()) => match values.next() {
-                    Some(following) => value = following,
-                    None => return,
-                },
-                Err(back) => value = back,
+                Ok(linked) if pending.is_empty() => return linked,
+                Ok(_) => {}
+                // SAFETY: the value just taken goes back to its position.
+                Err(back) => unsafe { pending.put_back(back) },
             }
         }
     }
 
-    /// The pop algorithm; `guard` must be pinned on this queue's collector.
-    #[inline]
-    fn pop_pinned(&self, guard: &Guard) -> Option<T> {
+    /// The pinned pop: from `head`'s segment, moving `head` on as needed;
+    /// returns the value (or `None`) and the head segment it ended in.
+    fn pop_pinned<'g>(&self, guard: &'g Guard) -> (Option<T>, Shared<'g, Segment<T>>) {
         loop {
             // Acquire: pairs with the Release CASes of `head`.
             let head = self.head.load(Acquire, guard);
-            // SAFETY: `head` is never null; a segment retired after we
-            // pinned is not freed while `guard` lives.
+            // SAFETY: `head` is never null and holds the list's reference
+            // until it moves on; a segment retired after we pinned is not
+            // freed while `guard` lives; we read it from `head`.
             let segment = unsafe { head.deref() };
-            // Acquire: keeps the `enq` load below after this one; the empty
-            // check needs `deq` read first (see Linearization points).
-            let claimed = segment.deq.load(Acquire);
-            if claimed < SEGMENT {
-                // A `FULL` slot at `deq` shows the queue is not empty without
-                // reading `enq`, the pushers' line: a consumer that keeps up
-                // then leaves that line to them. Relaxed: a hint only; the
-                // claim below re-decides, and the value is read through the
-                // slot's Acquire load in `take`.
-                if segment.slot(claimed).state.load(Relaxed) != FULL {
-                    // Relaxed: a count compared, nothing read through it;
-                    // the Acquire above orders it after `deq`.
-                    let published = segment.enq.load(Relaxed);
-                    if claimed >= published {
-                        return None;
-                    }
-                }
-                // Relaxed: the claim only needs atomicity; the value comes
-                // through the slot's Acquire read.
-                let index = segment.deq.fetch_add(1, Relaxed);
-                if index < SEGMENT {
-                    // SAFETY: claimed by the fetch-and-add above; pinned.
-                    if let Some(value) = unsafe { segment.slot(index).take() } {
-                        return Some(value);
-                    }
-                    continue;
-                }
+            // SAFETY: as above.
+            match unsafe { segment.pop_here(true) } {
+                Popped::Value(value) => return (Some(value), head),
+                Popped::Empty => return (None, head),
+                Popped::Drained => {}
             }
             // Drained. Acquire: pairs with the Release CAS linking `next`.
-            let next = segment.next.load(Acquire, guard);
+            let next = segment.link.next.load(Acquire, guard);
             if next.is_null() {
-                return None;
+                return (None, head);
             }
             self.advance_head(head, next, guard);
         }
     }
 
-    /// `pop_many` pinned on this queue's collector.
-    fn pop_many_pinned(&self, out: &mut Vec<T>, max: usize, guard: &Guard) -> usize {
+    /// `pop_many` pinned on this queue's collector; returns how many it took
+    /// and the head segment it ended in.
+    fn pop_many_pinned<'g>(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+        guard: &'g Guard,
+    ) -> (usize, Shared<'g, Segment<T>>) {
         let mut taken = 0;
-        while taken < max {
+        loop {
             // Acquire: as in `pop_pinned`.
             let head = self.head.load(Acquire, guard);
             // SAFETY: as in `pop_pinned`.
             let segment = unsafe { head.deref() };
-            // Acquire: as in `pop_pinned`.
-            let claimed = segment.deq.load(Acquire);
-            if claimed < SEGMENT {
-                // Relaxed: as in `pop_pinned`.
-                let published = segment.enq.load(Relaxed).min(SEGMENT);
-                if claimed >= published {
-                    break;
-                }
-                // Claim no more than was published when we looked, so that a
-                // batch does not poison slots ahead of the pushers.
-                let run = (max - taken).min(published - claimed);
-                // Before claiming: a capacity panic must not lose elements.
-                out.reserve(run);
-                // Relaxed: as in `pop_pinned`.
-                let first = segment.deq.fetch_add(run, Relaxed);
-                if first < SEGMENT {
-                    for index in first..(first + run).min(SEGMENT) {
-                        // SAFETY: claimed above; pinned.
-                        if let Some(value) = unsafe { segment.slot(index).take() } {
-                            out.push(value);
-                            taken += 1;
-                        }
-                    }
-                    continue;
-                }
+            // SAFETY: as in `pop_pinned`.
+            let (count, end) = unsafe { segment.pop_runs(out, max - taken) };
+            taken += count;
+            if end != RunEnd::Drained {
+                return (taken, head);
             }
             // Acquire: as in `pop_pinned`.
-            let next = segment.next.load(Acquire, guard);
+            let next = segment.link.next.load(Acquire, guard);
             if next.is_null() {
-                break;
+                return (taken, head);
             }
             self.advance_head(head, next, guard);
         }
-        taken
     }
 
     /// `is_empty` pinned on this queue's collector: `pop`'s empty check,
@@ -989,17 +1635,18 @@ impl<T> SegmentedQueue<T> {
         // Acquire: as in `pop_pinned`.
         let mut current = self.head.load(Acquire, guard);
         loop {
-            // SAFETY: as in `pop_pinned`; segments after `head` are not
-            // retired before `head` passes them, which waits for our guard.
+            // SAFETY: as in `pop_pinned`; segments after `head` keep their
+            // list reference until `head` passes them, which waits for our
+            // guard to free them.
             let segment = unsafe { current.deref() };
-            // Acquire: as in `pop_pinned`.
+            // Acquire: as in `pop_here`.
             let claimed = segment.deq.load(Acquire);
             if claimed < SEGMENT {
-                // Relaxed: as in `pop_pinned`.
+                // Relaxed: as in `pop_here`.
                 return claimed >= segment.enq.load(Relaxed);
             }
             // Acquire: as in `pop_pinned`.
-            current = segment.next.load(Acquire, guard);
+            current = segment.link.next.load(Acquire, guard);
             if current.is_null() {
                 return true;
             }
@@ -1014,18 +1661,108 @@ impl<T> SegmentedQueue<T> {
         // SAFETY: as in `pop_pinned`.
         let head = unsafe { head.deref() };
         // Relaxed: a snapshot; the Acquire above orders the loads after it.
-        let front = head.base.wrapping_add(head.deq.load(Relaxed).min(SEGMENT));
+        let front = head
+            .link
+            .base
+            .wrapping_add(head.deq.load(Relaxed).min(SEGMENT));
         // Acquire: as in `push_pinned`.
         let tail = self.tail.load(Acquire, guard);
         // SAFETY: as in `push_pinned`.
         let tail = unsafe { tail.deref() };
         // Relaxed: as above.
-        let back = tail.base.wrapping_add(tail.enq.load(Relaxed).min(SEGMENT));
+        let back = tail
+            .link
+            .base
+            .wrapping_add(tail.enq.load(Relaxed).min(SEGMENT));
         // Wrapping difference, read as signed: `front` may pass `back` when
         // pops claimed slots past the pushes (they poison them), and the
         // queue then holds nothing in that segment.
         let len = back.wrapping_sub(front);
         if len > usize::MAX / 2 { 0 } else { len }
+    }
+}
+
+/// The values of a `push_many` not yet in the queue: the caller's `Vec`
+/// buffer, taken from the front.
+///
+/// The `Vec`'s length is set to zero first, so it owns no element while the
+/// values are moved out one by one; a value the queue cannot place yet (a
+/// lost linking race, a slot poisoned after it was written) is put back
+/// where it came from, in front of the rest, so the order is kept. Whatever
+/// is left when this is dropped (only on a panic) is dropped here.
+struct Pending<'a, T> {
+    /// The buffer of the borrowed `Vec`.
+    base: *mut T,
+    /// The first value still here.
+    next: usize,
+    /// One past the last value.
+    end: usize,
+    /// Borrows the `Vec` for as long as its buffer is used.
+    _items: PhantomData<&'a mut Vec<T>>,
+}
+
+impl<'a, T> Pending<'a, T> {
+    /// Takes over the elements of `items`, leaving it empty (capacity kept).
+    fn new(items: &'a mut Vec<T>) -> Self {
+        let end = items.len();
+        // SAFETY: the elements are now owned by `Pending` (it moves each out
+        // once, or drops it); the `Vec` keeps only its buffer.
+        unsafe { items.set_len(0) };
+        Self {
+            base: items.as_mut_ptr(),
+            next: 0,
+            end,
+            _items: PhantomData,
+        }
+    }
+
+    /// How many values are still here.
+    #[inline]
+    fn len(&self) -> usize {
+        self.end - self.next
+    }
+
+    /// Whether all values have been taken.
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.next == self.end
+    }
+
+    /// Moves the front value out.
+    #[inline]
+    fn take(&mut self) -> Option<T> {
+        if self.next == self.end {
+            return None;
+        }
+        // SAFETY: `next < end`: an initialized element of the buffer, not
+        // moved out yet; `next` moves past it, so it is read once.
+        let value = unsafe { self.base.add(self.next).read() };
+        self.next += 1;
+        Some(value)
+    }
+
+    /// Puts `value` back in front of the rest.
+    ///
+    /// # Safety
+    /// A value was taken and not yet put back at the position before `next`
+    /// (values go back in the reverse order they were taken).
+    #[inline]
+    unsafe fn put_back(&mut self, value: T) {
+        debug_assert!(self.next > 0);
+        self.next -= 1;
+        // SAFETY: position `next` was read out by `take` (the caller's
+        // contract), so it is vacant: the write overwrites nothing live.
+        unsafe { self.base.add(self.next).write(value) };
+    }
+}
+
+impl<T> Drop for Pending<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: `next..end` are the values still owned here, each dropped
+        // once; the `Vec`'s length is zero, so it will not drop them again.
+        unsafe {
+            ptr::slice_from_raw_parts_mut(self.base.add(self.next), self.len()).drop_in_place();
+        }
     }
 }
 
@@ -1062,36 +1799,47 @@ impl<T> fmt::Debug for SegmentedQueue<T> {
 
 impl<T> Drop for SegmentedQueue<T> {
     fn drop(&mut self) {
-        // SAFETY: `&mut self`: no operation is running, so nothing else can
-        // touch the segments; no guard is needed to read or free them.
+        // SAFETY: `&mut self`: no operation on this queue is running, so no
+        // thread is reading a segment pinned; segments kept by threads are
+        // only counted, not read, until those threads' next operation on
+        // this queue, which cannot come. No guard is needed.
         let guard = unsafe { crossbeam_epoch::unprotected() };
         // Relaxed here and below: `&mut self` means every other thread's
-        // accesses happen-before this call (the queue was moved here or its
+        // operations happen-before this call (the queue was moved here or its
         // sharing scope ended).
         let mut current = self.head.load(Relaxed, guard);
         while !current.is_null() {
-            // SAFETY: a linked segment, live until freed below, once.
+            // SAFETY: a linked segment holds the list's reference, which we
+            // give up below, once.
             let segment = unsafe { current.deref() };
             // With no operation running, every slot below `deq` was claimed
-            // by a pop that took or poisoned it, and every slot from `deq`
-            // to `enq` holds a value (a claimed push slot is written unless
+            // by a pop that took or poisoned it, and every slot from `deq` to
+            // `enq` holds a value (a claimed push slot is written unless
             // poisoned, and poisoning needs a pop's claim). Only the head
             // segment has a non-zero `deq`.
             let start = segment.deq.load(Relaxed).min(SEGMENT);
             let end = segment.enq.load(Relaxed).min(SEGMENT);
             for index in start..end {
                 let slot = segment.slot(index);
-                if slot.state.load(Relaxed) == FULL {
-                    // SAFETY: `FULL` and unclaimed: the value is in the cell
-                    // and nobody else will take it; dropped once.
-                    slot.value
+                // Relaxed: as above.
+                if slot.done.load(Relaxed) & slot.bit != 0 {
+                    // SAFETY: written by its pusher and unclaimed by any pop:
+                    // the value is in the cell and nobody else will take it;
+                    // dropped once.
+                    slot.cell
                         .with_mut(|cell| unsafe { (*cell).assume_init_drop() });
                 }
             }
-            let next = segment.next.load(Relaxed, guard);
-            // SAFETY: made by `Owned` in `Segment::new`, linked once, and
-            // never retired (only segments before `head` are): freed once.
-            drop(unsafe { current.into_owned() });
+            let next = segment.link.next.load(Relaxed, guard);
+            // AcqRel: as in `release_ref`.
+            if segment.link.refs.fetch_sub(1, AcqRel) == 1 {
+                // SAFETY: the last reference: no thread keeps the segment, and
+                // none can reach it (`&mut self`); made by `Segment::new`,
+                // freed once, and emptied of values above.
+                unsafe { free_segment(current.as_raw().cast_mut()) };
+            }
+            // Otherwise a thread keeps it; its memory goes when that thread
+            // lets it go (`release_ref`).
             current = next;
         }
     }
@@ -1101,10 +1849,12 @@ impl<T> Drop for SegmentedQueue<T> {
 /// through which it pushes and pops: the way to use the queue without
 /// `std`.
 ///
-/// Made by [`SegmentedQueue::handle`]. Each operation pins the handle's own
-/// participant, so it works where there are no thread-locals. Create one per
-/// thread and keep it: registering allocates. The handle is neither `Send`
-/// nor `Sync`; the queue's memory ordering contract holds through handles.
+/// Made by [`SegmentedQueue::handle`]. It keeps its own current segments
+/// (see the queue's "Segments kept by each thread") and pins its own
+/// participant when it changes segments, so it works where there are no
+/// thread-locals. Create one per thread and keep it: registering allocates.
+/// Dropping it lets its segments go. The handle is neither `Send` nor
+/// `Sync`; the queue's memory ordering contract holds through handles.
 ///
 /// ```
 /// use freelane::SegmentedQueue;
@@ -1134,6 +1884,13 @@ pub struct SegmentedQueueHandle<'a, T> {
     queue: &'a SegmentedQueue<T>,
     /// The participant, registered with the collector `queue` retires to.
     local: LocalHandle,
+    /// The segment this handle pushes into: null, or one counted reference.
+    push_segment: Cell<Counted<T>>,
+    /// The segment this handle pops from: null, or one counted reference.
+    pop_segment: Cell<Counted<T>>,
+    /// Whether its next pop there checks for an empty queue before claiming
+    /// (see `Segment::pop_here`): after an empty result, until a value.
+    pop_checked: Cell<bool>,
 }
 
 impl<T> SegmentedQueueHandle<'_, T> {
@@ -1148,7 +1905,19 @@ impl<T> SegmentedQueueHandle<'_, T> {
     /// assert_eq!(handle.pop(), Some("job"));
     /// ```
     pub fn push(&self, value: T) {
-        self.queue.push_pinned(value, &self.local.pin());
+        let kept = self.push_segment.get();
+        let value = if kept.is_null() {
+            value
+        } else {
+            // SAFETY: a kept segment holds one of our counted references.
+            match unsafe { (*kept).push_here(value) } {
+                Ok(()) => return,
+                Err(back) => back,
+            }
+        };
+        let guard = self.local.pin();
+        let landed = self.queue.push_pinned(value, &guard);
+        keep_in(&self.push_segment, landed, &guard);
     }
 
     /// Removes the front value, or `None` if empty, as `SegmentedQueue::pop`.
@@ -1163,7 +1932,27 @@ impl<T> SegmentedQueueHandle<'_, T> {
     /// assert_eq!(handle.pop(), Some(3));
     /// ```
     pub fn pop(&self) -> Option<T> {
-        self.queue.pop_pinned(&self.local.pin())
+        let kept = self.pop_segment.get();
+        if !kept.is_null() {
+            let checked = self.pop_checked.get();
+            // SAFETY: a kept segment holds one of our counted references, and
+            // was read from `head`.
+            match unsafe { (*kept).pop_here(checked) } {
+                Popped::Value(value) => {
+                    self.pop_checked.set(false);
+                    return Some(value);
+                }
+                Popped::Empty => {
+                    self.pop_checked.set(true);
+                    return None;
+                }
+                Popped::Drained => {}
+            }
+        }
+        let guard = self.local.pin();
+        let (popped, head) = self.queue.pop_pinned(&guard);
+        keep_in(&self.pop_segment, head, &guard);
+        popped
     }
 
     /// Pushes every element of `items` in order and leaves it empty, as
@@ -1178,7 +1967,15 @@ impl<T> SegmentedQueueHandle<'_, T> {
     /// assert_eq!(handle.len(), 2);
     /// ```
     pub fn push_many(&self, items: &mut Vec<T>) {
-        self.queue.push_many_pinned(items, &self.local.pin());
+        let mut pending = Pending::new(items);
+        let kept = self.push_segment.get();
+        // SAFETY: a kept segment holds one of our counted references.
+        if pending.is_empty() || (!kept.is_null() && unsafe { (*kept).push_runs(&mut pending) }) {
+            return;
+        }
+        let guard = self.local.pin();
+        let landed = self.queue.push_many_pinned(&mut pending, &guard);
+        keep_in(&self.push_segment, landed, &guard);
     }
 
     /// Appends up to `max` elements to `out`, oldest first, as
@@ -1195,7 +1992,23 @@ impl<T> SegmentedQueueHandle<'_, T> {
     /// assert_eq!(out, [1, 2]);
     /// ```
     pub fn pop_many(&self, out: &mut Vec<T>, max: usize) -> usize {
-        self.queue.pop_many_pinned(out, max, &self.local.pin())
+        let mut taken = 0;
+        let kept = self.pop_segment.get();
+        if !kept.is_null() {
+            // SAFETY: as in `pop`.
+            let (count, end) = unsafe { (*kept).pop_runs(out, max) };
+            taken = count;
+            if end != RunEnd::Drained {
+                return taken;
+            }
+        }
+        if max == 0 {
+            return 0;
+        }
+        let guard = self.local.pin();
+        let (count, head) = self.queue.pop_many_pinned(out, max - taken, &guard);
+        keep_in(&self.pop_segment, head, &guard);
+        taken + count
     }
 
     /// As [`SegmentedQueue::is_empty`], without its temporary registration.
@@ -1229,6 +2042,36 @@ impl<T> SegmentedQueueHandle<'_, T> {
     }
 }
 
+/// Makes `segment` the one `slot` keeps, if it can still be counted (else
+/// `slot` keeps nothing), and gives up the one it kept before.
+fn keep_in<T>(slot: &Cell<Counted<T>>, segment: Shared<'_, Segment<T>>, guard: &Guard) {
+    // SAFETY: `segment` was loaded from the queue under `guard`.
+    let counted = unsafe { acquire_ref(segment.deref(), guard) };
+    let new = if counted {
+        segment.as_raw()
+    } else {
+        ptr::null()
+    };
+    let old = slot.replace(new);
+    if !old.is_null() {
+        // SAFETY: `slot` owned one count of `old`, now given up.
+        unsafe { release_ref(old, guard) };
+    }
+}
+
+impl<T> Drop for SegmentedQueueHandle<'_, T> {
+    fn drop(&mut self) {
+        let guard = self.local.pin();
+        for slot in [&self.push_segment, &self.pop_segment] {
+            let kept = slot.replace(ptr::null());
+            if !kept.is_null() {
+                // SAFETY: the handle owned one count of `kept`.
+                unsafe { release_ref(kept, &guard) };
+            }
+        }
+    }
+}
+
 impl<T> fmt::Debug for SegmentedQueueHandle<'_, T> {
     /// Shows the queue's length (a snapshot); `T` need not be `Debug`.
     ///
@@ -1245,5 +2088,238 @@ impl<T> fmt::Debug for SegmentedQueueHandle<'_, T> {
         f.debug_struct("SegmentedQueueHandle")
             .field("len", &self.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// The per-thread cache of kept segments behind `SegmentedQueue::push`,
+/// `pop`, `push_many` and `pop_many` (see "Segments kept by each thread").
+///
+/// One small table per thread: for each of up to [`ENTRIES`] queues (by
+/// their never-reused 64-bit identity), the counted segment its pushes go to
+/// and the one its pops read, and the function that gives a count back (the
+/// table holds segments of any `T`). Every access is a `Cell` read or write
+/// with no borrow held across a call, so a crossbeam-epoch deferred function
+/// that runs during a pin and uses a queue on this thread finds the table in
+/// a consistent state. The thread's exit gives its counts back.
+#[cfg(all(
+    feature = "std",
+    any(target_has_atomic = "64", feature = "portable-atomic")
+))]
+mod thread_cache {
+    use core::cell::Cell;
+    use core::ptr;
+
+    #[cfg(not(freelane_loom))]
+    use crossbeam_epoch::LocalHandle;
+    use crossbeam_epoch::{Guard, Shared};
+
+    use super::{Counted, KeptPop, Segment, Side, acquire_ref, release_ref};
+    use crate::sync::atomic::AtomicU64;
+    use crate::sync::atomic::Ordering::Relaxed;
+
+    /// Queues a thread keeps segments for at once: a thread that pops from
+    /// one queue and pushes to another, or works on a few, stays on the fast
+    /// path; one that cycles through more takes the pinned path on each
+    /// change.
+    const ENTRIES: usize = 4;
+
+    /// The next queue identity. Starts at 1: 0 marks a free cache entry.
+    /// 64 bits never wrap (a new queue every nanosecond for 500 years), so
+    /// an identity is never reused and a cache entry of a dropped queue never
+    /// matches a new one.
+    #[cfg(not(freelane_loom))]
+    static NEXT_QUEUE_ID: AtomicU64 = AtomicU64::new(1);
+    #[cfg(freelane_loom)]
+    crate::sync::lazy_static! {
+        static ref NEXT_QUEUE_ID: AtomicU64 = AtomicU64::new(1);
+    }
+
+    /// A fresh queue identity.
+    pub(super) fn next_queue_id() -> u64 {
+        // Relaxed: only uniqueness is needed, which the RMW gives.
+        NEXT_QUEUE_ID.fetch_add(1, Relaxed)
+    }
+
+    /// Gives back one count of a segment of some `T`.
+    type Release = unsafe fn(*const (), &Guard);
+
+    /// `release_ref` for segments of `T`, behind a type-erased pointer.
+    ///
+    /// # Safety
+    /// As for `release_ref`; `segment` points to a `Segment<T>`.
+    unsafe fn release_erased<T>(segment: *const (), guard: &Guard) {
+        // SAFETY: the caller's contract.
+        unsafe { release_ref::<T>(segment.cast(), guard) };
+    }
+
+    /// Does nothing: the release function of a free entry.
+    ///
+    /// # Safety
+    /// None; `unsafe` only to have the `Release` type.
+    unsafe fn release_nothing(_segment: *const (), _guard: &Guard) {}
+
+    /// One thread's table.
+    struct Cache {
+        /// Queue identity per entry, 0 when free.
+        ids: [Cell<u64>; ENTRIES],
+        /// The kept push segment per entry: null or one counted reference.
+        push: [Cell<*const ()>; ENTRIES],
+        /// The kept pop segment per entry: null or one counted reference.
+        pop: [Cell<*const ()>; ENTRIES],
+        /// How to give back the counts of each entry's segments.
+        release: [Cell<Release>; ENTRIES],
+        /// Whether the entry's next pop checks for an empty queue before
+        /// claiming (see `Segment::pop_here`).
+        checked: [Cell<bool>; ENTRIES],
+        /// The entry a new queue takes next when none is free.
+        victim: Cell<usize>,
+        /// A participant of the default collector, registered with the
+        /// table, for giving back the counts when the thread exits: by then
+        /// crossbeam-epoch's own thread-local participant may be gone
+        /// already. Not under loom (see `Drop`).
+        #[cfg(not(freelane_loom))]
+        local: LocalHandle,
+    }
+
+    impl Cache {
+        fn new() -> Self {
+            Self {
+                ids: [const { Cell::new(0) }; ENTRIES],
+                push: [const { Cell::new(ptr::null()) }; ENTRIES],
+                pop: [const { Cell::new(ptr::null()) }; ENTRIES],
+                release: [const { Cell::new(release_nothing as Release) }; ENTRIES],
+                checked: [const { Cell::new(true) }; ENTRIES],
+                victim: Cell::new(0),
+                #[cfg(not(freelane_loom))]
+                local: crossbeam_epoch::default_collector().register(),
+            }
+        }
+
+        /// The kept segments of `side`.
+        fn side(&self, side: Side) -> &[Cell<*const ()>; ENTRIES] {
+            match side {
+                Side::Push => &self.push,
+                Side::Pop => &self.pop,
+            }
+        }
+    }
+
+    /// Gives the counts back: a thread's kept segments are let go when it
+    /// exits.
+    ///
+    /// Not under loom, where the table's counts are left as they are: loom
+    /// drops a thread's locals in hash-map order, so two locals whose
+    /// destructors touch modelled atomics (this table and crossbeam-epoch's
+    /// own participant) make an execution nondeterministic, which loom
+    /// rejects. The models cover giving counts back through `keep` and the
+    /// handle's drop; what is left is memory of the model's own run.
+    #[cfg(not(freelane_loom))]
+    impl Drop for Cache {
+        fn drop(&mut self) {
+            let guard = self.local.pin();
+            for entry in 0..ENTRIES {
+                let release = self.release[entry].get();
+                for kept in [self.push[entry].take(), self.pop[entry].take()] {
+                    if !kept.is_null() {
+                        // SAFETY: the entry owned one count of `kept`, a
+                        // segment of the type `release` was made for.
+                        unsafe { release(kept, &guard) };
+                    }
+                }
+            }
+        }
+    }
+
+    crate::sync::thread_local! {
+        static CACHE: Cache = Cache::new();
+    }
+
+    /// The calling thread's kept segment of queue `id` on `side`, or null
+    /// (none yet, or the thread's table is gone: its exit has begun).
+    #[inline(always)]
+    pub(super) fn kept<T>(id: u64, side: Side) -> Counted<T> {
+        CACHE
+            .try_with(|cache| {
+                for entry in 0..ENTRIES {
+                    if cache.ids[entry].get() == id {
+                        return cache.side(side)[entry].get();
+                    }
+                }
+                ptr::null()
+            })
+            .unwrap_or(ptr::null())
+            .cast()
+    }
+
+    /// The calling thread's kept pop segment of queue `id`, with its cache
+    /// entry and check mode, if there is one.
+    #[inline(always)]
+    pub(super) fn kept_pop<T>(id: u64) -> Option<KeptPop<T>> {
+        CACHE
+            .try_with(|cache| {
+                let entry = (0..ENTRIES).find(|&entry| cache.ids[entry].get() == id)?;
+                let segment = cache.pop[entry].get();
+                (!segment.is_null()).then(|| KeptPop {
+                    segment: segment.cast(),
+                    entry,
+                    checked: cache.checked[entry].get(),
+                })
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// Sets entry `entry`'s pop check mode (the entry `kept_pop` just
+    /// returned: nothing ran on this thread since).
+    #[inline(always)]
+    pub(super) fn set_checked(entry: usize, checked: bool) {
+        let _ = CACHE.try_with(|cache| cache.checked[entry].set(checked));
+    }
+
+    /// Makes `segment` the calling thread's kept segment of queue `id` on
+    /// `side`, if it can still be counted; gives up what that replaces (and
+    /// an evicted entry's segments). `segment` was loaded under `guard`.
+    pub(super) fn keep<T>(id: u64, side: Side, segment: Shared<'_, Segment<T>>, guard: &Guard) {
+        // SAFETY: `segment` was loaded from the queue under `guard`.
+        let counted = unsafe { acquire_ref(segment.deref(), guard) };
+        let new: *const () = if counted {
+            segment.as_raw().cast()
+        } else {
+            ptr::null()
+        };
+        // Counts to give back once the table is consistent again.
+        let mut give_back: [(*const (), Release); 3] = [(ptr::null(), release_nothing); 3];
+        let stored = CACHE.try_with(|cache| {
+            let entry = match (0..ENTRIES).find(|&entry| cache.ids[entry].get() == id) {
+                Some(entry) => entry,
+                None => {
+                    let entry = (0..ENTRIES)
+                        .find(|&entry| cache.ids[entry].get() == 0)
+                        .unwrap_or_else(|| {
+                            let victim = cache.victim.get();
+                            cache.victim.set((victim + 1) % ENTRIES);
+                            victim
+                        });
+                    let release = cache.release[entry].replace(release_erased::<T>);
+                    give_back[1] = (cache.push[entry].replace(ptr::null()), release);
+                    give_back[2] = (cache.pop[entry].replace(ptr::null()), release);
+                    cache.ids[entry].set(id);
+                    cache.checked[entry].set(true);
+                    entry
+                }
+            };
+            give_back[0] = (cache.side(side)[entry].replace(new), release_erased::<T>);
+        });
+        if stored.is_err() {
+            // The thread's table is gone: keep nothing.
+            give_back[0] = (new, release_erased::<T>);
+        }
+        for (kept, release) in give_back {
+            if !kept.is_null() {
+                // SAFETY: each was one count owned by the table (or just
+                // taken above), of a segment of the type `release` is for.
+                unsafe { release(kept, guard) };
+            }
+        }
     }
 }

@@ -3,15 +3,23 @@
 //!
 //! Built only with `RUSTFLAGS="--cfg freelane_loom --cfg crossbeam_loom"`
 //! (see `.ci/stages/loom.sh`). Under loom a segment has 2 slots and a pop
-//! that finds its slot unwritten spins once before poisoning it, so these
-//! small models cross segment boundaries, race pushers to link a segment,
-//! and take the poisoning path. Loom checks every slot's value cell: a pop
+//! that finds its slot unwritten poisons it at once (a spin would be a yield,
+//! after which loom runs the pusher first), so these small models cross
+//! segment boundaries, race pushers to link a segment, and take the
+//! poisoning paths: a push that finds its slot poisoned pushes again, and a
+//! batch that loses a written slot takes its values back (with either path
+//! broken, a model fails: checked by mutation). Loom checks every slot's value cell: a pop
 //! reading a value without the push's Release, a pusher taking back a value
 //! a pop also read, or a segment freed while still read is a failure.
 //!
 //! Each model asserts conservation (each value out exactly once) and, where
 //! a thread pushes several, its FIFO order; bounds are set per model so the
 //! file runs in a few minutes in release mode.
+//!
+//! Under loom two slots share one state word, so every model also races a
+//! pusher's `or` with the other slot's pop on that word; threads keep their
+//! segments in the thread cache as in normal builds (the first operation of
+//! a thread takes the pinned path, the next ones the kept segment).
 #![cfg(freelane_loom)]
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
 
@@ -182,5 +190,43 @@ fn segmented_drop_drops_each_payload_once() {
                 "payload {id} dropped {count:?} times"
             );
         }
+    });
+}
+
+/// Reclamation: both threads pop across the segment boundary, so each keeps
+/// the first segment and then gives its count back; whichever gives the last
+/// one retires the segment to the epoch, and both flush the collector so that
+/// its free runs inside the model, on either thread. Under loom the free
+/// writes every value cell first (`free_segment`), so a free that does not
+/// wait for a pop still reading the segment pinned (one that found it through
+/// `head`, without a count) is a data race here: freeing at the last count
+/// without the epoch fails this model. Each value exactly once.
+#[test]
+fn segmented_segment_freed_after_its_last_holder() {
+    model(1, 2, |order| {
+        let queue = Arc::new(SegmentedQueue::new());
+        for value in 0..4 {
+            queue.push(value);
+        }
+        let popper = {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || {
+                order.start(1);
+                let mine = [queue.pop(), queue.pop()];
+                for _ in 0..3 {
+                    crossbeam_epoch::pin().flush();
+                }
+                mine
+            })
+        };
+        order.start(0);
+        let mine = [queue.pop(), queue.pop()];
+        for _ in 0..3 {
+            crossbeam_epoch::pin().flush();
+        }
+        let theirs = popper.join().unwrap();
+        let mut all: Vec<_> = mine.into_iter().chain(theirs).flatten().collect();
+        all.sort_unstable();
+        assert_eq!(all, [0, 1, 2, 3], "values lost or duplicated");
     });
 }

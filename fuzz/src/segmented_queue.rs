@@ -15,7 +15,7 @@ pub enum Op {
     Push,
     /// `push` 1 to 16 payloads in a row.
     PushMany(u8),
-    /// `push_many` of 0 to 299 payloads (a few cross a 1024-slot segment boundary).
+    /// `push_many` of 0 to 299 payloads (a few cross a segment boundary).
     PushBatch(u16),
     /// `pop`.
     Pop,
