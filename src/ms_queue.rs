@@ -732,7 +732,7 @@ crate::sync::thread_local! {
 ///   one CAS per chain.
 /// - **Caches.** A pusher takes a whole chain off the pool with one CAS and
 ///   then uses it one node per push from a private cache: the thread's own
-///   for [`push`](MsQueue::push) (one queue at a time; pushing to another
+///   for the plain `push` (under `std`; one queue at a time, pushing to another
 ///   queue hands the rest back), the handle's for [`MsQueueHandle::push`].
 ///   The pool was a third contended CAS per push beside `next` and `tail`
 ///   (a quarter of the push's profile samples at 2p2c); now it is one per 32
