@@ -107,8 +107,10 @@ unsafe impl Send for HeapNode {}
 unsafe impl Sync for HeapNode {}
 
 impl HeapNode {
-    fn new(needed: usize) -> Self {
-        Self(NonNull::from(Box::leak(Box::new(Waiter::new(needed)))))
+    fn new(needed: usize, arrival: Arrival) -> Self {
+        Self(NonNull::from(Box::leak(Box::new(Waiter::new(
+            needed, arrival,
+        )))))
     }
 
     fn get(&self) -> &Waiter {
@@ -184,7 +186,10 @@ impl Acquiring {
                 Err(TryAcquireError::NoPermits) => {}
             }
             let arrival = *self.arrival.get_or_insert_with(Arrival::now);
-            let node = self.node.get_or_insert_with(|| HeapNode::new(n)).get();
+            let node = self
+                .node
+                .get_or_insert_with(|| HeapNode::new(n, arrival))
+                .get();
             // SAFETY: the node is off the queue (`queued` is clear: never
             // queued, or seen off it above), and it stays on the heap at
             // this address until our drop, which cancels it first if it is

@@ -47,13 +47,13 @@ impl Semaphore {
         // Our node, on this frame, for every retry of this wait: a blocking
         // wait allocates nothing. Declared before the guard, so dropped
         // after it.
-        let node = Waiter::new(n);
+        let mut arrival = Arrival::now();
+        let node = Waiter::new(n, arrival);
         let _unqueue = Unqueue {
             semaphore: self,
             node: &node,
             n,
         };
-        let mut arrival = Arrival::now();
         loop {
             // The thread's cached waker goes into the node with it.
             let verdict = crate::wait::with_thread_waker(|waker, _| {

@@ -72,7 +72,7 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, available_in, pack, per
 /// lock-protected queue and parks or returns `Pending`. This is
 /// parking_lot's "eventual fairness" applied to tokio's batch semaphore (see
 /// References), re-derived for one word, with waiter nodes that the
-/// waiters own (as tokio's do) in a queue of pointers to them.
+/// waiters own, linked into an intrusive list (as tokio's are).
 ///
 /// # How it works
 /// Sections: State; Linearization points; Fairness; Waiting; Progress; ABA
@@ -89,9 +89,9 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, available_in, pack, per
 /// ```text
 ///  state: usize   bit usize::BITS-1 ... 3     2         1         0
 ///                    [ available permits | QUEUED | HANDOFF | CLOSED ]
-///  waiters: Lock<Queue { entries, handoffs, last_fair }>   oldest first
-///  Entry { waiter: pointer to a Waiter, handoff: bool, arrival }
-///  Waiter { queued: AtomicBool, needed, assigned, waker }   owned by the waiter
+///  waiters: Lock<Queue { head, tail, handoffs, last_fair }>   oldest first
+///  Waiter { queued: AtomicBool, needed, assigned,            owned by the waiter
+///           links: { waker, prev, next, handoff: bool, arrival } }
 /// ```
 /// - `MAX_PERMITS` is `usize::MAX >> 3`: exactly what the permit field holds,
 ///   2^61 - 1 with a 64-bit `usize`, 2^29 - 1 = 536 870 911 with a 32-bit one
@@ -206,8 +206,9 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, available_in, pack, per
 /// thread keeps it on its stack for the length of its wait, an
 /// `acquire*_async` future on the heap (allocated at its first enqueue and
 /// reused by its retries, so moving the future never moves the node). The
-/// queue holds pointers to queued nodes, so queueing allocates nothing
-/// beyond the queue's own growth, and no reference count changes hands.
+/// queue is a doubly linked list through the nodes' own `links`, so
+/// queueing allocates nothing, a cancel unlinks its node in constant time,
+/// and no reference count changes hands.
 /// Threads and tasks share the one queue and the one policy above. A thread
 /// spins briefly before it queues and after, then parks; a task does not
 /// spin (it would hold up its executor thread's other tasks) and returns
@@ -245,16 +246,17 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, available_in, pack, per
 /// short critical section (it wakes or grants at most as many waiters as it
 /// releases permits); a thread preempted inside it delays other releases,
 /// enqueues and timeouts, but never the fast paths of threads that hold
-/// permits, and in barging mode never a `try_acquire`. A timeout or close
-/// searches the queue linearly. Waiting threads spin briefly, then park.
+/// permits, and in barging mode never a `try_acquire`. Each locked step
+/// takes constant time per waiter it serves (a `close` walks the whole
+/// queue). Waiting threads spin briefly, then park.
 ///
 /// # ABA and reclamation
 /// The word holds counts and flags, never pointers: an interleaving that
 /// returns it to an old value restores an equivalent state, so a CAS that
 /// succeeds on it is correct. The queue holds pointers, but only to queued
-/// nodes, and compares them (a cancel looking for its entry) only under the
-/// lock: a node's memory can be reused only after it left the queue, so no
-/// entry ever names a reused address.
+/// nodes, and follows them only under the lock: a node's memory can be
+/// reused only after it left the queue (unlinked, under the lock), so no
+/// link ever names a reused address.
 ///
 /// A node is freed by its owner alone (a future's drop; a thread returning
 /// from its wait), and only once it is off the queue: seen off it (the
@@ -306,7 +308,7 @@ pub struct Semaphore {
     total: AtomicUsize,
     /// Queued waiters, oldest first, and the hand-off bookkeeping. The lock
     /// also guards the `QUEUED` and `HANDOFF` bits (set and cleared only while
-    /// holding it) and each queued waiter's `assigned`.
+    /// holding it) and each queued waiter's `assigned` and `links`.
     waiters: Lock<queue::Queue>,
 }
 

@@ -15,27 +15,28 @@
 //! Why not the ring buffer's `wait::WaitQueue`: its entries are bare signals
 //! woken first in, first out to re-check a condition. Here a waiter carries
 //! a request and a permit assignment written under the lock (hand-off is a
-//! grant, not a hint to retry); the entries have two modes, and a waiter
+//! grant, not a hint to retry); the nodes have two modes, and a waiter
 //! woken in vain goes back to the front with its arrival time; the queue's
 //! state is mirrored in the semaphore's own word (`QUEUED`, `HANDOFF`),
 //! changed under the same lock, so that a release learns from its one
 //! read-modify-write whether anyone waits and `close` can set `CLOSED` under
 //! the lock every grant holds; and a waiter that gives up passes on permits,
 //! not just a wake-up. So the nodes are the semaphore's own: a node's waker
-//! slot and its "queued" flag are written under this queue's lock, which
-//! spares a wake-up the signal's own lock and reference count. What it
+//! and links and its "queued" flag are written under this queue's lock,
+//! which spares a wake-up a signal's own lock and reference count. What it
 //! shares with the ring is the [`Lock`](crate::wait::Lock) and, for threads,
 //! `with_thread_waker`.
 //!
 //! # Sections
-//! - [`Waiter`]: the node, and its ownership protocol.
-//! - [`Queue`], [`Entry`], [`Arrival`]: what the lock guards.
+//! - [`Waiter`], [`Links`]: the node, and its ownership protocol.
+//! - [`Queue`], [`Arrival`]: what the lock guards, a doubly linked list of
+//!   nodes (intrusive: the links are in the nodes, so queueing allocates
+//!   nothing and a cancel unlinks its node in constant time).
 //! - Release slow paths: `release_slow`, `release_handoff`, `release_wake`.
 //! - The locked steps: `settle_locked`, `wake_locked`, `promote_locked`,
 //!   `publish_locked`, `dequeue_locked`.
 //! - Queueing and leaving: `enqueue`, `register`, `cancel`, `close_and_drain`.
 
-use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::fmt;
 use core::ptr::NonNull;
@@ -62,10 +63,13 @@ pub(super) const FAIR_BOUND: core::time::Duration = core::time::Duration::from_m
 /// What the waiters lock guards: the queue and the hand-off bookkeeping.
 #[derive(Debug)]
 pub(super) struct Queue {
-    /// Queued waiters, oldest first (a waiter woken to retry that has to
-    /// queue again goes back to the front: it is older than the rest).
-    entries: VecDeque<Entry>,
-    /// How many queued entries are in hand-off mode. `HANDOFF` is set in the
+    /// The oldest queued node, or `None` for an empty queue (a waiter woken
+    /// to retry that has to queue again goes back to the front: it is older
+    /// than the rest).
+    head: Option<NodePtr>,
+    /// The newest queued node.
+    tail: Option<NodePtr>,
+    /// How many queued nodes are in hand-off mode. `HANDOFF` is set in the
     /// word exactly when this is non-zero.
     handoffs: usize,
     /// When the last promotion happened; the next one waits until
@@ -77,7 +81,8 @@ pub(super) struct Queue {
 impl Queue {
     pub(super) fn new() -> Self {
         Self {
-            entries: VecDeque::new(),
+            head: None,
+            tail: None,
             handoffs: 0,
             #[cfg(all(feature = "std", not(freelane_loom)))]
             last_fair: None,
@@ -95,13 +100,16 @@ impl Queue {
     /// can explore deterministically.
     #[inline]
     fn take_fair_turn(&mut self, now: Now) -> bool {
-        let Some(front) = self.entries.front() else {
+        let Some(front) = self.head else {
             return false;
         };
-        debug_assert!(!front.handoff, "called in barging mode only");
+        // SAFETY: linked, so queued (`Queue`'s invariant), and we hold the
+        // lock (`&mut self`).
+        let (handoff, arrival) = unsafe { front.links(|links| (links.handoff, links.arrival)) };
+        debug_assert!(!handoff, "called in barging mode only");
         #[cfg(all(feature = "std", not(freelane_loom)))]
         {
-            if !now.bound_passed_since(front.arrival.since)
+            if !now.bound_passed_since(arrival.since)
                 || self
                     .last_fair
                     .is_some_and(|last| !now.bound_passed_since(last))
@@ -114,8 +122,72 @@ impl Queue {
         #[cfg(not(all(feature = "std", not(freelane_loom))))]
         {
             let () = now;
-            front.arrival.failed_wakeups >= 1
+            arrival.failed_wakeups >= 1
         }
+    }
+
+    /// Whether no node is queued.
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.head.is_none()
+    }
+
+    /// Links `node` in at the back (`front == false`) or the front.
+    ///
+    /// # Safety
+    /// `node` must be off the queue (not linked), and its owner must keep it
+    /// alive and in place until it has been unlinked again (the contract of
+    /// [`Semaphore::enqueue`]); the caller sets its `queued` flag.
+    unsafe fn link(&mut self, node: NodePtr, front: bool) {
+        let (prev, next) = if front {
+            (None, self.head)
+        } else {
+            (self.tail, None)
+        };
+        // SAFETY: ours to write: off the queue, its owner handed it to us
+        // for this, and we hold the lock.
+        unsafe {
+            node.links_mut(|links| {
+                links.prev = prev;
+                links.next = next;
+            });
+        }
+        match prev {
+            // SAFETY: linked, so queued and alive (`Queue`'s invariant);
+            // we hold the lock.
+            Some(prev) => unsafe { prev.links_mut(|links| links.next = Some(node)) },
+            None => self.head = Some(node),
+        }
+        match next {
+            // SAFETY: as above.
+            Some(next) => unsafe { next.links_mut(|links| links.prev = Some(node)) },
+            None => self.tail = Some(node),
+        }
+    }
+
+    /// Unlinks `node`, which must be linked in this queue.
+    fn unlink(&mut self, node: NodePtr) {
+        // SAFETY: linked, so queued and alive (`Queue`'s invariant, which
+        // the caller's precondition extends to `node`); we hold the lock.
+        let (prev, next) = unsafe { node.links(|links| (links.prev, links.next)) };
+        match prev {
+            // SAFETY: as above, for its neighbours.
+            Some(prev) => unsafe { prev.links_mut(|links| links.next = next) },
+            None => self.head = next,
+        }
+        match next {
+            // SAFETY: as above.
+            Some(next) => unsafe { next.links_mut(|links| links.prev = prev) },
+            None => self.tail = prev,
+        }
+    }
+
+    /// Unlinks the oldest node and returns it, with its hand-off mode.
+    #[inline]
+    fn pop_front(&mut self) -> Option<NodePtr> {
+        let front = self.head?;
+        self.unlink(front);
+        Some(front)
     }
 }
 
@@ -205,17 +277,6 @@ fn fair_now() -> Now {
     }
 }
 
-/// A queued waiter and how it is served.
-#[derive(Debug)]
-struct Entry {
-    waiter: NodePtr,
-    /// In hand-off mode: released permits are assigned to it (first come,
-    /// first served) instead of going into the word.
-    handoff: bool,
-    /// When it first queued, and how often it was woken in vain since.
-    arrival: Arrival,
-}
-
 /// When a waiting acquire first queued, kept across its retries.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Arrival {
@@ -259,16 +320,33 @@ pub(super) struct Waiter {
     /// lock while queued; read under it, or by the owner once it saw the node
     /// off the queue (whose Release/Acquire pair publishes the writes).
     assigned: AtomicUsize,
-    /// The waker to wake when the node leaves the queue. Accessed under the
-    /// lock while the node is queued, by its owner only while it is not.
-    waker: UnsafeCell<Option<Waker>>,
+    /// The waker and the queue's bookkeeping: the lock holder's while the
+    /// node is queued, its owner's while it is not.
+    links: UnsafeCell<Links>,
 }
 
-// SAFETY: the waker slot, the one field without synchronization of its own,
-// is accessed only under the waiters lock while the node is queued and only
-// by its owner while it is not (each access says which, in its `SAFETY`
+/// The part of a node that the waiters lock guards while it is queued.
+#[derive(Debug)]
+struct Links {
+    /// The waker to wake when the node leaves the queue.
+    waker: Option<Waker>,
+    /// Its neighbours in the queue (older, newer).
+    prev: Option<NodePtr>,
+    next: Option<NodePtr>,
+    /// In hand-off mode: released permits are assigned to it (first come,
+    /// first served) instead of going into the word.
+    handoff: bool,
+    /// When it first queued, and how often it was woken in vain since.
+    arrival: Arrival,
+}
+
+// SAFETY: `links`, the one field without synchronization of its own, is
+// accessed only under the waiters lock while the node is queued and only by
+// its owner while it is not (each access says which, in its `SAFETY`
 // comment), and the `queued` flag's Release/Acquire pair orders the hand-over
-// between the two. `Waker` is `Send + Sync`.
+// between the two. What it holds (a `Waker`, pointers to other nodes, which
+// are only followed under the lock, plain values) may be used from any
+// thread.
 unsafe impl Sync for Waiter {}
 
 impl fmt::Debug for Waiter {
@@ -282,13 +360,20 @@ impl fmt::Debug for Waiter {
 }
 
 impl Waiter {
-    /// A node for `needed >= 1` permits, not queued.
-    pub(super) fn new(needed: usize) -> Self {
+    /// A node for `needed >= 1` permits of a wait that began at `arrival`,
+    /// not queued.
+    pub(super) fn new(needed: usize, arrival: Arrival) -> Self {
         Self {
             queued: AtomicBool::new(false),
             needed,
             assigned: AtomicUsize::new(0),
-            waker: UnsafeCell::new(None),
+            links: UnsafeCell::new(Links {
+                waker: None,
+                prev: None,
+                next: None,
+                handoff: false,
+                arrival,
+            }),
         }
     }
 
@@ -315,8 +400,9 @@ impl Waiter {
     /// lock held.
     fn take_waker_unqueued(&self) -> Option<Waker> {
         // SAFETY: the caller owns the node off the queue: nobody else
-        // touches its waker slot.
-        self.waker.with_mut(|slot| unsafe { (*slot).take() })
+        // touches its links.
+        self.links
+            .with_mut(|links| unsafe { (*links).waker.take() })
     }
 }
 
@@ -346,6 +432,33 @@ impl NodePtr {
         // SAFETY: the caller's contract; the owner keeps a queued node alive
         // and in place (`enqueue`).
         unsafe { self.0.as_ref() }
+    }
+
+    /// Reads the node's links.
+    ///
+    /// # Safety
+    /// As for [`node`](NodePtr::node): queued (or being queued by
+    /// `enqueue`), and the caller holds the lock.
+    #[inline]
+    unsafe fn links<R>(self, read: impl FnOnce(&Links) -> R) -> R {
+        // SAFETY: the caller's contract: the lock holder's links, and no
+        // `&mut` to them is live (each `links_mut` ends with its closure).
+        unsafe { self.node() }
+            .links
+            .with(|links| read(unsafe { &*links }))
+    }
+
+    /// Changes the node's links.
+    ///
+    /// # Safety
+    /// As for [`links`](NodePtr::links).
+    #[inline]
+    unsafe fn links_mut<R>(self, write: impl FnOnce(&mut Links) -> R) -> R {
+        // SAFETY: as in `links`; this is the only reference to them while
+        // the closure runs.
+        unsafe { self.node() }
+            .links
+            .with_mut(|links| write(unsafe { &mut *links }))
     }
 }
 
@@ -420,15 +533,14 @@ impl Woken {
     }
 }
 
-/// Takes a node off the queue's books, its entry already removed: its waker
-/// goes to `woken`, and `queued` is cleared, the last access to the node
-/// (from then on its owner may reuse or free it). Call under the lock.
+/// Takes a node off the queue's books, already unlinked: its waker goes to
+/// `woken`, and `queued` is cleared, the last access to the node (from then
+/// on its owner may reuse or free it). Call under the lock.
 fn dequeue_locked(waiter: NodePtr, woken: &mut Woken) {
-    // SAFETY: queued until the store below, and we hold the lock; `node` is
-    // not used after that store.
+    // SAFETY: queued until the store below, and we hold the lock.
+    woken.push(unsafe { waiter.links_mut(|links| links.waker.take()) });
+    // SAFETY: as above; `node` is not used after the store.
     let node = unsafe { waiter.node() };
-    // SAFETY: a queued node's waker slot is the lock holder's.
-    woken.push(node.waker.with_mut(|slot| unsafe { (*slot).take() }));
     // Release: pairs with the Acquire load in `Waiter::is_queued`; publishes
     // `assigned` (and, for a grant, the releases' writes behind it) and ends
     // our use of the node.
@@ -502,7 +614,7 @@ impl Semaphore {
             // With hand-offs pending, `HANDOFF` was set after our add, by a
             // CAS that took the word's permits (ours or their successors) and
             // assigned them under this lock: nothing is left for us to do.
-            if queue.entries.is_empty() {
+            if queue.is_empty() {
                 self.publish_locked(&queue, 0);
             } else if queue.handoffs == 0 {
                 if queue.take_fair_turn(now) {
@@ -516,19 +628,19 @@ impl Semaphore {
     }
 
     /// Gives out `permits` that are in nobody's hands and not in the word:
-    /// first come, first served to the queue while it has hand-off entries;
+    /// first come, first served to the queue while it has hand-off nodes;
     /// once it has none, the rest goes into the word (ending hand-off mode)
     /// and up to that many waiters are woken to retry. Completed waiters are
     /// taken off the queue and pushed to `woken`.
     fn settle_locked(&self, queue: &mut Queue, mut permits: usize, woken: &mut Woken) {
         while permits > 0 && queue.handoffs > 0 {
-            let Some(front) = queue.entries.front() else {
-                debug_assert!(false, "hand-off entries are queued");
+            let Some(front) = queue.head else {
+                debug_assert!(false, "hand-off nodes are queued");
                 break;
             };
             // SAFETY: queued, and we hold the lock; not used once the node
             // leaves the queue below.
-            let node = unsafe { front.waiter.node() };
+            let node = unsafe { front.node() };
             // Relaxed: `assigned` is guarded by the lock we hold.
             let assigned = node.assigned.load(Relaxed);
             let given = (node.needed - assigned).min(permits);
@@ -537,12 +649,13 @@ impl Semaphore {
             if assigned + given < node.needed {
                 break; // `permits` is 0: all of it went to the front waiter.
             }
-            if let Some(done) = queue.entries.pop_front() {
-                if done.handoff {
-                    queue.handoffs -= 1;
-                }
-                dequeue_locked(done.waiter, woken);
+            queue.unlink(front);
+            // SAFETY: still queued (unlinked, not yet off the books), and
+            // we hold the lock.
+            if unsafe { front.links(|links| links.handoff) } {
+                queue.handoffs -= 1;
             }
+            dequeue_locked(front, woken);
         }
         if queue.handoffs > 0 {
             debug_assert_eq!(permits, 0, "a hand-off entry absorbs every permit");
@@ -563,28 +676,33 @@ impl Semaphore {
     /// vain queues again without a CAS on the word, and the next release
     /// that finds the queue empty clears the bit (`release_wake`).
     fn wake_locked(&self, queue: &mut Queue, owed: usize, woken: &mut Woken) {
-        if owed == 0 || queue.entries.is_empty() {
+        if owed == 0 || queue.is_empty() {
             return;
         }
         // Relaxed: read after our own RMW that added the permits (coherence
         // orders it after that); any later add is followed by its own wake.
         let available = available_in(self.state.load(Relaxed));
         for _ in 0..owed.min(available) {
-            let Some(entry) = queue.entries.pop_front() else {
+            let Some(node) = queue.pop_front() else {
                 break;
             };
-            debug_assert!(!entry.handoff, "barging mode");
-            dequeue_locked(entry.waiter, woken);
+            debug_assert!(
+                // SAFETY: unlinked but still queued, and we hold the lock.
+                !unsafe { node.links(|links| links.handoff) },
+                "barging mode"
+            );
+            dequeue_locked(node, woken);
         }
     }
 
     /// Puts the front waiter in hand-off mode: sets `HANDOFF`, takes every
     /// permit from the word and assigns them first come, first served.
     fn promote_locked(&self, queue: &mut Queue, woken: &mut Woken) {
-        let Some(front) = queue.entries.front_mut() else {
+        let Some(front) = queue.head else {
             return;
         };
-        front.handoff = true;
+        // SAFETY: linked, so queued; we hold the lock.
+        unsafe { front.links_mut(|links| links.handoff = true) };
         queue.handoffs += 1;
         // Relaxed: a guess that the CAS checks.
         let current = self.state.load(Relaxed);
@@ -598,7 +716,7 @@ impl Semaphore {
     }
 
     /// Adds `permits` to the word and makes its flags match the queue:
-    /// `QUEUED` iff it is non-empty (clearing a stale bit), `HANDOFF` iff it has hand-off entries
+    /// `QUEUED` iff it is non-empty (clearing a stale bit), `HANDOFF` iff it has hand-off nodes
     /// (then `permits` is 0 and the bit is already set: only a CAS that empties
     /// the field sets it). Returns the new word.
     fn publish_locked(&self, queue: &Queue, permits: usize) -> usize {
@@ -614,7 +732,7 @@ impl Semaphore {
                 debug_assert!(current & HANDOFF != 0, "set with the field emptied");
                 flags |= HANDOFF;
             }
-            if !queue.entries.is_empty() {
+            if !queue.is_empty() {
                 flags |= QUEUED;
             }
             let new = pack(permits_in(current) + permits, flags);
@@ -652,14 +770,18 @@ impl Semaphore {
         // panic. A panic here leaves the word and the queue untouched
         // (issue 13).
         let waker = waker.clone();
-        // SAFETY: off the queue, the node is its owner's (our caller's).
-        let stale = waiter
-            .waker
-            .with_mut(|slot| unsafe { (*slot).replace(waker) });
+        let handoff = n > 1;
+        let stale = waiter.links.with_mut(|links| {
+            // SAFETY: off the queue, the node is its owner's (our caller's),
+            // and nobody else has a reference to its links.
+            let links = unsafe { &mut *links };
+            links.handoff = handoff;
+            links.arrival = arrival;
+            links.waker.replace(waker)
+        });
         // Dropped outside the lock (user code); in practice `None`, since
         // whoever took the node off the queue took its waker too.
         drop(stale);
-        let handoff = n > 1;
         let mut woken = Woken::default();
         let verdict = {
             let mut queue = self.waiters.lock();
@@ -691,19 +813,17 @@ impl Semaphore {
                 Some(current) if available_in(current) >= n => Enqueued::Acquired,
                 Some(current) => {
                     // From here to the end of the critical section nothing
-                    // runs user code: a `VecDeque` push only allocates (an
-                    // allocation failure aborts).
+                    // runs user code, nor allocates: linking writes pointers.
                     // Relaxed: the lock publishes it (and the waker stored
                     // above) to the next holder; our own later loads see it
                     // by program order.
                     waiter.queued.store(true, Relaxed);
-                    let entry = Entry {
-                        waiter: NodePtr::of(waiter),
-                        handoff,
-                        arrival,
-                    };
+                    let node = NodePtr::of(waiter);
                     if handoff {
-                        queue.entries.push_back(entry);
+                        // SAFETY: off the queue until now, and kept alive and
+                        // in place by its owner until it is off it again (our
+                        // contract).
+                        unsafe { queue.link(node, false) };
                         queue.handoffs += 1;
                         let taken = permits_in(current);
                         if taken > 0 {
@@ -717,9 +837,11 @@ impl Semaphore {
                         // Back after a wake-up in vain: it is older than the
                         // rest. (Not ahead of a hand-off entry holding a
                         // partial grant.)
-                        queue.entries.push_front(entry);
+                        // SAFETY: as above.
+                        unsafe { queue.link(node, true) };
                     } else {
-                        queue.entries.push_back(entry);
+                        // SAFETY: as above.
+                        unsafe { queue.link(node, false) };
                     }
                     Enqueued::Waiting
                 }
@@ -748,11 +870,12 @@ impl Semaphore {
             if !waiter.queued.load(Relaxed) {
                 return false;
             }
-            // SAFETY: queued, and we hold the lock: the slot is ours to read.
-            // `will_wake` compares pointers; it runs no user code.
-            let same = waiter
-                .waker
-                .with(|slot| unsafe { (*slot).as_ref().is_some_and(|old| old.will_wake(waker)) });
+            // SAFETY: queued, and we hold the lock: the links are ours to
+            // read. `will_wake` compares pointers; it runs no user code.
+            let same = unsafe {
+                NodePtr::of(waiter)
+                    .links(|links| links.waker.as_ref().is_some_and(|old| old.will_wake(waker)))
+            };
             if same {
                 return true;
             }
@@ -763,9 +886,8 @@ impl Semaphore {
             // Relaxed: as above.
             if waiter.queued.load(Relaxed) {
                 // SAFETY: queued, and we hold the lock.
-                let old = waiter
-                    .waker
-                    .with_mut(|slot| unsafe { (*slot).replace(new) });
+                let old =
+                    unsafe { NodePtr::of(waiter).links_mut(|links| links.waker.replace(new)) };
                 (true, old)
             } else {
                 (false, Some(new))
@@ -789,12 +911,10 @@ impl Semaphore {
             // Relaxed: the lock orders us after the step that cleared it, if
             // any; we set it ourselves otherwise.
             if waiter.queued.load(Relaxed) {
-                let ptr = NodePtr::of(waiter);
-                let index = queue.entries.iter().position(|entry| entry.waiter == ptr);
-                debug_assert!(index.is_some(), "a queued node has its entry");
-                if let Some(entry) = index.and_then(|index| queue.entries.remove(index))
-                    && entry.handoff
-                {
+                let node = NodePtr::of(waiter);
+                queue.unlink(node);
+                // SAFETY: ours (we are its owner), and we hold the lock.
+                if unsafe { node.links(|links| links.handoff) } {
                     queue.handoffs -= 1;
                 }
                 // Relaxed: guarded by the lock we hold.
@@ -837,13 +957,13 @@ impl Semaphore {
             }
             queue.handoffs = 0;
             let mut returned = 0;
-            for entry in queue.entries.drain(..) {
-                // SAFETY: queued, and we hold the lock; not used once the
-                // node leaves the queue (`dequeue_locked`).
-                let node = unsafe { entry.waiter.node() };
+            while let Some(node) = queue.pop_front() {
+                // SAFETY: unlinked but still queued, and we hold the lock;
+                // not used once the node leaves the queue (`dequeue_locked`).
+                let waiter = unsafe { node.node() };
                 // Relaxed: under the lock that guards `assigned`.
-                returned += node.assigned.swap(0, Relaxed);
-                dequeue_locked(entry.waiter, &mut woken);
+                returned += waiter.assigned.swap(0, Relaxed);
+                dequeue_locked(node, &mut woken);
             }
             self.publish_locked(&queue, returned);
         }
