@@ -63,7 +63,7 @@ use core::task::{Context, Poll};
 
 #[cfg(target_has_atomic = "ptr")]
 use super::OwnedPermit;
-use super::queue::{Arrival, Enqueued, Waiter};
+use super::queue::{Enqueued, Waiter};
 use super::{Handle, Permit, Semaphore};
 use crate::error::{AcquireError, TryAcquireError};
 
@@ -80,8 +80,6 @@ struct AcquireAsync<H: Handle> {
 struct Acquiring {
     /// How many permits it asks for.
     needed: usize,
-    /// When it first queued, kept across retries (the fairness clock).
-    arrival: Option<Arrival>,
     /// Our waiter node, made at the first enqueue and reused by every retry.
     node: Option<HeapNode>,
     /// Whether the node is queued as far as we know: set when `enqueue`
@@ -107,10 +105,8 @@ unsafe impl Send for HeapNode {}
 unsafe impl Sync for HeapNode {}
 
 impl HeapNode {
-    fn new(needed: usize, arrival: Arrival) -> Self {
-        Self(NonNull::from(Box::leak(Box::new(Waiter::new(
-            needed, arrival,
-        )))))
+    fn new(needed: usize) -> Self {
+        Self(NonNull::from(Box::leak(Box::new(Waiter::new(needed)))))
     }
 
     fn get(&self) -> &Waiter {
@@ -137,7 +133,6 @@ impl<H: Handle> AcquireAsync<H> {
             semaphore: Some(semaphore),
             state: Acquiring {
                 needed,
-                arrival: None,
                 node: None,
                 queued: false,
             },
@@ -155,6 +150,7 @@ impl Acquiring {
         if n > Semaphore::MAX_PERMITS {
             return Poll::Ready(Err(AcquireError::TooMany { requested: n }));
         }
+        let mut retry = false;
         loop {
             if self.queued {
                 let node = self
@@ -175,7 +171,7 @@ impl Acquiring {
                     return Poll::Ready(Ok(()));
                 }
                 // Woken to retry (or by `close`, which the retry reports).
-                self.arrival = self.arrival.map(Arrival::after_failed_wakeup);
+                retry = true;
             }
             match semaphore.try_take(n) {
                 Ok(()) => return Poll::Ready(Ok(())),
@@ -185,16 +181,12 @@ impl Acquiring {
                 }
                 Err(TryAcquireError::NoPermits) => {}
             }
-            let arrival = *self.arrival.get_or_insert_with(Arrival::now);
-            let node = self
-                .node
-                .get_or_insert_with(|| HeapNode::new(n, arrival))
-                .get();
+            let node = self.node.get_or_insert_with(|| HeapNode::new(n)).get();
             // SAFETY: the node is off the queue (`queued` is clear: never
             // queued, or seen off it above), and it stays on the heap at
             // this address until our drop, which cancels it first if it is
             // still queued (`queued` is set before anything else can fail).
-            match unsafe { semaphore.enqueue(node, arrival, cx.waker()) } {
+            match unsafe { semaphore.enqueue(node, cx.waker(), retry) } {
                 Enqueued::Acquired => return Poll::Ready(Ok(())),
                 Enqueued::Closed => return Poll::Ready(Err(AcquireError::Closed)),
                 Enqueued::Waiting => {

@@ -7,7 +7,7 @@
 
 use alloc::sync::Arc;
 
-use super::queue::{Arrival, Enqueued, Waiter};
+use super::queue::{Enqueued, Waiter};
 use super::{Handle, OwnedPermit, Permit, Semaphore};
 use crate::error::{AcquireError, TryAcquireError};
 
@@ -47,13 +47,13 @@ impl Semaphore {
         // Our node, on this frame, for every retry of this wait: a blocking
         // wait allocates nothing. Declared before the guard, so dropped
         // after it.
-        let mut arrival = Arrival::now();
-        let node = Waiter::new(n, arrival);
+        let node = Waiter::new(n);
         let _unqueue = Unqueue {
             semaphore: self,
             node: &node,
             n,
         };
+        let mut retry = false;
         loop {
             // The thread's cached waker goes into the node with it.
             let verdict = crate::wait::with_thread_waker(|waker, _| {
@@ -62,7 +62,7 @@ impl Semaphore {
                 // which happens only once it is off the queue again: seen
                 // off it, or cancelled; on an unwind, `_unqueue` cancels it
                 // before the frame goes.
-                unsafe { self.enqueue(&node, arrival, waker) }
+                unsafe { self.enqueue(&node, waker, retry) }
             });
             match verdict {
                 Enqueued::Acquired => return Ok(()),
@@ -78,7 +78,7 @@ impl Semaphore {
                 return Ok(());
             }
             // Woken to retry (or by `close`: the retry sees CLOSED).
-            arrival = arrival.after_failed_wakeup();
+            retry = true;
             match self.spin_take(n) {
                 Err(TryAcquireError::NoPermits) => {}
                 done => return done,

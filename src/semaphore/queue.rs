@@ -277,9 +277,10 @@ fn fair_now() -> Now {
     }
 }
 
-/// When a waiting acquire first queued, kept across its retries.
+/// When a waiting acquire first queued, kept in its node across its
+/// retries.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Arrival {
+struct Arrival {
     #[cfg(all(feature = "std", not(freelane_loom)))]
     since: Now,
     /// Wake-ups after which its retry found no permit.
@@ -287,18 +288,12 @@ pub(super) struct Arrival {
 }
 
 impl Arrival {
-    pub(super) fn now() -> Self {
+    fn now() -> Self {
         Self {
             #[cfg(all(feature = "std", not(freelane_loom)))]
             since: fair_now(),
             failed_wakeups: 0,
         }
-    }
-
-    /// The same arrival, after one more wake-up that found no permit.
-    pub(super) fn after_failed_wakeup(mut self) -> Self {
-        self.failed_wakeups += 1;
-        self
     }
 }
 
@@ -360,9 +355,9 @@ impl fmt::Debug for Waiter {
 }
 
 impl Waiter {
-    /// A node for `needed >= 1` permits of a wait that began at `arrival`,
-    /// not queued.
-    pub(super) fn new(needed: usize, arrival: Arrival) -> Self {
+    /// A node for `needed >= 1` permits, not queued, for a wait that begins
+    /// now (the fairness clock's reading).
+    pub(super) fn new(needed: usize) -> Self {
         Self {
             queued: AtomicBool::new(false),
             needed,
@@ -372,7 +367,7 @@ impl Waiter {
                 prev: None,
                 next: None,
                 handoff: false,
-                arrival,
+                arrival: Arrival::now(),
             }),
         }
     }
@@ -749,7 +744,9 @@ impl Semaphore {
     /// woken to retry); a request for more queues in hand-off mode at once,
     /// taking the word's permits for the queue (its first instalment, unless
     /// older waiters come first). `waker` goes into the node before it is
-    /// queued.
+    /// queued. `retry`: the node was woken to retry and its retry found no
+    /// permit (a wake-up in vain: it keeps its arrival time and goes back to
+    /// the front).
     ///
     /// # Safety
     /// `waiter` must be off the queue (never queued, or seen off it by
@@ -757,12 +754,7 @@ impl Semaphore {
     /// and if this returns [`Enqueued::Waiting`] its owner must keep it
     /// alive at this address until it sees it off the queue again or
     /// `cancel` returns for it: the queue points to it meanwhile.
-    pub(super) unsafe fn enqueue(
-        &self,
-        waiter: &Waiter,
-        arrival: Arrival,
-        waker: &Waker,
-    ) -> Enqueued {
+    pub(super) unsafe fn enqueue(&self, waiter: &Waiter, waker: &Waker, retry: bool) -> Enqueued {
         let n = waiter.needed;
         debug_assert!((1..=Self::MAX_PERMITS).contains(&n));
         // The waker is cloned before the lock and before the CAS that may
@@ -771,13 +763,15 @@ impl Semaphore {
         // (issue 13).
         let waker = waker.clone();
         let handoff = n > 1;
-        let stale = waiter.links.with_mut(|links| {
+        let (stale, arrival) = waiter.links.with_mut(|links| {
             // SAFETY: off the queue, the node is its owner's (our caller's),
             // and nobody else has a reference to its links.
             let links = unsafe { &mut *links };
             links.handoff = handoff;
-            links.arrival = arrival;
-            links.waker.replace(waker)
+            if retry {
+                links.arrival.failed_wakeups += 1;
+            }
+            (links.waker.replace(waker), links.arrival)
         });
         // Dropped outside the lock (user code); in practice `None`, since
         // whoever took the node off the queue took its waker too.
