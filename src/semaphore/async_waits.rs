@@ -160,7 +160,8 @@ impl Acquiring {
                     .get();
                 // Still queued: keep the newest waker (under the lock, so a
                 // release either finds it or has taken the node off).
-                if node.is_queued() && semaphore.register(node, cx.waker()) {
+                // SAFETY: our node, queued only in this semaphore.
+                if node.is_queued() && unsafe { semaphore.register(node, cx.waker()) } {
                     return Poll::Pending;
                 }
                 self.queued = false;
@@ -242,7 +243,8 @@ impl<H: Handle> Drop for AcquireAsync<H> {
         // permits; either way they are ours, and releasing them passes them
         // (or a wake-up for them) to the next waiter. Either way the node is
         // off the queue afterwards, and its drop (after this) frees it.
-        if semaphore.cancel(node.get()).is_ok() {
+        // SAFETY: our node, queued only in this semaphore.
+        if unsafe { semaphore.cancel(node.get()) }.is_ok() {
             semaphore.release(self.state.needed);
         }
     }

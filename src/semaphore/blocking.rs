@@ -72,7 +72,8 @@ impl Semaphore {
             if !crate::wait::block_on(|| !node.is_queued(), deadline) {
                 // Timed out, but a release or close may have taken the node
                 // off the queue since: `cancel` decides under the lock.
-                return self.cancel(&node);
+                // SAFETY: our node, queued only here.
+                return unsafe { self.cancel(&node) };
             }
             if node.granted() {
                 return Ok(());
@@ -99,7 +100,8 @@ struct Unqueue<'a> {
 impl Drop for Unqueue<'_> {
     fn drop(&mut self) {
         // Off the queue already on every normal return: one load.
-        if self.node.is_queued() && self.semaphore.cancel(self.node).is_ok() {
+        // SAFETY: the waiting thread's node, queued only in this semaphore.
+        if self.node.is_queued() && unsafe { self.semaphore.cancel(self.node) }.is_ok() {
             // Granted meanwhile: the permits go back, with their wake-up.
             self.semaphore.release(self.n);
         }

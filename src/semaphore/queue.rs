@@ -61,6 +61,11 @@ use crate::sync::atomic::{AtomicBool, AtomicUsize};
 pub(super) const FAIR_BOUND: core::time::Duration = core::time::Duration::from_millis(1);
 
 /// What the waiters lock guards: the queue and the hand-off bookkeeping.
+///
+/// Invariant: every node linked from `head` (through `next`) is queued (its
+/// `queued` flag set), so its owner keeps it alive and in place
+/// ([`Semaphore::enqueue`]'s contract); and its links are read and written
+/// only by the holder of the lock, which is whoever holds `&mut Queue`.
 #[derive(Debug)]
 pub(super) struct Queue {
     /// The oldest queued node, or `None` for an empty queue (a waiter woken
@@ -393,7 +398,10 @@ impl Waiter {
 
     /// Takes the waker out of a node off the queue, to be dropped with no
     /// lock held.
-    fn take_waker_unqueued(&self) -> Option<Waker> {
+    ///
+    /// # Safety
+    /// The node must be off the queue, and the caller its owner.
+    unsafe fn take_waker_unqueued(&self) -> Option<Waker> {
         // SAFETY: the caller owns the node off the queue: nobody else
         // touches its links.
         self.links
@@ -844,7 +852,8 @@ impl Semaphore {
         woken.wake_all();
         if !matches!(verdict, Enqueued::Waiting) {
             // Not queued: the waker goes, outside the lock.
-            drop(waiter.take_waker_unqueued());
+            // SAFETY: never queued by this call, and our caller owns it.
+            drop(unsafe { waiter.take_waker_unqueued() });
         }
         verdict
     }
@@ -857,7 +866,11 @@ impl Semaphore {
     /// The waker's clone and the old waker's drop run outside the lock (user
     /// code, which may panic: the node then stays queued with its old
     /// waker, for the future's drop to cancel).
-    pub(super) fn register(&self, waiter: &Waiter, waker: &Waker) -> bool {
+    ///
+    /// # Safety
+    /// The caller owns `waiter`, which it queued (if at all) only in this
+    /// semaphore: its links are then this queue's to guard.
+    pub(super) unsafe fn register(&self, waiter: &Waiter, waker: &Waker) -> bool {
         {
             let _queue = self.waiters.lock();
             // Relaxed: the lock orders us after the step that cleared it.
@@ -898,7 +911,11 @@ impl Semaphore {
     /// retries once, so the wake-up is not lost; drained by `close`, that
     /// retry reports `Closed`. Either way the node is off the queue when this
     /// returns, its owner's to reuse or free.
-    pub(super) fn cancel(&self, waiter: &Waiter) -> Result<(), TryAcquireError> {
+    ///
+    /// # Safety
+    /// As for [`register`](Semaphore::register): the caller owns `waiter`,
+    /// queued (if at all) only in this semaphore.
+    pub(super) unsafe fn cancel(&self, waiter: &Waiter) -> Result<(), TryAcquireError> {
         let mut woken = Woken::default();
         let queued = {
             let mut queue = self.waiters.lock();
@@ -926,7 +943,9 @@ impl Semaphore {
         woken.wake_all();
         if queued {
             // Our own waker, out of the node now that it is off the queue.
-            drop(waiter.take_waker_unqueued());
+            // SAFETY: we took it off the queue above, and our caller (who
+            // gives up waiting) is its owner.
+            drop(unsafe { waiter.take_waker_unqueued() });
             Err(TryAcquireError::NoPermits)
         } else if waiter.granted() {
             Ok(())
