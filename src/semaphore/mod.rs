@@ -97,7 +97,7 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, available_in, pack, per
 ///   2^61 - 1 with a 64-bit `usize`, 2^29 - 1 = 536 870 911 with a 32-bit one
 ///   (thumbv7em, wasm32).
 /// - Under the lock, `QUEUED` is set whenever the queue is non-empty, and
-///   `HANDOFF` exactly when it holds an entry in hand-off mode (`handoffs >
+///   `HANDOFF` exactly when it holds a node in hand-off mode (`handoffs >
 ///   0`); both bits change only under the lock. `QUEUED` may also stay set
 ///   over an empty queue: a release that wakes the last queued waiter to
 ///   retry leaves it, since that waiter usually finds the permit taken by a
@@ -117,8 +117,8 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, available_in, pack, per
 ///   hand-off mode accounts for the field as it finds it, so no permit is
 ///   lost or offered twice: ended, the field's permits are ordinary ones.
 /// - Only hand-off mode assigns permits, and it assigns them to the front
-///   entry until it is complete, so only the front entry can hold a partial
-///   assignment. Entries in barging mode ask for one permit and hold none.
+///   waiter until it is complete, so only the front waiter can hold a partial
+///   assignment. Waiters in barging mode ask for one permit and hold none.
 /// - Every permit that a release adds to the word while `QUEUED` is set comes
 ///   with one wake-up (fewer only if fewer are queued, or a barger already
 ///   took it: its own release then wakes). A woken waiter retries, and either
@@ -158,7 +158,7 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, available_in, pack, per
 ///
 /// # Fairness
 /// Two modes, chosen under the lock:
-/// - **Barging** (no hand-off entry queued): any acquire, blocking or not,
+/// - **Barging** (no hand-off waiter queued): any acquire, blocking or not,
 ///   may take permits from the word ahead of queued waiters. Each release
 ///   wakes the oldest waiters (one per permit) to retry; a waiter woken in
 ///   vain queues again at the front, keeping its arrival time.
@@ -166,7 +166,7 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, available_in, pack, per
 ///   `NoPermits` even when the released permits would cover it, blocking
 ///   acquires queue behind, and releases assign permits under the lock to the
 ///   queue in order, so nobody can take them between a waiter's completion
-///   and its wake-up. The mode ends when the last hand-off entry is complete
+///   and its wake-up. The mode ends when the last hand-off waiter is complete
 ///   (or cancelled); its remaining permits go back into the word.
 ///
 /// Who switches to hand-off, and when:
@@ -218,8 +218,9 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, available_in, pack, per
 /// semaphore keeps its waiters' wakers under its queue lock the same way):
 /// - Off the queue, the node is its owner's alone. To queue it, the owner
 ///   stores its waker in it (a clone, made before any lock: user code), then
-///   under the lock sets its `queued` flag and pushes a pointer to it.
-/// - While queued, the node's waker and `assigned` are the lock holder's; the
+///   under the lock sets its `queued` flag and links it into the queue.
+/// - While queued, the node's `links` (its waker, neighbours, mode and
+///   arrival time) and `assigned` are the lock holder's; the
 ///   owner only reads `queued` (and the constant `needed`), or takes the lock
 ///   to replace its waker (a task polled again with another one) or to
 ///   cancel.
