@@ -184,9 +184,10 @@ fn semaphore_close_with_panicking_wake_still_wakes_the_rest() {
     );
 }
 
-/// A release whose wake-up panics has already put its permit in the word
-/// and taken the waiter off the queue: the permit is not lost, and the
-/// waiter (polled again, as its executor may still do) takes it.
+/// A release whose wake-up panics has already taken the waiter off the
+/// queue, with its permit in the word (or, past the fairness bound, assigned
+/// to the waiter): the permit is not lost, and the waiter (polled again, as
+/// its executor may still do) gets it.
 #[test]
 fn semaphore_release_with_panicking_wake_loses_no_permit() {
     let sem = Semaphore::new(0);
@@ -199,7 +200,6 @@ fn semaphore_release_with_panicking_wake_loses_no_permit() {
             .is_pending()
     );
     assert!(catch_unwind(AssertUnwindSafe(|| sem.add_permits(1))).is_err());
-    assert_eq!(sem.available_permits(), 1, "the released permit was lost");
     let Poll::Ready(Ok(permit)) = waiter
         .as_mut()
         .poll(&mut Context::from_waker(Waker::noop()))
