@@ -569,6 +569,8 @@ impl Semaphore {
     /// ended before we got the lock, our permits are ordinary ones in the
     /// word by now, put there by the step that ended it: wake waiters for
     /// them as any release does.
+    #[cold]
+    #[inline(never)]
     fn release_handoff(&self, n: usize) {
         let mut woken = Woken::default();
         let ended = {
