@@ -1,12 +1,12 @@
 //! Waiting without burning a core: one-shot signals and a FIFO wait queue.
 //!
-//! The blocking layers ([`RingBuffer`](crate::RingBuffer)'s `push`/`pop`,
-//! [`Semaphore`](crate::Semaphore)'s `acquire`) and their async forms
-//! (`push_async`, `pop_async`, `acquire_async`) share this one mechanism. A
+//! The blocking layer of [`RingBuffer`](crate::RingBuffer) (`push`/`pop`)
+//! and its async forms (`push_async`, `pop_async`) share this one
+//! mechanism. A
 //! waiter is a [`Signal`]: a flag that goes from *waiting* to *notified*
 //! exactly once, plus a [`Waker`] slot. A thread waits on a signal by spinning
 //! briefly with `Backoff`, then installing a waker that unparks it and
-//! parking (`block_on_signal`, under `std`); a task installs its context's
+//! parking (under `std`); a task installs its context's
 //! waker instead ([`Signal::register`], re-checked with
 //! [`Signal::is_notified`] and replaced on every poll whose waker would not
 //! wake the same task) and returns `Pending`. Threads and tasks therefore sit
@@ -66,10 +66,10 @@
 //! is simply the operation tried again); [`block_until`] adds "park" for a
 //! thread, [`AsyncWait::poll`] "store the waker and return `Pending`" for a
 //! task. The ring buffer's blocking and async layers are thin calls to these
-//! two; the semaphore keeps its own queue (its waiters carry permit
-//! assignments, see [`Semaphore`](crate::Semaphore)) but waits on the same
-//! [`Signal`], with the same [`block_on_signal`], [`notify_each`] and
-//! [`Lock`].
+//! two. The semaphore keeps its own queue of waiter nodes (they carry permit
+//! assignments, and their wakers sit under the queue's own lock; see
+//! [`Semaphore`](crate::Semaphore), "Waiting") and takes from here only the
+//! [`Lock`] and, for threads, [`with_thread_waker`] and [`block_on`].
 //!
 //! # The contract the ring core keeps
 //! The re-check is the operation itself (`try_push` / `try_pop`), so the
@@ -110,7 +110,7 @@
 //! - [`WaitQueue`], [`Registration`]: the FIFO of signals and its guard.
 //! - [`RingWaiters`]: the ring's two queues, each cache-padded.
 //! - [`register_and_check`], [`block_until`], [`AsyncWait`]: the protocol.
-//! - [`block_on_signal`], [`with_thread_waker`] (under `std`): park a thread.
+//! - [`block_on`], [`with_thread_waker`] (under `std`): park a thread.
 //! - [`Lock`]: std's mutex, or a critical section.
 
 use alloc::collections::VecDeque;
@@ -139,12 +139,6 @@ pub(crate) struct Signal {
 }
 
 impl Signal {
-    /// A signal with `waker` already installed (cloned here, with no lock
-    /// held: the clone is user code).
-    pub(crate) fn with_waker(waker: Option<&Waker>) -> Self {
-        Self::new(waker.cloned())
-    }
-
     /// A signal holding `waker`.
     fn new(waker: Option<Waker>) -> Self {
         Self {
@@ -720,9 +714,12 @@ pub(crate) fn with_thread_waker<R>(f: impl FnOnce(&Waker, &mut Option<Arc<Signal
     }
 }
 
-/// Spins briefly, then parks the current thread until `signal` is notified
-/// or `deadline` passes. Returns whether the signal was notified. The
-/// thread's waker ([`with_thread_waker`]) must be installed in the signal.
+/// Spins briefly, then parks the current thread until `done()` holds or
+/// `deadline` passes; returns whether it holds. The semaphore's blocked
+/// threads wait so for their node to leave the queue: the thread's waker
+/// ([`with_thread_waker`]) must be installed where the step that makes
+/// `done()` true finds it, and that step must make it true before it wakes
+/// the waker (park's token covers a wake that comes before the park).
 ///
 /// The spin phase (`Backoff`'s spins and yields) covers the common case of
 /// a wake-up that arrives within a microsecond or so without a trip through
@@ -734,18 +731,18 @@ pub(crate) fn with_thread_waker<R>(f: impl FnOnce(&Waker, &mut Option<Arc<Signal
 /// path, and hide the races in and after that path (a timed-out waiter
 /// racing its grant, for one) beyond any preemption bound.
 #[cfg(feature = "std")]
-pub(crate) fn block_on_signal(signal: &Signal, deadline: Option<std::time::Instant>) -> bool {
+pub(crate) fn block_on(done: impl Fn() -> bool, deadline: Option<std::time::Instant>) -> bool {
     #[cfg(not(freelane_loom))]
     {
         let backoff = crate::sync::Backoff::new();
         while !backoff.is_completed() {
-            if signal.is_notified() {
+            if done() {
                 return true;
             }
             backoff.snooze();
         }
     }
-    park_on_signal(signal, deadline)
+    park_until(done, deadline)
 }
 
 /// A few spins, then park: for a waiter that spun before registering.
@@ -767,8 +764,14 @@ fn block_on_signal_after_spin(signal: &Signal, deadline: Option<std::time::Insta
 /// Parks until `signal` is notified or `deadline` passes.
 #[cfg(feature = "std")]
 fn park_on_signal(signal: &Signal, deadline: Option<std::time::Instant>) -> bool {
+    park_until(|| signal.is_notified(), deadline)
+}
+
+/// Parks until `done()` holds or `deadline` passes; returns whether it holds.
+#[cfg(feature = "std")]
+fn park_until(done: impl Fn() -> bool, deadline: Option<std::time::Instant>) -> bool {
     loop {
-        if signal.is_notified() {
+        if done() {
             return true;
         }
         match deadline {
@@ -776,7 +779,7 @@ fn park_on_signal(signal: &Signal, deadline: Option<std::time::Instant>) -> bool
             Some(deadline) => {
                 let now = std::time::Instant::now();
                 if now >= deadline {
-                    return signal.is_notified();
+                    return done();
                 }
                 crate::sync::thread::park_timeout(deadline - now);
             }

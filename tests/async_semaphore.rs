@@ -170,6 +170,52 @@ fn dropped_while_pending_returns_partial_assignment() {
     assert_eq!(block_on(sem.acquire_async()).unwrap().permits(), 1);
 }
 
+/// Futures dropped from the middle, the back and the front of the queue
+/// leave it intact: the others are still woken one per permit, oldest
+/// first, and a waiter that queues afterwards goes behind them.
+#[test]
+fn dropped_anywhere_in_the_queue_leaves_the_rest_in_order() {
+    let sem = Semaphore::new(0);
+    let wakers: Vec<CountingWaker> = (0..6).map(|_| CountingWaker::new()).collect();
+    let mut futures: Vec<_> = (0..6).map(|_| Some(sem.acquire_async())).collect();
+    for (future, waker) in futures.iter_mut().zip(&wakers) {
+        assert!(waker.poll(future.as_mut().unwrap()).is_pending());
+    }
+    // Middle, back, front: waiters 0..6 become 1, 3, 4.
+    for dropped in [2, 5, 0] {
+        futures[dropped] = None;
+    }
+    let late_waker = CountingWaker::new();
+    let mut late = sem.acquire_async();
+    assert!(late_waker.poll(&mut late).is_pending());
+    for expected in [1, 3, 4] {
+        sem.add_permits(1);
+        let woken: Vec<usize> = (0..6).filter(|&i| wakers[i].wakes() > 0).collect();
+        assert_eq!(woken.last(), Some(&expected), "woken so far: {woken:?}");
+        assert_eq!(late_waker.wakes(), 0, "the late waiter is last");
+        let Poll::Ready(Ok(permit)) = wakers[expected].poll(futures[expected].as_mut().unwrap())
+        else {
+            panic!("waiter {expected} was woken for a free permit");
+        };
+        permit.forget();
+    }
+    sem.add_permits(1);
+    assert_eq!(late_waker.wakes(), 1);
+    assert!(matches!(late_waker.poll(&mut late), Poll::Ready(Ok(_))));
+    for dropped in [0, 2, 5] {
+        assert_eq!(
+            wakers[dropped].wakes(),
+            0,
+            "waiter {dropped} left before any release"
+        );
+    }
+    assert_eq!(sem.available_permits(), 1);
+    assert_eq!(
+        format!("{sem:?}"),
+        "Semaphore { available: 1, waiters: false, closed: false }"
+    );
+}
+
 #[test]
 fn repoll_with_new_waker_wakes_the_newest() {
     let sem = Semaphore::new(0);

@@ -25,6 +25,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use freelane::{RingBuffer, Semaphore};
+use loom::cell::UnsafeCell;
 use loom::future::block_on;
 use loom::sync::Arc;
 use loom::thread;
@@ -145,6 +146,79 @@ fn semaphore_async_repoll_with_new_waker() {
         order.start(0);
         sem.add_permits(1);
         assert_eq!(waiter.join().unwrap(), Ok(1));
+    });
+}
+
+/// A many-permit future, polled with a waker that does nothing until it is
+/// ready, is granted its permits by a release on another thread (hand-off):
+/// it learns of the grant only from its node leaving the queue, with no
+/// wake-up to order anything. The releaser wrote a plain cell before
+/// releasing; the waiter reads it once it holds the permits. With the
+/// Release store that takes the node off the queue (`dequeue_locked`)
+/// weakened to Relaxed, loom reports that read as a race.
+#[test]
+fn semaphore_async_grant_is_published_by_the_node() {
+    model(2, 2, |order| {
+        let sem = Arc::new(Semaphore::new(0));
+        let cell = Arc::new(UnsafeCell::new(0_usize));
+        let releaser = {
+            let (sem, cell) = (Arc::clone(&sem), Arc::clone(&cell));
+            thread::spawn(move || {
+                order.start(1);
+                // SAFETY: the waiter reads the cell only once it holds the
+                // permits released below.
+                cell.with_mut(|value| unsafe { *value = 7 });
+                sem.add_permits(2);
+            })
+        };
+        order.start(0);
+        let mut future = sem.acquire_many_async(2);
+        let permit = loop {
+            match poll_once(&mut future) {
+                Poll::Ready(permit) => break permit.unwrap(),
+                Poll::Pending => thread::yield_now(),
+            }
+        };
+        // SAFETY: we hold the permits the releaser released after writing.
+        assert_eq!(cell.with(|value| unsafe { *value }), 7);
+        assert_eq!(permit.permits(), 2);
+        drop(permit);
+        releaser.join().unwrap();
+        assert_eq!(sem.available_permits(), 2);
+    });
+}
+
+/// A future woken in vain queues again with the same node, while the
+/// release that woke it may still be finishing: the node's waker slot is
+/// the releaser's until the node is seen off the queue, then the owner's. A
+/// third thread barges for the permit, so the retry may fail and re-store a
+/// waker in the node. Loom watches the slot (a loom cell) for a race.
+#[test]
+fn semaphore_async_node_reused_after_wake_in_vain() {
+    model(2, 3, |order| {
+        let sem = Arc::new(Semaphore::new(1));
+        let held = sem.try_acquire().unwrap();
+        let barger = {
+            let sem = Arc::clone(&sem);
+            thread::spawn(move || {
+                order.start(1);
+                // Takes the released permit if it comes first, and gives it
+                // back at once: its release wakes the waiter again.
+                drop(sem.try_acquire());
+            })
+        };
+        let waiter = {
+            let sem = Arc::clone(&sem);
+            thread::spawn(move || {
+                order.start(2);
+                block_on(sem.acquire_async()).map(|permit| permit.permits())
+            })
+        };
+        order.start(0);
+        drop(held);
+        barger.join().unwrap();
+        assert_eq!(waiter.join().unwrap(), Ok(1));
+        assert_eq!(sem.available_permits(), 1);
     });
 }
 

@@ -308,3 +308,36 @@ fn semaphore_releases_race_in_handoff_mode() {
         assert_eq!(sem.try_acquire_many(2).unwrap().permits(), 2);
     });
 }
+
+/// A blocking `acquire_many` granted its permits in hand-off mode learns of
+/// the grant from its node leaving the queue, possibly before the releaser
+/// unparks it (its check before parking): the Release store that takes the
+/// node off the queue must publish the releaser's writes. The releaser
+/// writes a plain cell before releasing, the waiter reads it once it holds
+/// the permits; with that store weakened to Relaxed, loom reports the read
+/// as a race.
+#[test]
+fn semaphore_grant_is_published_by_the_node() {
+    model(2, 2, |order| {
+        let sem = Arc::new(Semaphore::new(0));
+        let cell = Arc::new(UnsafeCell::new(0_usize));
+        let waiter = {
+            let (sem, cell) = (Arc::clone(&sem), Arc::clone(&cell));
+            thread::spawn(move || {
+                order.start(1);
+                let permit = sem.acquire_many(2).unwrap();
+                // SAFETY: we hold the permits the main thread released after
+                // writing.
+                let value = cell.with(|value| unsafe { *value });
+                (permit.permits(), value)
+            })
+        };
+        order.start(0);
+        // SAFETY: the waiter reads the cell only once it holds the permits
+        // released below.
+        cell.with_mut(|value| unsafe { *value = 7 });
+        sem.add_permits(2);
+        assert_eq!(waiter.join().unwrap(), (2, 7));
+        assert_eq!(sem.available_permits(), 2);
+    });
+}

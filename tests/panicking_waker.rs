@@ -4,7 +4,9 @@
 //! Each test polls a future with a waker whose `clone` panics (so the panic
 //! fires where the wait layer stores the waker), catches the panic, drops
 //! the future and then checks that the structure is exact: the permits all
-//! available, every element still there, later waits still woken.
+//! available, every element still there, later waits still woken. The
+//! semaphore's also have wakers whose `wake` panics, in a release and in
+//! `close`.
 // Test code uses the `std` paths users write.
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
 
@@ -124,6 +126,92 @@ impl Wake for Counter {
     fn wake(self: Arc<Self>) {
         self.0.fetch_add(1, SeqCst);
     }
+}
+
+/// A waker whose `wake` panics (cloning and dropping it work).
+struct PanicOnWake;
+
+impl Wake for PanicOnWake {
+    fn wake(self: Arc<Self>) {
+        panic!("waker wake panics (on purpose)");
+    }
+}
+
+/// `close` wakes every queued waiter after its critical section; a `wake`
+/// that panics there must not strand the waiters after it, nor leave the
+/// semaphore half closed.
+#[test]
+fn semaphore_close_with_panicking_wake_still_wakes_the_rest() {
+    let sem = Semaphore::new(0);
+    let bad = Waker::from(Arc::new(PanicOnWake));
+    let counter = Arc::new(Counter(AtomicUsize::new(0)));
+    let good = Waker::from(Arc::clone(&counter));
+    let mut first = Box::pin(sem.acquire_async());
+    let mut second = Box::pin(sem.acquire_many_async(2));
+    assert!(
+        first
+            .as_mut()
+            .poll(&mut Context::from_waker(&bad))
+            .is_pending()
+    );
+    assert!(
+        second
+            .as_mut()
+            .poll(&mut Context::from_waker(&good))
+            .is_pending()
+    );
+    // Oldest first: the first wake panics, the second must still happen.
+    assert!(catch_unwind(AssertUnwindSafe(|| sem.close())).is_err());
+    assert_eq!(
+        counter.0.load(SeqCst),
+        1,
+        "the waiter after the panic was not woken"
+    );
+    assert!(sem.is_closed());
+    let noop = Waker::noop();
+    assert!(matches!(
+        first.as_mut().poll(&mut Context::from_waker(noop)),
+        Poll::Ready(Err(_))
+    ));
+    assert!(matches!(
+        second.as_mut().poll(&mut Context::from_waker(noop)),
+        Poll::Ready(Err(_))
+    ));
+    assert_eq!(
+        format!("{sem:?}"),
+        "Semaphore { available: 0, waiters: false, closed: true }",
+        "a ghost waiter is queued"
+    );
+}
+
+/// A release whose wake-up panics has already taken the waiter off the
+/// queue, with its permit in the word (or, past the fairness bound, assigned
+/// to the waiter): the permit is not lost, and the waiter (polled again, as
+/// its executor may still do) gets it.
+#[test]
+fn semaphore_release_with_panicking_wake_loses_no_permit() {
+    let sem = Semaphore::new(0);
+    let bad = Waker::from(Arc::new(PanicOnWake));
+    let mut waiter = Box::pin(sem.acquire_async());
+    assert!(
+        waiter
+            .as_mut()
+            .poll(&mut Context::from_waker(&bad))
+            .is_pending()
+    );
+    assert!(catch_unwind(AssertUnwindSafe(|| sem.add_permits(1))).is_err());
+    let Poll::Ready(Ok(permit)) = waiter
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    else {
+        panic!("the woken waiter takes the permit");
+    };
+    drop(permit);
+    assert_eq!(
+        format!("{sem:?}"),
+        "Semaphore { available: 1, waiters: false, closed: false }",
+        "a ghost waiter is queued"
+    );
 }
 
 #[test]

@@ -2,12 +2,15 @@
 //! that wait for permits under any executor. They need only
 //! `core::task::Waker` and `alloc`, so they exist without `std` too.
 //!
-//! A pending acquire is the same [`Waiter`] in the same queue as a blocked
-//! thread, served by the one fairness policy stated on [`Semaphore`]
-//! ("Fairness"). Two differences from a thread, both on purpose: a task does
-//! not spin before it queues (spinning would hold up the other tasks of its
-//! executor thread), and it waits by storing its context's waker in the
-//! waiter's signal and returning `Pending` instead of parking.
+//! A pending acquire is a [`Waiter`] node in the same queue as a blocked
+//! thread's, served by the one fairness policy stated on [`Semaphore`]
+//! ("Fairness") under the one ownership protocol ("Waiting"). Two
+//! differences from a thread, both on purpose: a task does not spin before
+//! it queues (spinning would hold up the other tasks of its executor
+//! thread), and it waits by leaving its context's waker in its node and
+//! returning `Pending` instead of parking. Its node lives on the heap,
+//! allocated at its first enqueue and reused by every retry, so the future
+//! may move (it is `Unpin`) while the queue points to the node.
 //!
 //! One more difference from runtime-bound semaphores: the futures know no
 //! executor, so they take no part in a runtime's cooperative scheduling
@@ -22,22 +25,24 @@
 //! # Poll
 //! ```text
 //! first poll:  try_take(n)          the fast path: no lock, no list
-//!              enqueue(n)           under the lock: takes the permits if a
+//!              enqueue(node)        the waker into the node, then under
+//!                                   the lock: takes the permits if a
 //!                                   release came meanwhile, else queues
-//!              store waker, re-check the signal, Pending
-//! later polls: signal not notified  store the waker (replacing an older one
-//!                                   unless `will_wake`), re-check, Pending
-//!              notified, granted    Ready(Ok): permits assigned in hand-off
-//!              notified, not granted   woken to retry (or by `close`):
-//!                                   back to try_take, keeping the arrival
+//!              node still queued    Pending
+//! later polls: node still queued    under the lock, keep the waker (an
+//!                                   older one stays if `will_wake`), Pending
+//!              off, granted         Ready(Ok): permits assigned in hand-off
+//!              off, not granted     woken to retry (or by `close`): back
+//!                                   to try_take, keeping the arrival
 //! ```
-//! The waker is stored after the waiter is queued, so a notifier may run
-//! first: it then finds no waker, and the re-check of the signal, ordered
-//! after its swap by the signal's lock (see `crate::wait`), sees it notified.
+//! The waker is in the node before the node is queued, and a later poll
+//! replaces it under the lock, so a release that takes the node off the
+//! queue always finds the newest waker, and a poll that finds the node off
+//! the queue needs no waker at all.
 //!
 //! # Cancellation
-//! Dropping the future runs the semaphore's `cancel` under the lock, as a
-//! timed-out thread does. Still queued: the waiter leaves the queue and any
+//! Dropping a queued future runs the semaphore's `cancel` under the lock, as
+//! a timed-out thread does, before the node is freed. Still queued: the waiter leaves the queue and any
 //! permits already set aside for it (hand-off) are settled on the next
 //! waiters or put back; nothing is lost. Already granted but not polled: the
 //! permits were the future's, so they are released, which hands them to the
@@ -48,18 +53,19 @@
 //! `Acquire::drop` history: a future dropped between its wake-up and its
 //! next poll must pass on what it was given.
 
+use alloc::boxed::Box;
 #[cfg(target_has_atomic = "ptr")]
 use alloc::sync::Arc;
 use core::future::Future;
 use core::pin::Pin;
+use core::ptr::NonNull;
 use core::task::{Context, Poll};
 
 #[cfg(target_has_atomic = "ptr")]
 use super::OwnedPermit;
-use super::queue::{Arrival, Enqueued, Waiter};
+use super::queue::{Enqueued, Waiter};
 use super::{Handle, Permit, Semaphore};
 use crate::error::{AcquireError, TryAcquireError};
-use crate::sync;
 
 /// The future behind every `acquire*_async`.
 struct AcquireAsync<H: Handle> {
@@ -74,16 +80,52 @@ struct AcquireAsync<H: Handle> {
 struct Acquiring {
     /// How many permits it asks for.
     needed: usize,
-    /// When it first queued, kept across retries (the fairness clock).
-    arrival: Option<Arrival>,
-    /// Our waiter while it is queued, or until we see its notification.
-    waiter: Option<sync::Arc<Waiter>>,
-    /// A waiter that left the queue, kept for reuse by the next enqueue.
-    spare: Option<sync::Arc<Waiter>>,
+    /// Our waiter node, made at the first enqueue and reused by every retry.
+    node: Option<HeapNode>,
+    /// Whether the node is queued as far as we know: set when `enqueue`
+    /// queued it, cleared once we have seen it off the queue (or cancelled
+    /// it). While set, the node must stay alive: our drop cancels it first.
+    queued: bool,
 }
 
-// Not self-referential: nothing is borrowed across a poll.
+// Not self-referential, and the node is on the heap: moving the future
+// moves a pointer, never the node the queue points to.
 impl<H: Handle> Unpin for AcquireAsync<H> {}
+
+/// A waiter node on the heap, owned by one future: its address stays put
+/// while the future moves, which a queued node needs (the queue points to
+/// it). Freed on drop, when the future has made sure it is off the queue.
+struct HeapNode(NonNull<Waiter>);
+
+// SAFETY: the node is `Send + Sync` (`Waiter`'s own impl says why), and this
+// owns it as a `Box` would: moving the owner to another thread moves that
+// ownership, and a shared `&HeapNode` only hands out `&Waiter`.
+unsafe impl Send for HeapNode {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for HeapNode {}
+
+impl HeapNode {
+    fn new(needed: usize) -> Self {
+        Self(NonNull::from(Box::leak(Box::new(Waiter::new(needed)))))
+    }
+
+    fn get(&self) -> &Waiter {
+        // SAFETY: allocated by `new` and freed only by our drop; only shared
+        // references to the node are ever made (its mutable parts are
+        // atomics and a cell).
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Drop for HeapNode {
+    fn drop(&mut self) {
+        // SAFETY: allocated by `Box::new` in `new`, freed once, here. The
+        // node is off the queue: the future's drop cancels a queued one
+        // before its fields (this one) are dropped, and a completed future
+        // saw it off the queue; so nobody else can reach it any more.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
+}
 
 impl<H: Handle> AcquireAsync<H> {
     fn new(semaphore: H, needed: usize) -> Self {
@@ -91,28 +133,14 @@ impl<H: Handle> AcquireAsync<H> {
             semaphore: Some(semaphore),
             state: Acquiring {
                 needed,
-                arrival: None,
-                waiter: None,
-                spare: None,
+                node: None,
+                queued: false,
             },
         }
     }
 }
 
 impl Acquiring {
-    /// Stores the waker in our waiter's signal and re-checks it: `true`
-    /// means stay pending, `false` that it has been notified (and is off the
-    /// queue).
-    fn still_waiting(waiter: &Waiter, cx: &Context<'_>) -> bool {
-        if waiter.signal.is_notified() {
-            return false;
-        }
-        waiter.signal.register(cx.waker());
-        // Re-check after storing: a notify that ran before the store found
-        // no waker (see `crate::wait`).
-        !waiter.signal.is_notified()
-    }
-
     fn poll_acquire(
         &mut self,
         semaphore: &Semaphore,
@@ -122,20 +150,29 @@ impl Acquiring {
         if n > Semaphore::MAX_PERMITS {
             return Poll::Ready(Err(AcquireError::TooMany { requested: n }));
         }
+        let mut retry = false;
         loop {
-            if let Some(waiter) = &self.waiter {
-                if Self::still_waiting(waiter, cx) {
+            if self.queued {
+                let node = self
+                    .node
+                    .as_ref()
+                    .expect("a queued future has its node")
+                    .get();
+                // Still queued: keep the newest waker (under the lock, so a
+                // release either finds it or has taken the node off).
+                // SAFETY: our node, queued only in this semaphore.
+                if node.is_queued() && unsafe { semaphore.register(node, cx.waker()) } {
                     return Poll::Pending;
                 }
-                let granted = waiter.granted();
-                self.spare = self.waiter.take();
-                if granted {
-                    // Assigned in hand-off mode: the signal's Release/Acquire
-                    // pair published the assignment (and the releases' writes).
+                self.queued = false;
+                if node.granted() {
+                    // Assigned in hand-off mode: the `queued` flag's
+                    // Release/Acquire pair published the assignment (and the
+                    // releases' writes).
                     return Poll::Ready(Ok(()));
                 }
                 // Woken to retry (or by `close`, which the retry reports).
-                self.arrival = self.arrival.map(Arrival::after_failed_wakeup);
+                retry = true;
             }
             match semaphore.try_take(n) {
                 Ok(()) => return Poll::Ready(Ok(())),
@@ -145,19 +182,22 @@ impl Acquiring {
                 }
                 Err(TryAcquireError::NoPermits) => {}
             }
-            let arrival = *self.arrival.get_or_insert_with(Arrival::now);
-            match semaphore.enqueue(n, arrival, self.spare.take(), Some(cx.waker())) {
+            let node = self.node.get_or_insert_with(|| HeapNode::new(n)).get();
+            // SAFETY: the node is off the queue (`queued` is clear: never
+            // queued, or seen off it above), and it stays on the heap at
+            // this address until our drop, which cancels it first if it is
+            // still queued (`queued` is set before anything else can fail).
+            match unsafe { semaphore.enqueue(node, cx.waker(), retry) } {
                 Enqueued::Acquired => return Poll::Ready(Ok(())),
                 Enqueued::Closed => return Poll::Ready(Err(AcquireError::Closed)),
-                Enqueued::Waiting(waiter) => {
-                    // The waker went in with the waiter, before it was
-                    // queued: a notifier finds it there. Pending, unless
-                    // notified already (then the loop handles it).
-                    if !waiter.signal.is_notified() {
-                        self.waiter = Some(waiter);
+                Enqueued::Waiting => {
+                    self.queued = true;
+                    // The waker went in with the node, before it was queued:
+                    // a release finds it there. Pending, unless taken off
+                    // the queue already (then the loop handles it).
+                    if node.is_queued() {
                         return Poll::Pending;
                     }
-                    self.waiter = Some(waiter);
                 }
             }
         }
@@ -189,13 +229,22 @@ impl<H: Handle> Future for AcquireAsync<H> {
 
 impl<H: Handle> Drop for AcquireAsync<H> {
     fn drop(&mut self) {
-        let (Some(semaphore), Some(waiter)) = (&self.semaphore, self.state.waiter.take()) else {
-            return; // completed, or never queued: nothing to give back.
+        if !self.state.queued {
+            return; // completed, or not queued: nothing to give back.
+        }
+        let (Some(semaphore), Some(node)) = (&self.semaphore, &self.state.node) else {
+            // Unreachable (a queued future has both). Were it reached, a
+            // leaked node is safe where a freed queued one would not be.
+            debug_assert!(false, "a queued future has its semaphore and node");
+            core::mem::forget(self.state.node.take());
+            return;
         };
         // `Ok`: granted before we left, or woken and the retry took the
         // permits; either way they are ours, and releasing them passes them
-        // (or a wake-up for them) to the next waiter.
-        if semaphore.cancel(&waiter, self.state.needed).is_ok() {
+        // (or a wake-up for them) to the next waiter. Either way the node is
+        // off the queue afterwards, and its drop (after this) frees it.
+        // SAFETY: our node, queued only in this semaphore.
+        if unsafe { semaphore.cancel(node.get()) }.is_ok() {
             semaphore.release(self.state.needed);
         }
     }

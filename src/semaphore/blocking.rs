@@ -1,12 +1,13 @@
 //! The blocking acquires of [`Semaphore`] (`std` only): a thread spins
-//! briefly on the lock-free path, then queues a waiter in the waiter queue
-//! (`queue.rs`, which also holds the policy that serves it) and parks on its
-//! signal until it is granted its permits, woken to retry, closed out or
-//! timed out.
+//! briefly on the lock-free path, then queues a waiter node (on its own
+//! stack) in the waiter queue (`queue.rs`, which also holds the policy that
+//! serves it), spins a little more and parks until the node leaves the
+//! queue: granted its permits, woken to retry, closed out; or until it times
+//! out.
 
 use alloc::sync::Arc;
 
-use super::queue::{Arrival, Enqueued};
+use super::queue::{Enqueued, Waiter};
 use super::{Handle, OwnedPermit, Permit, Semaphore};
 use crate::error::{AcquireError, TryAcquireError};
 
@@ -15,7 +16,7 @@ impl Semaphore {
     /// microseconds: most waits for a permit end within a holder's short
     /// critical section, without queueing. Not under loom, where each spin is
     /// a forced yield that would hide the queueing races (see
-    /// `wait::block_on_signal`).
+    /// `wait::block_on`).
     fn spin_take(&self, n: usize) -> Result<(), TryAcquireError> {
         #[cfg(not(any(freelane_loom, miri)))]
         {
@@ -39,35 +40,70 @@ impl Semaphore {
         n: usize,
         deadline: Option<std::time::Instant>,
     ) -> Result<(), TryAcquireError> {
-        let mut arrival: Option<Arrival> = None;
-        let mut spare = None;
+        match self.spin_take(n) {
+            Err(TryAcquireError::NoPermits) => {}
+            done => return done,
+        }
+        // Our node, on this frame, for every retry of this wait: a blocking
+        // wait allocates nothing. Declared before the guard, so dropped
+        // after it.
+        let node = Waiter::new(n);
+        let _unqueue = Unqueue {
+            semaphore: self,
+            node: &node,
+            n,
+        };
+        let mut retry = false;
         loop {
+            // The thread's cached waker goes into the node with it.
+            let verdict = crate::wait::with_thread_waker(|waker, _| {
+                // SAFETY: the node is off the queue (never queued, or seen
+                // off it below), and it stays on this frame until we return,
+                // which happens only once it is off the queue again: seen
+                // off it, or cancelled; on an unwind, `_unqueue` cancels it
+                // before the frame goes.
+                unsafe { self.enqueue(&node, waker, retry) }
+            });
+            match verdict {
+                Enqueued::Acquired => return Ok(()),
+                Enqueued::Closed => return Err(TryAcquireError::Closed),
+                Enqueued::Waiting => {}
+            }
+            if !crate::wait::block_on(|| !node.is_queued(), deadline) {
+                // Timed out, but a release or close may have taken the node
+                // off the queue since: `cancel` decides under the lock.
+                // SAFETY: our node, queued only here.
+                return unsafe { self.cancel(&node) };
+            }
+            if node.granted() {
+                return Ok(());
+            }
+            // Woken to retry (or by `close`: the retry sees CLOSED).
+            retry = true;
             match self.spin_take(n) {
                 Err(TryAcquireError::NoPermits) => {}
                 done => return done,
             }
-            let first = *arrival.get_or_insert_with(Arrival::now);
-            // The thread's cached waker goes in with the waiter, so
-            // `block_on_signal` finds it installed.
-            let verdict = crate::wait::with_thread_waker(|waker, _| {
-                self.enqueue(n, first, spare.take(), Some(waker))
-            });
-            let waiter = match verdict {
-                Enqueued::Acquired => return Ok(()),
-                Enqueued::Closed => return Err(TryAcquireError::Closed),
-                Enqueued::Waiting(waiter) => waiter,
-            };
-            if !crate::wait::block_on_signal(&waiter.signal, deadline) {
-                // Timed out, but a release or close may have taken the waiter
-                // off the queue since: `cancel` decides under the lock.
-                return self.cancel(&waiter, n);
-            }
-            if waiter.granted() {
-                return Ok(());
-            }
-            // Woken to retry (or by `close`: the retry sees CLOSED).
-            arrival = Some(first.after_failed_wakeup());
-            spare = Some(waiter);
+        }
+    }
+}
+
+/// Takes a blocked thread's node off the queue if the thread unwinds while
+/// it is queued. Nothing in a blocking wait is expected to panic there, but
+/// the node's frame must never go away while the queue points to it.
+struct Unqueue<'a> {
+    semaphore: &'a Semaphore,
+    node: &'a Waiter,
+    n: usize,
+}
+
+impl Drop for Unqueue<'_> {
+    fn drop(&mut self) {
+        // Off the queue already on every normal return: one load.
+        // SAFETY: the waiting thread's node, queued only in this semaphore.
+        if self.node.is_queued() && unsafe { self.semaphore.cancel(self.node) }.is_ok() {
+            // Granted meanwhile: the permits go back, with their wake-up.
+            self.semaphore.release(self.n);
         }
     }
 }

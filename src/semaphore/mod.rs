@@ -71,11 +71,13 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, available_in, pack, per
 /// backoff (a thread; a task does not spin), then queues a waiter in a
 /// lock-protected queue and parks or returns `Pending`. This is
 /// parking_lot's "eventual fairness" applied to tokio's batch semaphore (see
-/// References), re-derived for one word and a `Signal` per waiter.
+/// References), re-derived for one word, with waiter nodes that the
+/// waiters own, linked into an intrusive list (as tokio's are).
 ///
 /// # How it works
-/// Sections: State; Linearization points; Fairness; Waiting; Progress; ABA;
-/// References; then the memory ordering contract and the limits. In the
+/// Sections: State; Linearization points; Fairness; Waiting; Progress; ABA
+/// and reclamation; References; then the memory ordering contract and the
+/// limits. In the
 /// source (`src/semaphore/`): `state.rs` is the state word's bit layout and
 /// the one CAS loop every update of it runs through; `mod.rs` the lock-free
 /// paths; `permit.rs` the one permit implementation behind [`Permit`] and
@@ -87,14 +89,15 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, available_in, pack, per
 /// ```text
 ///  state: usize   bit usize::BITS-1 ... 3     2         1         0
 ///                    [ available permits | QUEUED | HANDOFF | CLOSED ]
-///  waiters: Lock<Queue { entries, handoffs, next_fair }>   oldest first
-///  Entry { waiter, handoff: bool, arrival }   Waiter { signal, needed, assigned }
+///  waiters: Lock<Queue { head, tail, handoffs, last_fair }>   oldest first
+///  Waiter { queued: AtomicBool, needed, assigned,            owned by the waiter
+///           links: { waker, prev, next, handoff: bool, arrival } }
 /// ```
 /// - `MAX_PERMITS` is `usize::MAX >> 3`: exactly what the permit field holds,
 ///   2^61 - 1 with a 64-bit `usize`, 2^29 - 1 = 536 870 911 with a 32-bit one
 ///   (thumbv7em, wasm32).
 /// - Under the lock, `QUEUED` is set whenever the queue is non-empty, and
-///   `HANDOFF` exactly when it holds an entry in hand-off mode (`handoffs >
+///   `HANDOFF` exactly when it holds a node in hand-off mode (`handoffs >
 ///   0`); both bits change only under the lock. `QUEUED` may also stay set
 ///   over an empty queue: a release that wakes the last queued waiter to
 ///   retry leaves it, since that waiter usually finds the permit taken by a
@@ -114,8 +117,8 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, available_in, pack, per
 ///   hand-off mode accounts for the field as it finds it, so no permit is
 ///   lost or offered twice: ended, the field's permits are ordinary ones.
 /// - Only hand-off mode assigns permits, and it assigns them to the front
-///   entry until it is complete, so only the front entry can hold a partial
-///   assignment. Entries in barging mode ask for one permit and hold none.
+///   waiter until it is complete, so only the front waiter can hold a partial
+///   assignment. Waiters in barging mode ask for one permit and hold none.
 /// - Every permit that a release adds to the word while `QUEUED` is set comes
 ///   with one wake-up (fewer only if fewer are queued, or a barger already
 ///   took it: its own release then wakes). A woken waiter retries, and either
@@ -141,7 +144,7 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, available_in, pack, per
 /// - `acquire_many`: at the successful CAS of its spin phase or of a retry,
 ///   or at its CAS under the lock, or, if it was assigned its permits in
 ///   hand-off mode, at the critical section that completed the assignment
-///   (the waiter learns of it later, through its signal). `Closed` at the
+///   (the waiter learns of it later, seeing its node off the queue). `Closed` at the
 ///   value that showed `CLOSED`. A timeout at the critical section that takes
 ///   the waiter off the queue: a waiter completed before that point keeps its
 ///   permits, and one woken to retry makes that one retry first.
@@ -155,7 +158,7 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, available_in, pack, per
 ///
 /// # Fairness
 /// Two modes, chosen under the lock:
-/// - **Barging** (no hand-off entry queued): any acquire, blocking or not,
+/// - **Barging** (no hand-off waiter queued): any acquire, blocking or not,
 ///   may take permits from the word ahead of queued waiters. Each release
 ///   wakes the oldest waiters (one per permit) to retry; a waiter woken in
 ///   vain queues again at the front, keeping its arrival time.
@@ -163,7 +166,7 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, available_in, pack, per
 ///   `NoPermits` even when the released permits would cover it, blocking
 ///   acquires queue behind, and releases assign permits under the lock to the
 ///   queue in order, so nobody can take them between a waiter's completion
-///   and its wake-up. The mode ends when the last hand-off entry is complete
+///   and its wake-up. The mode ends when the last hand-off waiter is complete
 ///   (or cancelled); its remaining permits go back into the word.
 ///
 /// Who switches to hand-off, and when:
@@ -199,21 +202,43 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, available_in, pack, per
 /// the waiter to take it, so any caller may take it first.
 ///
 /// # Waiting
-/// A waiter is a `Signal` plus its request. A thread
-/// waits on it with `block_on_signal` (spin, then park); a task (an
-/// `acquire*_async` future) installs its `Waker` in the same signal and
-/// returns `Pending`, so threads and tasks share one queue and the one
-/// policy above. A task does not spin before it queues (it would hold up
-/// its executor thread's other tasks).
+/// A waiter is a node, `Waiter`, that the waiting thread or task owns: a
+/// thread keeps it on its stack for the length of its wait, an
+/// `acquire*_async` future on the heap (allocated at its first enqueue and
+/// reused by its retries, so moving the future never moves the node). The
+/// queue is a doubly linked list through the nodes' own `links`, so
+/// queueing allocates nothing, a cancel unlinks its node in constant time,
+/// and no reference count changes hands.
+/// Threads and tasks share the one queue and the one policy above. A thread
+/// spins briefly before it queues and after, then parks; a task does not
+/// spin (it would hold up its executor thread's other tasks) and returns
+/// `Pending`.
 ///
-/// A notified waiter is off the queue and either complete
-/// (`assigned == needed`: the permits are its own) or woken to retry (a
-/// barging wake-up, or `close`: the retry reports `Closed`). Whoever gives up
-/// waiting (a timeout; a dropped future) calls `cancel`, which under the lock
-/// either takes the waiter off the queue and passes its partial assignment on
-/// (none is lost), or finds it already completed (then the permits are the
-/// caller's: a grant is never undone), or woken to retry (then it retries
-/// once, so the wake-up is not lost).
+/// Who may touch a node when (the ownership protocol; tokio's batch
+/// semaphore keeps its waiters' wakers under its queue lock the same way):
+/// - Off the queue, the node is its owner's alone. To queue it, the owner
+///   stores its waker in it (a clone, made before any lock: user code), then
+///   under the lock sets its `queued` flag and links it into the queue.
+/// - While queued, the node's `links` (its waker, neighbours, mode and
+///   arrival time) and `assigned` are the lock holder's; the
+///   owner only reads `queued` (and the constant `needed`), or takes the lock
+///   to replace its waker (a task polled again with another one) or to
+///   cancel.
+/// - Whoever takes it off the queue (a release waking or completing it,
+///   `close`, a cancel) does so under the lock: it takes the node's waker
+///   there and clears `queued` with a Release store, its last access to the
+///   node; it wakes the waker after the lock is released. The owner's
+///   Acquire load that sees `queued` clear hands the node back, with its
+///   final `assigned`.
+///
+/// So a woken waiter is off the queue and either complete (`assigned ==
+/// needed`: the permits are its own) or woken to retry (a barging wake-up,
+/// or `close`: the retry reports `Closed`). Whoever gives up waiting (a
+/// timeout; a dropped future; a thread unwinding) calls `cancel`, which under
+/// the lock either takes the node off the queue and passes its partial
+/// assignment on (none is lost), or finds it already off: completed (then
+/// the permits are the caller's: a grant is never undone), or woken to retry
+/// (then it retries once, so the wake-up is not lost).
 ///
 /// # Progress
 /// `try_acquire*`, `available_permits`, `is_closed`, and releases while
@@ -222,14 +247,25 @@ use state::{CLOSED, HANDOFF, PERMIT_SHIFT, QUEUED, Step, available_in, pack, per
 /// short critical section (it wakes or grants at most as many waiters as it
 /// releases permits); a thread preempted inside it delays other releases,
 /// enqueues and timeouts, but never the fast paths of threads that hold
-/// permits, and in barging mode never a `try_acquire`. A timeout or close
-/// searches the queue linearly. Waiting threads spin briefly, then park.
+/// permits, and in barging mode never a `try_acquire`. Each locked step
+/// takes constant time per waiter it serves (a `close` walks the whole
+/// queue). Waiting threads spin briefly, then park.
 ///
-/// # ABA
+/// # ABA and reclamation
 /// The word holds counts and flags, never pointers: an interleaving that
 /// returns it to an old value restores an equivalent state, so a CAS that
-/// succeeds on it is correct. Waiter nodes are reference counted and compared
-/// by address only while the lock keeps them queued.
+/// succeeds on it is correct. The queue holds pointers, but only to queued
+/// nodes, and follows them only under the lock: a node's memory can be
+/// reused only after it left the queue (unlinked, under the lock), so no
+/// link ever names a reused address.
+///
+/// A node is freed by its owner alone (a future's drop; a thread returning
+/// from its wait), and only once it is off the queue: seen off it (the
+/// Acquire load of `queued` that the remover's Release store, its last
+/// access, makes visible), or taken off by the owner's own `cancel`. A
+/// dropped future that is still queued cancels first; a blocked thread that
+/// unwinds while queued does the same from a guard. No waiter lingers for
+/// others to free, so nothing is deferred.
 ///
 /// # References
 /// - tokio's `tokio/src/sync/batch_semaphore.rs` (tokio-rs/tokio): permits
@@ -273,7 +309,7 @@ pub struct Semaphore {
     total: AtomicUsize,
     /// Queued waiters, oldest first, and the hand-off bookkeeping. The lock
     /// also guards the `QUEUED` and `HANDOFF` bits (set and cleared only while
-    /// holding it) and each queued waiter's `assigned`.
+    /// holding it) and each queued waiter's `assigned` and `links`.
     waiters: Lock<queue::Queue>,
 }
 
