@@ -12,10 +12,16 @@ use freelane::RingBuffer;
 
 fn put_back(capacity: usize, threads: usize, force: bool) {
     assert!(threads <= capacity);
-    // Under Miri a thread that meets a slot in flight waits by yielding,
-    // which the interpreter runs thousands of times slower: a few rounds on
-    // two shapes (see `cases`) cover the code; the full run is native.
-    let rounds = if cfg!(miri) { 50 } else { 200_000 };
+    // Miri interprets thousands of times slower and TSan tens: a few rounds
+    // on two shapes (see `cases`) cover the code under Miri, a tenth of them
+    // under TSan; the full run is native.
+    let rounds = if cfg!(miri) {
+        50
+    } else if cfg!(freelane_sanitize) {
+        20_000
+    } else {
+        200_000
+    };
     let ring = RingBuffer::new(capacity);
     for value in 0..capacity {
         ring.try_push(value).unwrap();

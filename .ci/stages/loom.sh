@@ -8,6 +8,9 @@
 #
 # Usage: .ci/stages/loom.sh            (every file in LOOM_TESTS)
 #        .ci/stages/loom.sh loom_async (one file)
+#        FREELANE_LOOM_FULL=1 .ci/stages/loom.sh
+#            (also the starting orders CI leaves out of the few models
+#            marked `model_heavy`, for time: a few minutes more)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

@@ -47,15 +47,21 @@ STAGE=tsan
 # shellcheck source=lib.sh
 source .ci/stages/lib.sh
 
-TESTS=(counter sharded_counter semaphore ring_buffer ms_queue ms_queue_memory linearizability
-    rate_limiter linearizability_rate_limiter async_semaphore async_ring_buffer
+# The files whose threads share data through our unsafe code or our
+# orderings. Left out (CI time: each file is a TSan build and run): the
+# counter and rate limiter files (one atomic word each, read-modify-writes
+# only: no data for TSan to see raced) and the two memory files (allocation
+# counts under a counting allocator; the queues' own files run here).
+TESTS=(sharded_counter semaphore ring_buffer ms_queue linearizability
+    async_semaphore async_ring_buffer
     ring_buffer_put_back panicking_waker ring_buffer_batch ring_buffer_lock_free
-    segmented_queue segmented_queue_memory segmented_queue_linearizability
+    segmented_queue segmented_queue_linearizability
     peer_tokio_semaphore)
 # Tests to leave out, each by full name with a reason above (none now).
 SKIP=()
 
-export RUSTFLAGS="-Zsanitizer=thread --cfg crossbeam_sanitize --cfg freelane_pause --cfg freelane_spare_pool"
+# freelane_sanitize: the tests' iteration counts a tenth (`support::scaled`).
+export RUSTFLAGS="-Zsanitizer=thread --cfg crossbeam_sanitize --cfg freelane_pause --cfg freelane_spare_pool --cfg freelane_sanitize"
 export TSAN_OPTIONS="allocator_may_return_null=1"
 TARGET=x86_64-unknown-linux-gnu
 

@@ -13,9 +13,18 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// Scales an iteration count down under Miri, which runs code ~1000x slower.
+/// Scales an iteration count down under Miri, which runs code ~1000x
+/// slower, and under ThreadSanitizer (`--cfg freelane_sanitize`, set by
+/// `.ci/stages/tsan.sh`), ~10x slower, whose value is in the interleavings
+/// it watches rather than in their number.
 pub fn scaled(n: usize) -> usize {
-    if cfg!(miri) { (n / 200).max(4) } else { n }
+    if cfg!(miri) {
+        (n / 200).max(4)
+    } else if cfg!(freelane_sanitize) {
+        (n / 10).max(4)
+    } else {
+        n
+    }
 }
 
 /// How long a stress test may take before it is declared stalled. Generous:
