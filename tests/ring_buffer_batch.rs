@@ -94,7 +94,14 @@ fn run_model(capacity: usize, seed: u64, steps: usize) {
 
 #[test]
 fn batches_match_a_vecdeque_model() {
-    for (index, capacity) in [1, 2, 3, 5, 7, 8, 16, 64, 97].into_iter().enumerate() {
+    // Under Miri, one capacity of each kind (one slot, odd, a power of two,
+    // strided).
+    let capacities: &[usize] = if cfg!(miri) {
+        &[1, 3, 8, 97]
+    } else {
+        &[1, 2, 3, 5, 7, 8, 16, 64, 97]
+    };
+    for (index, &capacity) in capacities.iter().enumerate() {
         for seed in 0..scaled(20) as u64 {
             run_model(capacity, seed * 31 + index as u64, scaled(2_000));
         }
@@ -103,7 +110,12 @@ fn batches_match_a_vecdeque_model() {
 
 #[test]
 fn batches_conserve_and_keep_producer_order() {
-    for (capacity, producers, consumers) in [(1, 2, 2), (7, 2, 2), (32, 3, 2), (100, 2, 3)] {
+    let cases: &[(usize, usize, usize)] = if cfg!(miri) {
+        &[(1, 2, 2), (100, 2, 3)]
+    } else {
+        &[(1, 2, 2), (7, 2, 2), (32, 3, 2), (100, 2, 3)]
+    };
+    for &(capacity, producers, consumers) in cases {
         let ring = RingBuffer::new(capacity);
         let per_producer = scaled(20_000);
         thread_local! {

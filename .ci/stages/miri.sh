@@ -54,22 +54,29 @@ source .ci/stages/lib.sh
 # `cfg(not(miri))`, since interpreting a multi-thread runtime and its timers
 # costs minutes and checks no unsafe code of ours that those do not.
 #
-# Two lists, to keep the stage short (CI budget: the whole .ci/run under 20
-# minutes on 2 cores):
+# Three lists, to keep the stage short (CI budget: the whole .ci/run under
+# 20 minutes on 2 cores):
 # - BOTH_MODELS_TESTS run under Stacked AND Tree Borrows: the files that
 #   drive our own unsafe code (the RingBuffer's slot cells, src/ring_buffer/;
 #   the Semaphore's waiter nodes, queued by pointer, src/semaphore/queue.rs),
 #   where the two aliasing models can disagree.
-# - ONE_MODEL_TESTS run under Stacked Borrows only: structures with no unsafe
-#   code of their own (atomics and safe code), where Miri's value is data
-#   races, leaks and UB in the dependencies, which one model already checks.
+# - ONE_MODEL_TESTS run under Stacked Borrows only: files that reach the
+#   same unsafe code as the files above, through other schedules
+#   (linearizability histories, the pause-point tests), where Miri's value is
+#   data races and leaks, which one model already checks.
+# - FULL_ONLY_TESTS (below) run only with MIRI_FULL=1.
 # `MIRI_FULL=1 .ci/stages/miri.sh` runs every file under both models.
 # Add a new test file to one of these lists (or to EPOCH_TESTS below);
 # check-groups fails on a file in none.
 BOTH_MODELS_TESTS=(ring_buffer async_ring_buffer ring_buffer_put_back panicking_waker ring_buffer_batch
     semaphore async_semaphore)
-ONE_MODEL_TESTS=(counter sharded_counter linearizability rate_limiter
-    linearizability_rate_limiter ring_buffer_lock_free)
+ONE_MODEL_TESTS=(linearizability ring_buffer_lock_free)
+# Files run only with MIRI_FULL=1 (under both models then): the counters and
+# the rate limiter have no unsafe code (src/counter.rs,
+# src/sharded_counter.rs, src/rate_limiter*), and their shared state is
+# atomics only, which cannot data-race; what Miri would check there, the
+# normal test stage and TSan's sharded_counter run already do.
+FULL_ONLY_TESTS=(counter sharded_counter rate_limiter linearizability_rate_limiter)
 # Test files of the epoch group. (tests/linearizability.rs is in both: its
 # MsQueue test runs here, the rest above.)
 EPOCH_TESTS=(ms_queue ms_queue_memory segmented_queue segmented_queue_memory segmented_queue_linearizability)
@@ -86,15 +93,22 @@ NOT_MIRI_TESTS=(loom loom_semaphore loom_rate_limiter loom_async loom_segmented_
     peer_tokio_semaphore peer_tokio_semaphore_owned)
 
 STRICT_TESTS=("${BOTH_MODELS_TESTS[@]}" "${ONE_MODEL_TESTS[@]}")
+# MIRI_FULL also runs the tests marked
+# `cfg_attr(all(miri, not(freelane_miri_full)), ignore)` (the 8x8 conservation
+# runs).
+MIRI_CFG="--cfg freelane_pause"
 if [ -n "${MIRI_FULL:-}" ]; then
+    MIRI_CFG="$MIRI_CFG --cfg freelane_miri_full"
+    STRICT_TESTS+=("${FULL_ONLY_TESTS[@]}")
     TREE_BORROWS_TESTS=("${STRICT_TESTS[@]}")
 else
     TREE_BORROWS_TESTS=("${BOTH_MODELS_TESTS[@]}")
 fi
 
 BASE_FLAGS="-Zmiri-symbolic-alignment-check"
-# The ring's test-only pause points, for tests/ring_buffer_lock_free.rs.
-export RUSTFLAGS="--cfg freelane_pause"
+# The ring's test-only pause points (tests/ring_buffer_lock_free.rs), and
+# with MIRI_FULL the full set (above).
+export RUSTFLAGS="$MIRI_CFG"
 STRICT_FLAGS="$BASE_FLAGS -Zmiri-strict-provenance"
 EPOCH_FLAGS="$BASE_FLAGS -Zmiri-permissive-provenance -Zmiri-ignore-leaks"
 
@@ -114,7 +128,7 @@ check_every_test_file_is_grouped() {
     local file name
     for file in tests/*.rs; do
         name=$(basename "$file" .rs)
-        if [[ ! " ${BOTH_MODELS_TESTS[*]} ${ONE_MODEL_TESTS[*]} ${EPOCH_TESTS[*]} ${NOT_MIRI_TESTS[*]} " =~ " $name " ]]; then
+        if [[ ! " ${BOTH_MODELS_TESTS[*]} ${ONE_MODEL_TESTS[*]} ${FULL_ONLY_TESTS[*]} ${EPOCH_TESTS[*]} ${NOT_MIRI_TESTS[*]} " =~ " $name " ]]; then
             echo "tests/$name.rs is in no group of .ci/stages/miri.sh" >&2
             return 1
         fi
