@@ -244,6 +244,13 @@ use crate::wait::RingWaiters;
 /// meanwhile, with every value accounted for; `tests/loom_ring.rs` checks
 /// the same in every interleaving of a small model.
 ///
+/// No threshold is needed. SCQ's threshold bounds the dequeuers that
+/// fetch-and-add the head past the tail of an empty ring (each one spoils
+/// an entry a later enqueue then skips, so without the bound they could
+/// starve enqueuers). Here a pop that finds the slot at the head empty
+/// claims nothing and changes nothing: it reports `Empty`, and pushes
+/// never meet a slot a pop has spoiled.
+///
 /// Not wait-free: a push can lose its compare-and-swap to other pushes
 /// again and again (each loss is another push done). The pool's growth
 /// allocates, as does any unbounded number of threads. If more than `2^20`
