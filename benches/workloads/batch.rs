@@ -10,7 +10,7 @@
 //! the totals check each element arrived exactly once (count and sum). One op
 //! = one element, so the batch and single rows compare per element.
 
-use super::{Backoff, Padded, Run, SEQUENCE_BITS, name_of, run_threads};
+use super::{Backoff, Padded, Run, SEQUENCE_BITS, Tally, name_of, run_threads};
 use super::{Measurement, Role, Workload, case};
 use crossbeam_queue::{ArrayQueue, SegQueue};
 use freelane::{RingBuffer, SegmentedQueue};
@@ -148,12 +148,6 @@ impl BatchQueue for SegQueue<u64> {
     }
 }
 
-struct Tally {
-    ops: u64,
-    sum: u64,
-    wrong: u64,
-}
-
 /// `threads / 2` producers, the rest consumers, every call moving up to
 /// [`BATCH`] elements; checked like `super::mpmc`.
 pub fn mpmc<Q: BatchQueue>(run: &Run, capacity: usize) -> Measurement {
@@ -202,30 +196,15 @@ pub fn mpmc<Q: BatchQueue>(run: &Run, capacity: usize) -> Measurement {
             // Release: pairs with the consumers' Acquire load; this producer's
             // pushes happen-before the pop that finds the queue empty.
             producers_done.0.fetch_add(1, Release);
-            Tally {
-                ops: sent,
-                sum,
-                wrong: 0,
-            }
+            Tally::sent(sent, sum)
         } else {
             let mut next = vec![0u64; producers];
             let mut out = Vec::with_capacity(BATCH);
             let mut backoff = Backoff::default();
-            let mut tally = Tally {
-                ops: 0,
-                sum: 0,
-                wrong: 0,
-            };
+            let mut tally = Tally::receiver();
             let mut take = |out: &mut Vec<u64>, tally: &mut Tally| {
                 for value in out.drain(..) {
-                    let producer = (value >> SEQUENCE_BITS) as usize;
-                    let sequence = value & ((1 << SEQUENCE_BITS) - 1);
-                    match next.get_mut(producer) {
-                        Some(expected) if sequence >= *expected => *expected = sequence + 1,
-                        _ => tally.wrong += 1,
-                    }
-                    tally.sum = tally.sum.wrapping_add(value);
-                    tally.ops += 1;
+                    tally.record(&mut next, value);
                 }
             };
             loop {
@@ -244,30 +223,7 @@ pub fn mpmc<Q: BatchQueue>(run: &Run, capacity: usize) -> Measurement {
             tally
         }
     });
-    let name = name_of::<Q>();
-    let (sent, received) = results.split_at(producers);
-    let count = |side: &[Tally]| side.iter().map(|t| t.ops).sum::<u64>();
-    let sum = |side: &[Tally]| side.iter().fold(0u64, |acc, t| acc.wrapping_add(t.sum));
-    let wrong: u64 = received.iter().map(|t| t.wrong).sum();
-    assert_eq!(
-        wrong, 0,
-        "{name}: {wrong} elements out of per-producer order or corrupted"
-    );
-    assert_eq!(
-        count(received),
-        count(sent),
-        "{name}: elements lost or duplicated"
-    );
-    assert_eq!(
-        sum(received),
-        sum(sent),
-        "{name}: elements corrupted or duplicated"
-    );
-    Measurement {
-        ops: count(sent),
-        elapsed,
-        per_thread: results.iter().map(|t| t.ops).collect(),
-    }
+    Tally::verify(name_of::<Q>(), producers, results, elapsed)
 }
 
 /// The batch workloads, at 2, 4, ... threads (1p1c, 2p2c, ...).

@@ -539,6 +539,79 @@ pub fn spsc<Q: BenchQueue>(run: &Run, capacity: Option<usize>) -> Measurement {
 /// Bits of an MPMC value holding the sequence number; the producer's index sits above.
 const SEQUENCE_BITS: u32 = 40;
 
+/// What one thread of an MPMC workload moved: a producer's count and sum
+/// of what it sent, or a consumer's of what it received, with the values
+/// it received out of their producer's order.
+pub(crate) struct Tally {
+    ops: u64,
+    sum: u64,
+    wrong: u64,
+}
+
+impl Tally {
+    /// A producer's: `ops` values sent, summing to `sum`.
+    pub(crate) fn sent(ops: u64, sum: u64) -> Self {
+        Tally { ops, sum, wrong: 0 }
+    }
+
+    /// A consumer's, before it receives anything.
+    pub(crate) fn receiver() -> Self {
+        Tally {
+            ops: 0,
+            sum: 0,
+            wrong: 0,
+        }
+    }
+
+    /// Counts one received `(producer << SEQUENCE_BITS) | sequence` value;
+    /// `next` holds the next sequence this consumer may see from each
+    /// producer (values from one producer must arrive in increasing order).
+    pub(crate) fn record(&mut self, next: &mut [u64], value: u64) {
+        let producer = (value >> SEQUENCE_BITS) as usize;
+        let sequence = value & ((1 << SEQUENCE_BITS) - 1);
+        match next.get_mut(producer) {
+            Some(expected) if sequence >= *expected => *expected = sequence + 1,
+            _ => self.wrong += 1,
+        }
+        self.sum = self.sum.wrapping_add(value);
+        self.ops += 1;
+    }
+
+    /// Checks a run's tallies (the `producers` first, then the consumers)
+    /// and returns its measurement: panics if a value was received out of
+    /// its producer's order, lost, duplicated or corrupted.
+    pub(crate) fn verify(
+        name: &str,
+        producers: usize,
+        results: Vec<Tally>,
+        elapsed: Duration,
+    ) -> Measurement {
+        let (sent, received) = results.split_at(producers);
+        let count = |side: &[Tally]| side.iter().map(|t| t.ops).sum::<u64>();
+        let sum = |side: &[Tally]| side.iter().fold(0u64, |acc, t| acc.wrapping_add(t.sum));
+        let wrong: u64 = received.iter().map(|t| t.wrong).sum();
+        assert_eq!(
+            wrong, 0,
+            "{name}: {wrong} elements out of per-producer order or corrupted"
+        );
+        assert_eq!(
+            count(received),
+            count(sent),
+            "{name}: elements lost or duplicated"
+        );
+        assert_eq!(
+            sum(received),
+            sum(sent),
+            "{name}: elements corrupted or duplicated"
+        );
+        Measurement {
+            ops: count(sent),
+            elapsed,
+            per_thread: results.iter().map(|t| t.ops).collect(),
+        }
+    }
+}
+
 /// `threads / 2` producers and the rest consumers (at least one of each).
 /// Each producer pushes `(producer << 40) | sequence`; each consumer checks
 /// that every producer's values reach it in increasing order, and the totals
@@ -550,12 +623,6 @@ pub fn mpmc<Q: BenchQueue>(run: &Run, capacity: Option<usize>) -> Measurement {
     let queue = Padded(Q::build(capacity));
     let queue = &queue.0;
     let producers_done = Padded(AtomicUsize::new(0));
-
-    struct Tally {
-        ops: u64,
-        sum: u64,
-        wrong: u64,
-    }
 
     let (elapsed, results) = run_threads(run, threads, |index, control| {
         if index < producers {
@@ -576,38 +643,20 @@ pub fn mpmc<Q: BenchQueue>(run: &Run, capacity: Option<usize>) -> Measurement {
             // Release: pairs with the consumers' Acquire load; this producer's
             // pushes happen-before the pop that finds the queue empty.
             producers_done.0.fetch_add(1, Release);
-            Tally {
-                ops: sent,
-                sum,
-                wrong: 0,
-            }
+            Tally::sent(sent, sum)
         } else {
             let mut pop = queue.consumer(false);
             let mut next = vec![0u64; producers];
             let mut backoff = Backoff::default();
-            let mut tally = Tally {
-                ops: 0,
-                sum: 0,
-                wrong: 0,
-            };
-            let mut take = |value: u64, tally: &mut Tally| {
-                let producer = (value >> SEQUENCE_BITS) as usize;
-                let sequence = value & ((1 << SEQUENCE_BITS) - 1);
-                match next.get_mut(producer) {
-                    Some(expected) if sequence >= *expected => *expected = sequence + 1,
-                    _ => tally.wrong += 1,
-                }
-                tally.sum = tally.sum.wrapping_add(value);
-                tally.ops += 1;
-            };
+            let mut tally = Tally::receiver();
             loop {
                 match pop() {
                     Some(value) => {
-                        take(value, &mut tally);
+                        tally.record(&mut next, value);
                         backoff.reset();
                     }
                     None if producers_done.0.load(Acquire) == producers => match pop() {
-                        Some(value) => take(value, &mut tally),
+                        Some(value) => tally.record(&mut next, value),
                         None => break,
                     },
                     None => backoff.snooze(),
@@ -616,30 +665,7 @@ pub fn mpmc<Q: BenchQueue>(run: &Run, capacity: Option<usize>) -> Measurement {
             tally
         }
     });
-    let name = name_of::<Q>();
-    let (sent, received) = results.split_at(producers);
-    let count = |side: &[Tally]| side.iter().map(|t| t.ops).sum::<u64>();
-    let sum = |side: &[Tally]| side.iter().fold(0u64, |acc, t| acc.wrapping_add(t.sum));
-    let wrong: u64 = received.iter().map(|t| t.wrong).sum();
-    assert_eq!(
-        wrong, 0,
-        "{name}: {wrong} elements out of per-producer order or corrupted"
-    );
-    assert_eq!(
-        count(received),
-        count(sent),
-        "{name}: elements lost or duplicated"
-    );
-    assert_eq!(
-        sum(received),
-        sum(sent),
-        "{name}: elements corrupted or duplicated"
-    );
-    Measurement {
-        ops: count(sent),
-        elapsed,
-        per_thread: results.iter().map(|t| t.ops).collect(),
-    }
+    Tally::verify(name_of::<Q>(), producers, results, elapsed)
 }
 
 /// A bounded FIFO of `u64` with waiting `push`/`pop`, as the blocking
@@ -736,12 +762,6 @@ pub fn blocking_mpmc<Q: BlockingQueue>(run: &Run, capacity: usize) -> Measuremen
     let queue = &queue.0;
     let producers_done = Padded(AtomicUsize::new(0));
 
-    struct Tally {
-        ops: u64,
-        sum: u64,
-        wrong: u64,
-    }
-
     let (elapsed, results) = run_threads(run, threads, |index, control| {
         if index < producers {
             let budget = control.budget(index, producers);
@@ -760,59 +780,21 @@ pub fn blocking_mpmc<Q: BlockingQueue>(run: &Run, capacity: usize) -> Measuremen
                     queue.push(STOP);
                 }
             }
-            Tally {
-                ops: sent,
-                sum,
-                wrong: 0,
-            }
+            Tally::sent(sent, sum)
         } else {
             let mut next = vec![0u64; producers];
-            let mut tally = Tally {
-                ops: 0,
-                sum: 0,
-                wrong: 0,
-            };
+            let mut tally = Tally::receiver();
             loop {
                 let value = queue.pop();
                 if value == STOP {
                     break;
                 }
-                let producer = (value >> SEQUENCE_BITS) as usize;
-                let sequence = value & ((1 << SEQUENCE_BITS) - 1);
-                match next.get_mut(producer) {
-                    Some(expected) if sequence >= *expected => *expected = sequence + 1,
-                    _ => tally.wrong += 1,
-                }
-                tally.sum = tally.sum.wrapping_add(value);
-                tally.ops += 1;
+                tally.record(&mut next, value);
             }
             tally
         }
     });
-    let name = name_of::<Q>();
-    let (sent, received) = results.split_at(producers);
-    let count = |side: &[Tally]| side.iter().map(|t| t.ops).sum::<u64>();
-    let sum = |side: &[Tally]| side.iter().fold(0u64, |acc, t| acc.wrapping_add(t.sum));
-    let wrong: u64 = received.iter().map(|t| t.wrong).sum();
-    assert_eq!(
-        wrong, 0,
-        "{name}: {wrong} elements out of per-producer order or corrupted"
-    );
-    assert_eq!(
-        count(received),
-        count(sent),
-        "{name}: elements lost or duplicated"
-    );
-    assert_eq!(
-        sum(received),
-        sum(sent),
-        "{name}: elements corrupted or duplicated"
-    );
-    Measurement {
-        ops: count(sent),
-        elapsed,
-        per_thread: results.iter().map(|t| t.ops).collect(),
-    }
+    Tally::verify(name_of::<Q>(), producers, results, elapsed)
 }
 
 // ---------------------------------------------------------------------------
