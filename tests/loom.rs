@@ -32,35 +32,7 @@ use loom::thread;
 
 #[path = "support/loom_model.rs"]
 mod loom_model;
-use loom_model::{model, model_heavy};
-
-/// A payload that records its drops, one counter per id, in loom atomics.
-///
-/// The counters are bumped with `Relaxed`: a read-modify-write never loses an
-/// increment whatever its ordering, and a stronger ordering here would add
-/// happens-before edges that could hide a missing one in the structure.
-struct Tracked {
-    id: usize,
-    drops: Arc<Vec<AtomicUsize>>,
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        self.drops[self.id].fetch_add(1, Relaxed);
-    }
-}
-
-/// Drop counters for `n` payloads with ids `0..n`.
-fn drop_counters(n: usize) -> Arc<Vec<AtomicUsize>> {
-    Arc::new((0..n).map(|_| AtomicUsize::new(0)).collect())
-}
-
-fn tracked(id: usize, drops: &Arc<Vec<AtomicUsize>>) -> Tracked {
-    Tracked {
-        id,
-        drops: Arc::clone(drops),
-    }
-}
+use loom_model::{drop_counters, model, model_heavy, tracked};
 
 /// Asserts that every payload was dropped exactly once.
 fn assert_each_dropped_once(drops: &[AtomicUsize]) {

@@ -37,37 +37,9 @@ use loom::thread;
 
 #[path = "support/loom_model.rs"]
 mod loom_model;
-use loom_model::model;
+use loom_model::{Tracked, drop_counters, model, tracked};
 
 // ---------------------------------------------------------------- helpers --
-
-/// A payload that records its drops, one counter per id, in loom atomics.
-///
-/// The counters are bumped with `Relaxed`: a read-modify-write never loses an
-/// increment whatever its ordering, and a stronger ordering here would add
-/// happens-before edges that could hide a missing one in the ring.
-struct Tracked {
-    id: usize,
-    drops: Arc<Vec<AtomicUsize>>,
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        self.drops[self.id].fetch_add(1, Relaxed);
-    }
-}
-
-/// Drop counters for `n` payloads with ids `0..n`.
-fn drop_counters(n: usize) -> Arc<Vec<AtomicUsize>> {
-    Arc::new((0..n).map(|_| AtomicUsize::new(0)).collect())
-}
-
-fn tracked(id: usize, drops: &Arc<Vec<AtomicUsize>>) -> Tracked {
-    Tracked {
-        id,
-        drops: Arc::clone(drops),
-    }
-}
 
 fn batch(ids: core::ops::Range<usize>, drops: &Arc<Vec<AtomicUsize>>) -> Vec<Tracked> {
     ids.map(|id| tracked(id, drops)).collect()

@@ -25,12 +25,12 @@
 
 use freelane::SegmentedQueue;
 use loom::sync::Arc;
-use loom::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use loom::sync::atomic::Ordering::Relaxed;
 use loom::thread;
 
 #[path = "support/loom_model.rs"]
 mod loom_model;
-use loom_model::model;
+use loom_model::{drop_counters, model, tracked};
 
 /// A push racing a pop on the first slot: the pop either takes the value,
 /// or finds the queue empty, or claims the slot before the pusher wrote it
@@ -150,17 +150,8 @@ fn segmented_push_many_races_pop_many() {
 /// payload dropped exactly once.
 #[test]
 fn segmented_drop_drops_each_payload_once() {
-    struct Tracked {
-        id: usize,
-        drops: Arc<Vec<AtomicUsize>>,
-    }
-    impl Drop for Tracked {
-        fn drop(&mut self) {
-            self.drops[self.id].fetch_add(1, Relaxed);
-        }
-    }
     model(2, 2, |order| {
-        let drops: Arc<Vec<AtomicUsize>> = Arc::new((0..3).map(|_| AtomicUsize::new(0)).collect());
+        let drops = drop_counters(3);
         let queue = Arc::new(SegmentedQueue::new());
         let pusher = {
             let queue = Arc::clone(&queue);
@@ -168,10 +159,7 @@ fn segmented_drop_drops_each_payload_once() {
             thread::spawn(move || {
                 order.start(1);
                 for id in 0..3 {
-                    queue.push(Tracked {
-                        id,
-                        drops: Arc::clone(&drops),
-                    });
+                    queue.push(tracked(id, &drops));
                 }
             })
         };

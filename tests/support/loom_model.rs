@@ -1,7 +1,40 @@
 //! The loom models' driver, shared by `tests/loom*.rs` (included with
 //! `#[path]`; it needs loom, so it is not part of `tests/support/mod.rs`).
 
+use loom::sync::Arc;
+use loom::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use loom::thread;
+
+/// A payload that records its drops, one counter per id, in loom atomics.
+///
+/// The counters are bumped with `Relaxed`: a read-modify-write never loses an
+/// increment whatever its ordering, and a stronger ordering here would add
+/// happens-before edges that could hide a missing one in the structure.
+pub struct Tracked {
+    pub id: usize,
+    drops: Arc<Vec<AtomicUsize>>,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.drops[self.id].fetch_add(1, Relaxed);
+    }
+}
+
+/// Drop counters for `n` payloads with ids `0..n`.
+#[allow(dead_code)]
+pub fn drop_counters(n: usize) -> Arc<Vec<AtomicUsize>> {
+    Arc::new((0..n).map(|_| AtomicUsize::new(0)).collect())
+}
+
+/// Payload `id`, counting its drop in `drops[id]`.
+#[allow(dead_code)]
+pub fn tracked(id: usize, drops: &Arc<Vec<AtomicUsize>>) -> Tracked {
+    Tracked {
+        id,
+        drops: Arc::clone(drops),
+    }
+}
 
 /// Which thread of a model runs its operations first.
 ///
