@@ -807,3 +807,37 @@ fn is_send_and_sync() {
     assert_send_sync::<RingBuffer<core::cell::Cell<u64>>>();
     assert_send_sync::<RingBuffer<DropCounter>>();
 }
+
+/// A thread remembers where it keeps its spare of the last ring it used
+/// (`cells.rs`, `last_spare`): switching between rings at random, with
+/// values live in each, and rings dropped and others made in their place
+/// (perhaps at the same addresses), each ring must find its own spare. A
+/// spare of one ring used in another would overwrite a live value there.
+/// Under Miri this also checks that no stale entry is ever followed.
+#[test]
+fn a_thread_switching_rings_uses_each_rings_own_spare() {
+    let mut rng = StdRng::seed_from_u64(0x5a1e);
+    for generation in 0..scaled(200) {
+        let rings: Vec<RingBuffer<usize>> = [2, 5, 9].into_iter().map(RingBuffer::new).collect();
+        let mut models: Vec<VecDeque<usize>> = vec![VecDeque::new(); rings.len()];
+        for step in 0..scaled(2_000) {
+            let which = rng.random_range(0..rings.len());
+            let (ring, model) = (&rings[which], &mut models[which]);
+            if rng.random_bool(0.55) {
+                let value = generation * 1_000_000 + step;
+                match ring.try_push(value) {
+                    Ok(()) => model.push_back(value),
+                    Err(PushError::Full(_)) => assert_eq!(model.len(), ring.capacity()),
+                    Err(other) => panic!("unexpected {other:?}"),
+                }
+            } else {
+                assert_eq!(
+                    ring.try_pop().ok(),
+                    model.pop_front(),
+                    "ring {which}, step {step}"
+                );
+            }
+        }
+        // Dropped holding values; the next generation may reuse the memory.
+    }
+}

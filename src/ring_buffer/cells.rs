@@ -86,6 +86,15 @@ pub(super) struct Cells<T> {
     /// This thread's spare, under `std` (see `Spare`).
     #[cfg(all(feature = "std", not(freelane_loom), not(freelane_spare_pool)))]
     spares: thread_local::ThreadLocal<core::cell::Cell<usize>>,
+    /// This ring's key in the thread's one-entry cache of `spares` lookups
+    /// (`last_spare`): never 0, never reused.
+    #[cfg(all(
+        feature = "std",
+        not(freelane_loom),
+        not(freelane_spare_pool),
+        target_has_atomic = "64"
+    ))]
+    key: u64,
     /// Under loom, which ring this is, for the stand-in thread-local (see
     /// `Spare`).
     #[cfg(all(feature = "std", freelane_loom, not(freelane_spare_pool)))]
@@ -107,6 +116,13 @@ impl<T> Cells<T> {
             search_from: AtomicUsize::new(capacity),
             #[cfg(all(feature = "std", not(freelane_loom), not(freelane_spare_pool)))]
             spares: thread_local::ThreadLocal::new(),
+            #[cfg(all(
+                feature = "std",
+                not(freelane_loom),
+                not(freelane_spare_pool),
+                target_has_atomic = "64"
+            ))]
+            key: last_spare::new_key(),
             #[cfg(all(feature = "std", freelane_loom, not(freelane_spare_pool)))]
             id: crate::sync::unique_id(),
         })
@@ -270,7 +286,7 @@ impl<T> Cells<T> {
     pub(super) fn spare(&self) -> Spare<'_, T> {
         #[cfg(all(feature = "std", not(freelane_loom), not(freelane_spare_pool)))]
         {
-            let home = self.spares.get_or(|| core::cell::Cell::new(NO_CELL));
+            let home = self.home();
             Spare {
                 cells: self,
                 cell: home.get(),
@@ -287,6 +303,83 @@ impl<T> Cells<T> {
             cells: self,
             cell: NO_CELL,
         }
+    }
+}
+
+impl<T> Cells<T> {
+    /// Where this thread keeps its spare of this ring: its entry in
+    /// `spares`, looked up once per thread and ring and then remembered in
+    /// the thread's one-entry cache while the thread stays on this ring (a
+    /// thread-local read and a comparison instead of the table's lookup).
+    #[cfg(all(feature = "std", not(freelane_loom), not(freelane_spare_pool)))]
+    #[inline(always)]
+    fn home(&self) -> &core::cell::Cell<usize> {
+        #[cfg(target_has_atomic = "64")]
+        if let Some(home) = last_spare::get(self.key) {
+            // SAFETY: `last_spare` holds pointers that `remember` stored,
+            // each to this thread's entry in the `spares` of the ring whose
+            // key it is paired with. Keys are never reused, so the ring is
+            // `self`, alive for the borrow; `ThreadLocal` never moves or
+            // frees an entry while it lives; and the entry is this thread's
+            // (the cache is thread-local), so no other thread uses it.
+            return unsafe { &*home };
+        }
+        self.home_slow()
+    }
+
+    #[cfg(all(feature = "std", not(freelane_loom), not(freelane_spare_pool)))]
+    #[cold]
+    fn home_slow(&self) -> &core::cell::Cell<usize> {
+        let home = self.spares.get_or(|| core::cell::Cell::new(NO_CELL));
+        #[cfg(target_has_atomic = "64")]
+        last_spare::remember(self.key, home);
+        home
+    }
+}
+
+/// The thread's one-entry cache of `Cells::home`: the key of the ring it
+/// last used and where it keeps that ring's spare. Keys come from a 64-bit
+/// counter (hence the `target_has_atomic` gate: with 32-bit ids a key could
+/// come round to a dropped ring's), so a stale entry never matches a live
+/// ring.
+#[cfg(all(
+    feature = "std",
+    not(freelane_loom),
+    not(freelane_spare_pool),
+    target_has_atomic = "64"
+))]
+mod last_spare {
+    use core::cell::Cell;
+    use core::ptr;
+    use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+    std::thread_local! {
+        static LAST: Cell<(u64, *const Cell<usize>)> = const { Cell::new((0, ptr::null())) };
+    }
+
+    /// A fresh ring key, never 0 (the empty cache's key).
+    pub(super) fn new_key() -> u64 {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        // Relaxed: only uniqueness matters, which the RMW gives.
+        NEXT.fetch_add(1, Relaxed)
+    }
+
+    /// The remembered home of ring `key`, if it is the last one.
+    #[inline(always)]
+    pub(super) fn get(key: u64) -> Option<*const Cell<usize>> {
+        // `try_with`: during thread teardown (a ring used from another
+        // thread-local's destructor) the cache may be gone; look up then.
+        LAST.try_with(|last| {
+            let (last_key, home) = last.get();
+            (last_key == key).then_some(home)
+        })
+        .ok()
+        .flatten()
+    }
+
+    /// Remembers `home` as ring `key`'s.
+    pub(super) fn remember(key: u64, home: &Cell<usize>) {
+        let _ = LAST.try_with(|last| last.set((key, home)));
     }
 }
 

@@ -159,8 +159,11 @@ use crate::wait::RingWaiters;
 /// Under `std` each thread keeps one spare per ring between operations, in
 /// a per-ring thread-local (the `thread_local` crate's `ThreadLocal`, whose
 /// entries are freed with the ring and inherited by later threads that
-/// reuse a thread id): an operation touches no shared word besides its slot
-/// and its hint. Without `std` (and under loom) there is no thread-local:
+/// reuse a thread id), found through a one-entry per-thread cache of the
+/// last ring the thread used (keyed by a 64-bit ring number, never reused;
+/// on targets without 64-bit atomics every operation looks in the table):
+/// an operation touches no shared word besides its slot and its hint.
+/// Without `std` (and under loom) there is no thread-local:
 /// each operation takes a spare from a pool (a bitmap of free cells) and
 /// puts back the cell it received, two more atomic read-modify-writes. The
 /// pool starts with four spare cells and grows, a chunk twice the size of
@@ -278,18 +281,18 @@ use crate::wait::RingWaiters;
 /// One compare-and-swap per push or pop, as in Vyukov's ring (whose claim is
 /// a compare-and-swap on `tail` or `head`); what lock-freedom adds is the
 /// spare: under `std` one lookup of the thread's spare per operation (a
-/// thread-local read, a call the compiler does not inline across crates,
-/// and an index into the ring's per-thread table), and a value that lives
+/// thread-local read and a comparison while the thread stays on one ring;
+/// the ring's per-thread table when it switches), and a value that lives
 /// in a cell apart from its slot word. Measured on the 2-vCPU x86-64 VM
 /// this crate is developed on, against crossbeam's `ArrayQueue` (capacity
-/// 1024, `u64`, one thread):
+/// 1024, `u64`, one thread; ns are medians of three runs side by side):
 ///
 /// | one thread | RingBuffer | ArrayQueue |
 /// |---|---|---|
-/// | instructions per push + pop pair (callgrind) | 197 | 99 |
-/// | ns per element, push and pop alternating | 24.8 | 18.1 |
-/// | ns per element, 32 pushes then 32 pops | 23.0 | 26.1 |
-/// | the same through `try_push_many`/`try_pop_many` | 19.1 | – |
+/// | instructions per push + pop pair (callgrind) | 138 | 99 |
+/// | ns per element, push and pop alternating | 24.9 | 21.7 |
+/// | ns per element, 32 pushes then 32 pops | 25.6 | 31.6 |
+/// | the same through `try_push_many`/`try_pop_many` | 25.2 | – |
 ///
 /// Both pay two locked instructions per pair (12.6 ns alone there); the
 /// rest is the spare lookup and the cell indirection, most visible when a
@@ -530,7 +533,7 @@ impl<T> RingBuffer<T> {
     /// ```
     #[inline]
     pub fn try_push(&self, value: T) -> Result<(), PushError<T>> {
-        let layout = self.layout;
+        let layout = &self.layout;
         // The fast path: the hint is the tail and its slot is empty for it.
         // The same steps as `push_or_replace`, straight-line.
         let at = self.tail_hint();
@@ -542,7 +545,7 @@ impl<T> RingBuffer<T> {
             // value; `value` moves into it.
             unsafe { self.cells.cell(cell).with_mut(|slot| (*slot).write(value)) };
             pause::reached(PausePoint::PushBeforePublish);
-            if self.publish(&layout, &mut spare, at, word) {
+            if self.publish(layout, &mut spare, at, word) {
                 pause::reached(PausePoint::PushAfterPublish);
                 // Release: pairs with the Acquire load in `tail_hint`; every
                 // position up to ours is filled (invariant 4).
@@ -591,13 +594,13 @@ impl<T> RingBuffer<T> {
     /// ```
     #[inline]
     pub fn try_pop(&self) -> Result<T, PopError> {
-        let layout = self.layout;
+        let layout = &self.layout;
         // The fast path: the hint is the head and its slot holds the value.
         let at = self.head_hint();
         let word = self.slots[layout.index(at)].load(SeqCst);
         if layout.is_full_at(word, at) {
             let mut spare = self.cells.spare();
-            if let Some(value) = self.take(&layout, &mut spare, at, word) {
+            if let Some(value) = self.take(layout, &mut spare, at, word) {
                 drop(spare);
                 self.notify_popped();
                 return Ok(value);

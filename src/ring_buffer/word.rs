@@ -298,11 +298,12 @@ impl Layout {
     #[inline(always)]
     pub(super) fn next(&self, position: Position) -> Position {
         let slot = self.index(position);
-        if slot == self.last {
+        // `slot + stride < capacity` is `slot < last`: one comparison.
+        if slot < self.last {
+            Position(position.0 + self.stride as Word)
+        } else if slot == self.last {
             // Slot 0 of the next lap; the lap wraps with the word.
             Position((position.0 & !self.index_mask).wrapping_add(self.one_lap()))
-        } else if slot + self.stride < self.capacity {
-            Position(position.0 + self.stride as Word)
         } else {
             Position(position.0 + self.stride as Word - self.capacity as Word)
         }
