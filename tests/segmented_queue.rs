@@ -174,7 +174,12 @@ fn model_step(
 
 #[test]
 fn sequential_matches_vecdeque_model() {
-    for seed in [0, 1, 2, 0x5eed, 0xdead_beef] {
+    let seeds: &[u64] = if cfg!(miri) {
+        &[0, 0x5eed]
+    } else {
+        &[0, 1, 2, 0x5eed, 0xdead_beef]
+    };
+    for &seed in seeds {
         let mut rng = StdRng::seed_from_u64(seed);
         let queue = SegmentedQueue::new();
         let handle = queue.handle();
@@ -221,11 +226,19 @@ fn mpmc_conservation_8x8() {
 }
 
 #[test]
+#[cfg_attr(
+    all(miri, not(freelane_miri_full)),
+    ignore = "8 threads cost ~10 s under Miri; 2x2 and 4x4 run"
+)]
 fn mpmc_conservation_1x7() {
     conservation(1, 7, 100_000);
 }
 
 #[test]
+#[cfg_attr(
+    all(miri, not(freelane_miri_full)),
+    ignore = "8 threads cost ~10 s under Miri; 2x2 and 4x4 run"
+)]
 fn mpmc_conservation_7x1() {
     conservation(7, 1, 100_000);
 }
@@ -279,11 +292,19 @@ fn batch_conservation_4x4() {
 }
 
 #[test]
+#[cfg_attr(
+    all(miri, not(freelane_miri_full)),
+    ignore = "8 threads cost ~10 s under Miri; 2x2 and 4x4 run"
+)]
 fn batch_conservation_1x7() {
     batch_conservation(1, 7, 70_000);
 }
 
 #[test]
+#[cfg_attr(
+    all(miri, not(freelane_miri_full)),
+    ignore = "8 threads cost ~10 s under Miri; 2x2 and 4x4 run"
+)]
 fn batch_conservation_7x1() {
     batch_conservation(7, 1, 70_000);
 }

@@ -94,8 +94,8 @@ NOT_MIRI_TESTS=(loom loom_semaphore loom_rate_limiter loom_async loom_segmented_
 
 STRICT_TESTS=("${BOTH_MODELS_TESTS[@]}" "${ONE_MODEL_TESTS[@]}")
 # MIRI_FULL also runs the tests marked
-# `cfg_attr(all(miri, not(freelane_miri_full)), ignore)` (the 8x8 conservation
-# runs).
+# `cfg_attr(all(miri, not(freelane_miri_full)), ignore)` (the conservation runs
+# with 8 threads or more: 8x8, and SegmentedQueue's 1x7 and 7x1).
 MIRI_CFG="--cfg freelane_pause"
 if [ -n "${MIRI_FULL:-}" ]; then
     MIRI_CFG="$MIRI_CFG --cfg freelane_miri_full"
