@@ -27,23 +27,11 @@
 
 use freelane::{AtomicCounter, MsQueue, ShardedCounter};
 use loom::sync::Arc;
-use loom::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use loom::thread;
 
 #[path = "support/loom_model.rs"]
 mod loom_model;
-use loom_model::{drop_counters, model, model_heavy, tracked};
-
-/// Asserts that every payload was dropped exactly once.
-fn assert_each_dropped_once(drops: &[AtomicUsize]) {
-    for (id, count) in drops.iter().enumerate() {
-        assert_eq!(
-            count.load(Relaxed),
-            1,
-            "payload {id} dropped {count:?} times"
-        );
-    }
-}
+use loom_model::{assert_each_dropped_once, drop_counters, model, model_heavy, tracked};
 
 // ---------------------------------------------------------------- MsQueue --
 

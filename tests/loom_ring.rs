@@ -30,30 +30,19 @@ use freelane::pause::{PausePoint, with_hook};
 use freelane::{PopError, PushError, RingBuffer};
 use loom::sync::atomic::{
     AtomicBool, AtomicUsize,
-    Ordering::{Acquire, Relaxed, Release},
+    Ordering::{Acquire, Release},
 };
 use loom::sync::{Arc, Notify};
 use loom::thread;
 
 #[path = "support/loom_model.rs"]
 mod loom_model;
-use loom_model::{Tracked, drop_counters, model, tracked};
+use loom_model::{Tracked, assert_each_dropped_once, drop_counters, model, tracked};
 
 // ---------------------------------------------------------------- helpers --
 
 fn batch(ids: core::ops::Range<usize>, drops: &Arc<Vec<AtomicUsize>>) -> Vec<Tracked> {
     ids.map(|id| tracked(id, drops)).collect()
-}
-
-/// Asserts that every payload was dropped exactly once.
-fn assert_each_dropped_once(drops: &[AtomicUsize]) {
-    for (id, count) in drops.iter().enumerate() {
-        assert_eq!(
-            count.load(Relaxed),
-            1,
-            "payload {id} dropped {count:?} times"
-        );
-    }
 }
 
 // ------------------------------------------------------------------- core --

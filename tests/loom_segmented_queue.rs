@@ -25,12 +25,11 @@
 
 use freelane::SegmentedQueue;
 use loom::sync::Arc;
-use loom::sync::atomic::Ordering::Relaxed;
 use loom::thread;
 
 #[path = "support/loom_model.rs"]
 mod loom_model;
-use loom_model::{drop_counters, model, tracked};
+use loom_model::{assert_each_dropped_once, drop_counters, model, tracked};
 
 /// A push racing a pop on the first slot: the pop either takes the value,
 /// or finds the queue empty, or claims the slot before the pusher wrote it
@@ -171,13 +170,7 @@ fn segmented_drop_drops_each_payload_once() {
         drop(popped);
         pusher.join().unwrap();
         drop(queue);
-        for (id, count) in drops.iter().enumerate() {
-            assert_eq!(
-                count.load(Relaxed),
-                1,
-                "payload {id} dropped {count:?} times"
-            );
-        }
+        assert_each_dropped_once(&drops);
     });
 }
 

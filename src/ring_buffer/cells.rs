@@ -328,7 +328,7 @@ impl<T> Cells<T> {
     }
 
     #[cfg(all(feature = "std", not(freelane_loom), not(freelane_spare_pool)))]
-    #[cold]
+    #[cfg_attr(target_has_atomic = "64", cold)] // else every operation's path
     fn home_slow(&self) -> &core::cell::Cell<usize> {
         let home = self.spares.get_or(|| core::cell::Cell::new(NO_CELL));
         #[cfg(target_has_atomic = "64")]
@@ -420,6 +420,9 @@ mod loom_spares {
 impl<T> Drop for Cells<T> {
     fn drop(&mut self) {
         for chunk in &mut self.extra {
+            // Relaxed: `&mut self`: whatever published the chunk
+            // happened-before this drop (the ring's last user handed it
+            // over through a join or the owner's own synchronization).
             let chunk = chunk.load(Relaxed);
             if !chunk.is_null() {
                 // SAFETY: published by `grow` from `Box::into_raw`; `&mut

@@ -27,6 +27,18 @@ pub fn drop_counters(n: usize) -> Arc<Vec<AtomicUsize>> {
     Arc::new((0..n).map(|_| AtomicUsize::new(0)).collect())
 }
 
+/// Asserts that every payload was dropped exactly once.
+#[allow(dead_code)]
+pub fn assert_each_dropped_once(drops: &[AtomicUsize]) {
+    for (id, count) in drops.iter().enumerate() {
+        assert_eq!(
+            count.load(Relaxed),
+            1,
+            "payload {id} dropped {count:?} times"
+        );
+    }
+}
+
 /// Payload `id`, counting its drop in `drops[id]`.
 #[allow(dead_code)]
 pub fn tracked(id: usize, drops: &Arc<Vec<AtomicUsize>>) -> Tracked {
