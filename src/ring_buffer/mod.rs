@@ -217,8 +217,9 @@ use crate::wait::RingWaiters;
 /// call from the slots the producer is still writing, and each element
 /// costs its slot word's and its cell's lines crossing between the cores
 /// while both ends work on them: 7.4 million elements a second against 26
-/// for `try_push`/`try_pop` on the same ring, whose producer runs ahead and
-/// keeps the ring full, so that the two ends work on slots a lap apart.
+/// for `try_push`/`try_pop` on the same ring, whose producer runs ahead,
+/// keeps the ring full and backs off on `Full`, so that the consumer pops
+/// long runs undisturbed.
 ///
 /// # ABA
 ///
