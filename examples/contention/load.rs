@@ -8,6 +8,16 @@
 //! the during-run figure subtract this process, so they name the others'
 //! share; the warning and `--publish`'s refusal go by them. Linux only; on
 //! other systems the figures are absent and the report says so.
+//!
+//! It also times one cache line between the first two cores, before and
+//! after the run: on a virtual machine the two vCPUs may be SMT siblings of
+//! one physical core (a few ns) or on two cores (tens of ns), and the
+//! hypervisor may move them while the run goes on. Structures that move
+//! more lines between cores per element lose more on the slow placement, so
+//! their ratios to the peers depend on it: on this project's 2-vCPU VM the
+//! line took 7 ns in one run and 63 ns in a run a day later, and the same
+//! SegmentedQueue code went from 1.1× to 0.5× SegQueue at one pusher and one
+//! pop.
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +28,25 @@ pub const BUSY_SHARE: f64 = 0.1;
 
 /// The probe before the run.
 pub const PROBE: Duration = Duration::from_secs(1);
+
+/// A cache line's trip between the first two cores, as the core-to-core
+/// section measures it (half a round trip, median of this many samples of
+/// [`LINE_ROUND_TRIPS`]): about 2 ms.
+pub const LINE_SAMPLES: usize = 7;
+pub const LINE_ROUND_TRIPS: u64 = 2000;
+
+/// Before and after figures further apart than this factor mean the cores'
+/// placement changed during the run.
+pub const PLACEMENT_CHANGE: f64 = 2.0;
+
+/// Half a round trip of one cache line between the first two cores the
+/// process may run on, in ns (median), or `None` with fewer than two.
+fn line_ns() -> Option<f64> {
+    let ids = core_affinity::get_core_ids()?;
+    let (&a, &b) = (ids.first()?, ids.get(1)?);
+    let figures = crate::workloads::latency::core_to_core(a, b, LINE_ROUND_TRIPS, LINE_SAMPLES);
+    (!figures.is_empty()).then(|| crate::report::median(&figures))
+}
 
 /// `/proc/stat`'s aggregate line and this process's CPU time, in clock ticks.
 #[derive(Clone, Copy, Debug)]
@@ -96,6 +125,10 @@ pub struct Load {
     pub others_during: Option<f64>,
     /// The cores the figures are relative to.
     pub cores: usize,
+    /// One cache line between the first two cores (ns, half a round trip)
+    /// before the run, and after it.
+    pub line_before: Option<f64>,
+    pub line_after: Option<f64>,
     start: Option<Ticks>,
 }
 
@@ -117,6 +150,8 @@ impl Load {
             others_before,
             others_during: None,
             cores,
+            line_before: line_ns(),
+            line_after: None,
             start: second,
         }
     }
@@ -126,6 +161,16 @@ impl Load {
         self.after = load_average();
         if let (Some(start), Some(end)) = (self.start, Ticks::read()) {
             self.others_during = start.others_since(end);
+        }
+        self.line_after = line_ns();
+    }
+
+    /// The line's time before and after differ by more than
+    /// [`PLACEMENT_CHANGE`]×: the cores were moved during the run.
+    pub fn placement_changed(&self) -> bool {
+        match (self.line_before, self.line_after) {
+            (Some(a), Some(b)) if a > 0.0 && b > 0.0 => a.max(b) / a.min(b) > PLACEMENT_CHANGE,
+            _ => false,
         }
     }
 
@@ -167,6 +212,22 @@ impl Load {
                 self.limit()
             ));
         }
+        if let Some(before) = self.line_before {
+            let after = self
+                .line_after
+                .map_or("unknown".into(), |a| format!("{a:.0} ns"));
+            line.push_str(&format!(
+                "; a cache line between the first two cores took {before:.0} ns before the run \
+                 and {after} after (half a round trip; a few ns means the two share one \
+                 physical core)"
+            ));
+            if self.placement_changed() {
+                line.push_str(
+                    " — **the cores were moved during the run**: rows measured on the two \
+                     placements do not compare",
+                );
+            }
+        }
         line
     }
 
@@ -183,6 +244,14 @@ impl Load {
             parts.push(format!(
                 "during the run other processes used {:.2} cores",
                 self.others_during.unwrap_or(0.0)
+            ));
+        }
+        if self.placement_changed() {
+            parts.push(format!(
+                "a cache line between the first two cores took {:.0} ns before the run and \
+                 {:.0} ns after: the cores were moved",
+                self.line_before.unwrap_or(0.0),
+                self.line_after.unwrap_or(0.0)
             ));
         }
         (!parts.is_empty()).then(|| {
@@ -207,12 +276,16 @@ impl Load {
         let cores = |o: Option<f64>| o.map_or("null".into(), json_number);
         format!(
             "{{\"load_average_before\": {}, \"load_average_after\": {}, \
-             \"others_cores_before\": {}, \"others_cores_during\": {}, \"busy\": {}}}",
+             \"others_cores_before\": {}, \"others_cores_during\": {}, \"busy\": {}, \
+             \"line_ns_before\": {}, \"line_ns_after\": {}, \"placement_changed\": {}}}",
             triple(self.before),
             triple(self.after),
             cores(self.others_before),
             cores(self.others_during),
-            self.busy_before() || self.busy_during()
+            self.busy_before() || self.busy_during(),
+            cores(self.line_before),
+            cores(self.line_after),
+            self.placement_changed()
         )
     }
 }
@@ -252,6 +325,32 @@ mod tests {
         assert!(load.busy_during());
         assert!(load.warning().unwrap().contains("during the run"));
         assert!(load.describe().contains("busy machine"));
+    }
+
+    #[test]
+    fn a_placement_change_is_named_beyond_the_factor() {
+        let mut load = Load {
+            cores: 2,
+            line_before: Some(7.0),
+            line_after: Some(13.0),
+            ..Load::default()
+        };
+        assert!(!load.placement_changed() && load.warning().is_none());
+        assert!(
+            load.describe()
+                .contains("took 7 ns before the run and 13 ns after")
+        );
+        load.line_after = Some(63.0);
+        assert!(load.placement_changed());
+        assert!(load.describe().contains("moved during the run"));
+        assert!(
+            load.warning()
+                .unwrap()
+                .contains("7 ns before the run and 63 ns after")
+        );
+        assert!(load.json().contains("\"placement_changed\": true"));
+        load.line_after = None;
+        assert!(!load.placement_changed());
     }
 
     #[test]
