@@ -16,9 +16,10 @@
 //! Work per input is bounded ([`MAX_SEQUENTIAL_OPS`], [`MAX_THREAD_OPS`]) and
 //! nothing waits without a bound, so each execution is short.
 //!
-//! Modules: [`ms_queue`], [`segmented_queue`], [`ring_buffer`], [`semaphore`], [`counters`],
+//! Modules: [`ms_queue`] and [`segmented_queue`] (their shared checks in
+//! [`unbounded`]), [`ring_buffer`], [`semaphore`], [`counters`],
 //! [`rate_limiter`], and [`async_cancel`] (futures polled, woken and dropped
-//! by a script); this file holds the pieces they share ([`Ledger`],
+//! by a script); this file holds the pieces they all share ([`Ledger`],
 //! [`Scripts`], [`Amount`]).
 
 use std::sync::atomic::AtomicU8;
@@ -34,6 +35,7 @@ pub mod rate_limiter;
 pub mod ring_buffer;
 pub mod segmented_queue;
 pub mod semaphore;
+pub mod unbounded;
 
 /// Operations a sequential input may run (longer inputs are cut).
 pub const MAX_SEQUENTIAL_OPS: usize = 1024;

@@ -57,10 +57,22 @@ pub struct Input {
     pub ops: Vec<Op>,
 }
 
-/// A permit the sequential harness holds.
+/// A permit a harness holds (sequential or one concurrent thread).
 enum Held<'a> {
     Borrowed(Permit<'a>),
     Owned(OwnedPermit),
+}
+
+impl<'a> From<Permit<'a>> for Held<'a> {
+    fn from(permit: Permit<'a>) -> Self {
+        Held::Borrowed(permit)
+    }
+}
+
+impl From<OwnedPermit> for Held<'_> {
+    fn from(permit: OwnedPermit) -> Self {
+        Held::Owned(permit)
+    }
 }
 
 impl Held<'_> {
@@ -68,6 +80,14 @@ impl Held<'_> {
         match self {
             Held::Borrowed(permit) => permit.permits(),
             Held::Owned(permit) => permit.permits(),
+        }
+    }
+
+    /// `forget`s the permit: its permits never go back to the semaphore.
+    fn forget(self) {
+        match self {
+            Held::Borrowed(permit) => permit.forget(),
+            Held::Owned(permit) => permit.forget(),
         }
     }
 }
@@ -82,6 +102,29 @@ fn try_verdict(available: usize, closed: bool, n: usize) -> Result<(), TryAcquir
         Err(TryAcquireError::NoPermits)
     } else {
         Ok(())
+    }
+}
+
+/// Checks the result of a non-waiting acquire of `n` (borrowed or owned)
+/// against the model's verdict `expected`; on success, takes the `n`
+/// permits off `available` and keeps the permit in `held`.
+fn check_acquired<'a>(
+    op: Op,
+    n: usize,
+    got: Result<impl Into<Held<'a>>, TryAcquireError>,
+    expected: Result<(), TryAcquireError>,
+    available: &mut usize,
+    held: &mut Vec<Held<'a>>,
+) {
+    let got = got.map(Into::into);
+    assert_eq!(
+        got.as_ref().map(Held::permits).map_err(|e| *e),
+        expected.map(|()| n),
+        "{op:?}"
+    );
+    if let Ok(permit) = got {
+        *available -= n;
+        held.push(permit);
     }
 }
 
@@ -126,29 +169,13 @@ pub fn check_sequential(input: &Input) {
                     // Documented: checked before anything else.
                     expected = Err(TryAcquireError::TooMany { requested: n });
                 }
-                assert_eq!(
-                    got.as_ref().map(Permit::permits).map_err(|e| *e),
-                    expected.map(|()| n),
-                    "{op:?}"
-                );
-                if let Ok(permit) = got {
-                    available -= n;
-                    held.push(Held::Borrowed(permit));
-                }
+                check_acquired(*op, n, got, expected, &mut available, &mut held);
             }
             Op::TryAcquireOwned(amount) => {
                 let n = permits(amount);
                 let got = Arc::clone(&semaphore).try_acquire_many_owned(n);
                 let expected = try_verdict(available, closed, n);
-                assert_eq!(
-                    got.as_ref().map(OwnedPermit::permits).map_err(|e| *e),
-                    expected.map(|()| n),
-                    "{op:?}"
-                );
-                if let Ok(permit) = got {
-                    available -= n;
-                    held.push(Held::Owned(permit));
-                }
+                check_acquired(*op, n, got, expected, &mut available, &mut held);
             }
             Op::AcquireMany(amount) => {
                 let n = permits(amount);
@@ -179,10 +206,7 @@ pub fn check_sequential(input: &Input) {
             }
             Op::Forget(index) => {
                 if !held.is_empty() {
-                    match held.swap_remove(usize::from(index) % held.len()) {
-                        Held::Borrowed(permit) => permit.forget(),
-                        Held::Owned(permit) => permit.forget(),
-                    }
+                    held.swap_remove(usize::from(index) % held.len()).forget();
                 }
             }
             Op::Split(index, amount) => {
@@ -322,19 +346,31 @@ impl Books {
     fn released(&self, n: usize) {
         self.held.fetch_sub(n, SeqCst);
     }
-}
 
-/// A permit a thread holds.
-enum Holding<'a> {
-    Borrowed(Permit<'a>),
-    Owned(OwnedPermit),
-}
-
-impl Holding<'_> {
-    fn permits(&self) -> usize {
-        match self {
-            Holding::Borrowed(permit) => permit.permits(),
-            Holding::Owned(permit) => permit.permits(),
+    /// Checks a thread's non-waiting acquire (borrowed or owned) against
+    /// what that thread has seen: once it saw the semaphore closed, nothing
+    /// but `Closed` may come back. A success is recorded with
+    /// [`Books::acquired`] and the permit kept in `holding`.
+    fn check_acquired<'a>(
+        &self,
+        got: Result<impl Into<Held<'a>>, TryAcquireError>,
+        knows_closed: &mut bool,
+        holding: &mut Vec<Held<'a>>,
+    ) {
+        match got.map(Into::into) {
+            Ok(permit) => {
+                let n = permit.permits();
+                assert!(!*knows_closed, "acquired {n} after close was seen");
+                self.acquired(n);
+                holding.push(permit);
+            }
+            Err(TryAcquireError::Closed) => *knows_closed = true,
+            Err(TryAcquireError::NoPermits) => {
+                assert!(!*knows_closed, "NoPermits after close was seen");
+            }
+            Err(TryAcquireError::TooMany { requested }) => {
+                unreachable!("{requested} asked, at most 3")
+            }
         }
     }
 }
@@ -355,23 +391,9 @@ pub fn check_concurrent(input: &ConcurrentInput) {
     let closers: usize = input
         .scripts
         .run(|_, script| {
-            let mut holding: Vec<Holding<'_>> = Vec::new();
+            let mut holding: Vec<Held<'_>> = Vec::new();
             let mut knows_closed = false;
             let mut closed_it = 0;
-            let check =
-                |result: Result<usize, TryAcquireError>, knows_closed: &mut bool| match result {
-                    Ok(n) => {
-                        assert!(!*knows_closed, "acquired {n} after close was seen");
-                        books.acquired(n);
-                    }
-                    Err(TryAcquireError::Closed) => *knows_closed = true,
-                    Err(TryAcquireError::NoPermits) => {
-                        assert!(!*knows_closed, "NoPermits after close was seen");
-                    }
-                    Err(TryAcquireError::TooMany { requested }) => {
-                        unreachable!("{requested} asked, at most 3")
-                    }
-                };
             for op in script {
                 match *op {
                     ThreadOp::TryAcquire(n) | ThreadOp::AcquireTimeout(n, _) => {
@@ -383,23 +405,11 @@ pub fn check_concurrent(input: &ConcurrentInput) {
                             }
                             _ => semaphore.try_acquire_many(n),
                         };
-                        check(
-                            got.as_ref().map(Permit::permits).map_err(|e| *e),
-                            &mut knows_closed,
-                        );
-                        if let Ok(permit) = got {
-                            holding.push(Holding::Borrowed(permit));
-                        }
+                        books.check_acquired(got, &mut knows_closed, &mut holding);
                     }
                     ThreadOp::TryAcquireOwned(n) => {
                         let got = Arc::clone(&semaphore).try_acquire_many_owned(usize::from(n % 4));
-                        check(
-                            got.as_ref().map(OwnedPermit::permits).map_err(|e| *e),
-                            &mut knows_closed,
-                        );
-                        if let Ok(permit) = got {
-                            holding.push(Holding::Owned(permit));
-                        }
+                        books.check_acquired(got, &mut knows_closed, &mut holding);
                     }
                     ThreadOp::Release | ThreadOp::ReleaseOldest => {
                         if !holding.is_empty() {
@@ -416,20 +426,16 @@ pub fn check_concurrent(input: &ConcurrentInput) {
                         if let Some(permit) = holding.pop() {
                             let n = permit.permits();
                             books.released(n);
-                            match permit {
-                                Holding::Borrowed(permit) => permit.forget(),
-                                Holding::Owned(permit) => permit.forget(),
-                            }
+                            permit.forget();
                             books.forgotten.fetch_add(n, SeqCst);
                         }
                     }
                     ThreadOp::HandOff => {
                         if let Some(index) =
-                            holding.iter().rposition(|p| matches!(p, Holding::Owned(_)))
+                            holding.iter().rposition(|p| matches!(p, Held::Owned(_)))
+                            && let Held::Owned(permit) = holding.remove(index)
                         {
-                            if let Holding::Owned(permit) = holding.remove(index) {
-                                pool.lock().unwrap().push(permit);
-                            }
+                            pool.lock().unwrap().push(permit);
                         }
                     }
                     ThreadOp::TakeHandOff => {
