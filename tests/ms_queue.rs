@@ -12,7 +12,7 @@ use alloc::sync::Arc;
 use core::any::Any;
 use core::cell::Cell;
 use core::iter;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use core::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::thread;
 
 use freelane::{MsQueue, MsQueueHandle};
@@ -196,35 +196,12 @@ fn handles_on_many_threads_conserve_values() {
 #[test]
 fn len_under_concurrency_is_never_garbage() {
     let total = support::scaled(100_000);
-    let queue = MsQueue::new();
-    let done = AtomicBool::new(false);
-    thread::scope(|scope| {
-        scope.spawn(|| {
-            for i in 0..total {
-                queue.push(i);
-            }
-        });
-        scope.spawn(|| {
-            let mut received = 0;
-            while received < total {
-                if queue.pop().is_some() {
-                    received += 1;
-                }
-            }
-            done.store(true, SeqCst);
-        });
-        scope.spawn(|| {
-            while !done.load(SeqCst) {
-                let len = queue.len();
-                assert!(
-                    len <= total,
-                    "len {len} exceeds the {total} values ever pushed"
-                );
-                let _ = queue.is_empty();
-            }
-        });
+    unbounded::len_under_concurrency::<MsQueue<_>, _>(total, |len| {
+        assert!(
+            len <= total,
+            "len {len} exceeds the {total} values ever pushed"
+        );
     });
-    assert_eq!(queue.len(), 0);
 }
 
 #[test]

@@ -15,7 +15,7 @@ use alloc::sync::Arc;
 use core::any::Any;
 use core::cell::Cell;
 use core::iter;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use core::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::thread;
 
 use freelane::{SegmentedQueue, SegmentedQueueHandle};
@@ -362,33 +362,9 @@ fn poppers_outrunning_pushers_lose_nothing() {
 #[test]
 fn len_under_concurrency_is_never_garbage() {
     let total = support::scaled(100_000);
-    let queue = SegmentedQueue::new();
-    let done = AtomicBool::new(false);
-    thread::scope(|scope| {
-        scope.spawn(|| {
-            for i in 0..total {
-                queue.push(i);
-            }
-        });
-        scope.spawn(|| {
-            let mut received = 0;
-            while received < total {
-                if queue.pop().is_some() {
-                    received += 1;
-                }
-            }
-            done.store(true, SeqCst);
-        });
-        scope.spawn(|| {
-            while !done.load(SeqCst) {
-                let len = queue.len();
-                assert!(len <= total, "len {len} exceeds the {total} values pushed");
-                let _ = queue.is_empty();
-            }
-        });
+    unbounded::len_under_concurrency::<SegmentedQueue<_>, _>(total, |len| {
+        assert!(len <= total, "len {len} exceeds the {total} values pushed");
     });
-    assert_eq!(queue.len(), 0);
-    assert!(queue.is_empty());
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 use std::iter;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::thread;
 
 use freelane::{MsQueue, SegmentedQueue};
@@ -118,6 +118,42 @@ where
     assert_eq!(queue.len(), THREADS * per_thread - popped);
     drop(queue);
     assert_eq!(drops.load(SeqCst), THREADS * per_thread);
+}
+
+/// One thread pushes `total` values and another pops them all while a third
+/// reads `len` and `is_empty` until the popper is done, passing each `len`
+/// it read to `check`. The queue is empty afterwards.
+pub fn len_under_concurrency<Q, C>(total: usize, check: C)
+where
+    Q: UnboundedQueue<usize> + Sync,
+    C: Fn(usize) + Sync,
+{
+    let queue = Q::new();
+    let done = AtomicBool::new(false);
+    thread::scope(|scope| {
+        scope.spawn(|| {
+            for i in 0..total {
+                queue.push(i);
+            }
+        });
+        scope.spawn(|| {
+            let mut received = 0;
+            while received < total {
+                if queue.pop().is_some() {
+                    received += 1;
+                }
+            }
+            done.store(true, SeqCst);
+        });
+        scope.spawn(|| {
+            while !done.load(SeqCst) {
+                check(queue.len());
+                let _ = queue.is_empty();
+            }
+        });
+    });
+    assert_eq!(queue.len(), 0);
+    assert!(queue.is_empty());
 }
 
 /// `count` unit values: `len` counts them, and all of them come out.
