@@ -8,10 +8,11 @@ use std::iter;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::thread;
+use std::time::Instant;
 
 use freelane::{MsQueue, SegmentedQueue};
 
-use super::DropCounter;
+use super::{DropCounter, STALL_LIMIT};
 
 /// The operations both queues have, with the same meaning.
 pub trait UnboundedQueue<T> {
@@ -165,4 +166,51 @@ pub fn unit_values<Q: UnboundedQueue<()>>(count: usize) {
     assert_eq!(units.len(), count);
     assert_eq!(iter::from_fn(|| units.pop()).count(), count);
     assert!(units.is_empty());
+}
+
+/// One pusher and one popper stream `pushes` values through `queue`, the
+/// pusher waiting while the queue holds more than `depth_limit`. The popper
+/// checks FIFO order; either side waiting past [`STALL_LIMIT`] fails. The
+/// queue is empty afterwards.
+pub fn stream<Q: UnboundedQueue<u64> + Sync>(queue: &Q, pushes: usize, depth_limit: usize) {
+    let pusher_done = AtomicBool::new(false);
+    let start = Instant::now();
+    thread::scope(|scope| {
+        scope.spawn(|| {
+            for i in 0..pushes as u64 {
+                while queue.len() > depth_limit {
+                    assert!(start.elapsed() < STALL_LIMIT, "popper stalled");
+                    thread::yield_now();
+                }
+                queue.push(i);
+            }
+            pusher_done.store(true, SeqCst);
+        });
+        scope.spawn(|| {
+            let mut expected = 0u64;
+            while expected < pushes as u64 {
+                match queue.pop() {
+                    Some(value) => {
+                        assert_eq!(value, expected, "FIFO order with one pusher");
+                        expected += 1;
+                    }
+                    None => {
+                        assert!(start.elapsed() < STALL_LIMIT, "pusher stalled");
+                        thread::yield_now();
+                    }
+                }
+            }
+        });
+    });
+    assert!(pusher_done.load(SeqCst));
+    assert!(queue.is_empty());
+}
+
+/// Push+pop pairs on the calling thread, each value checked: they let the
+/// epoch advance and the deferred frees and returns of popped memory run.
+pub fn push_pop_pairs<Q: UnboundedQueue<u64>>(queue: &Q, pairs: usize) {
+    for i in 0..pairs as u64 {
+        queue.push(i);
+        assert_eq!(queue.pop(), Some(i));
+    }
 }
