@@ -12,30 +12,17 @@ use alloc::sync::Arc;
 use core::any::Any;
 use core::cell::Cell;
 use core::iter;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use core::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::thread;
 
 use freelane::{MsQueue, MsQueueHandle};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 use support::DropCounter;
+use support::unbounded;
 
 #[test]
 fn smoke_fifo() {
-    let queue = MsQueue::new();
-    assert!(queue.is_empty());
-    assert_eq!(queue.len(), 0);
-    assert_eq!(queue.pop(), None);
-    for i in 0..10 {
-        queue.push(i);
-    }
-    assert_eq!(queue.len(), 10);
-    assert!(!queue.is_empty());
-    for i in 0..10 {
-        assert_eq!(queue.pop(), Some(i));
-    }
-    assert_eq!(queue.pop(), None);
-    assert!(queue.is_empty());
-    assert_eq!(queue.len(), 0);
+    unbounded::smoke_fifo::<MsQueue<_>>();
 }
 
 #[test]
@@ -129,15 +116,7 @@ fn sequential_matches_vecdeque_model() {
 
 #[test]
 fn mpmc_conservation_2x2() {
-    let queue = MsQueue::new();
-    support::check_mpmc_conservation(
-        2,
-        2,
-        support::scaled(50_000),
-        |item| queue.push(item),
-        || queue.pop(),
-    );
-    assert!(queue.is_empty());
+    unbounded::mpmc_conservation::<MsQueue<_>>(2, 2, support::scaled(50_000));
 }
 
 /// `shrink_to_fit` detaches the pool of recycled nodes while pushers are
@@ -164,15 +143,7 @@ fn mpmc_conservation_while_shrinking() {
 
 #[test]
 fn mpmc_conservation_4x4() {
-    let queue = MsQueue::new();
-    support::check_mpmc_conservation(
-        4,
-        4,
-        support::scaled(25_000),
-        |item| queue.push(item),
-        || queue.pop(),
-    );
-    assert!(queue.is_empty());
+    unbounded::mpmc_conservation::<MsQueue<_>>(4, 4, support::scaled(25_000));
 }
 
 #[test]
@@ -181,15 +152,7 @@ fn mpmc_conservation_4x4() {
     ignore = "16 threads cost ~15 s under Miri; 2x2 and 4x4 run"
 )]
 fn mpmc_conservation_8x8() {
-    let queue = MsQueue::new();
-    support::check_mpmc_conservation(
-        8,
-        8,
-        support::scaled(12_500),
-        |item| queue.push(item),
-        || queue.pop(),
-    );
-    assert!(queue.is_empty());
+    unbounded::mpmc_conservation::<MsQueue<_>>(8, 8, support::scaled(12_500));
 }
 
 /// Every thread works through its own handle; checks that each value
@@ -233,35 +196,12 @@ fn handles_on_many_threads_conserve_values() {
 #[test]
 fn len_under_concurrency_is_never_garbage() {
     let total = support::scaled(100_000);
-    let queue = MsQueue::new();
-    let done = AtomicBool::new(false);
-    thread::scope(|scope| {
-        scope.spawn(|| {
-            for i in 0..total {
-                queue.push(i);
-            }
-        });
-        scope.spawn(|| {
-            let mut received = 0;
-            while received < total {
-                if queue.pop().is_some() {
-                    received += 1;
-                }
-            }
-            done.store(true, SeqCst);
-        });
-        scope.spawn(|| {
-            while !done.load(SeqCst) {
-                let len = queue.len();
-                assert!(
-                    len <= total,
-                    "len {len} exceeds the {total} values ever pushed"
-                );
-                let _ = queue.is_empty();
-            }
-        });
+    unbounded::len_under_concurrency::<MsQueue<_>, _>(total, |len| {
+        assert!(
+            len <= total,
+            "len {len} exceeds the {total} values ever pushed"
+        );
     });
-    assert_eq!(queue.len(), 0);
 }
 
 #[test]
@@ -303,30 +243,7 @@ fn dropping_an_empty_or_drained_queue_drops_nothing_more() {
 
 #[test]
 fn drop_after_concurrent_use_drops_each_element_once() {
-    const THREADS: usize = 4;
-    let per_thread = support::scaled(5_000);
-    let drops = Arc::new(AtomicUsize::new(0));
-    let queue = MsQueue::new();
-    let popped = AtomicUsize::new(0);
-    thread::scope(|scope| {
-        for thread_id in 0..THREADS {
-            let (queue, drops, popped) = (&queue, &drops, &popped);
-            scope.spawn(move || {
-                for i in 0..per_thread {
-                    queue.push(DropCounter::new(thread_id * per_thread + i, drops));
-                    // Pop about a third, so values are left inside.
-                    if i % 3 == 0 && queue.pop().is_some() {
-                        popped.fetch_add(1, SeqCst);
-                    }
-                }
-            });
-        }
-    });
-    let popped = popped.load(SeqCst);
-    assert_eq!(drops.load(SeqCst), popped);
-    assert_eq!(queue.len(), THREADS * per_thread - popped);
-    drop(queue);
-    assert_eq!(drops.load(SeqCst), THREADS * per_thread);
+    unbounded::drop_after_concurrent_use_drops_each_element_once::<MsQueue<_>>();
 }
 
 #[test]
@@ -340,13 +257,7 @@ fn zero_sized_values() {
     }
     assert_eq!(size_of::<Zst>(), 0);
 
-    let units = MsQueue::new();
-    for _ in 0..1000 {
-        units.push(());
-    }
-    assert_eq!(units.len(), 1000);
-    assert_eq!(iter::from_fn(|| units.pop()).count(), 1000);
-    assert!(units.is_empty());
+    unbounded::unit_values::<MsQueue<_>>(1000);
 
     let queue = MsQueue::new();
     for _ in 0..10 {

@@ -30,12 +30,12 @@
 
 mod support;
 
-use core::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use core::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, mpsc};
 use std::thread;
-use std::time::Instant;
 
-use support::counting_alloc::{ALLOCATIONS, CountingAllocator, LIVE, PEAK};
+use support::counting_alloc::{self, ALLOCATIONS, CountingAllocator, LIVE, Measured};
+use support::unbounded;
 
 use freelane::MsQueue;
 
@@ -85,45 +85,12 @@ const AFTER_SHRINK_CEILING: usize = 1 << 20;
 fn popped_nodes_are_reclaimed_while_the_queue_is_in_use() {
     let pushes = support::scaled(1_000_000);
     let queue = MsQueue::new();
-    let pusher_done = AtomicBool::new(false);
-    let start = Instant::now();
 
-    let live_before = LIVE.load(SeqCst);
-    let allocations_before = ALLOCATIONS.load(SeqCst);
-    PEAK.store(live_before, SeqCst);
-
-    thread::scope(|scope| {
-        scope.spawn(|| {
-            for i in 0..pushes as u64 {
-                while queue.len() > DEPTH_LIMIT {
-                    assert!(start.elapsed() < support::STALL_LIMIT, "popper stalled");
-                    thread::yield_now();
-                }
-                queue.push(i);
-            }
-            pusher_done.store(true, SeqCst);
-        });
-        scope.spawn(|| {
-            let mut expected = 0u64;
-            while expected < pushes as u64 {
-                match queue.pop() {
-                    Some(value) => {
-                        assert_eq!(value, expected, "FIFO order with one pusher");
-                        expected += 1;
-                    }
-                    None => {
-                        assert!(start.elapsed() < support::STALL_LIMIT, "pusher stalled");
-                        thread::yield_now();
-                    }
-                }
-            }
-        });
-    });
-    assert!(pusher_done.load(SeqCst));
-    assert!(queue.is_empty());
-
-    let peak = PEAK.load(SeqCst) - live_before;
-    let allocations = ALLOCATIONS.load(SeqCst) - allocations_before;
+    let Measured {
+        live_before,
+        peak,
+        allocations,
+    } = counting_alloc::measure(|| unbounded::stream(&queue, pushes, DEPTH_LIMIT));
     eprintln!(
         "phase 1: {pushes} pushes, {allocations} allocations, peak {peak} B live above the {live_before} B at the start"
     );
@@ -139,7 +106,7 @@ fn popped_nodes_are_reclaimed_while_the_queue_is_in_use() {
     // Phase 2: a burst, drained, then the same burst again: its nodes are
     // reused, not allocated anew. Pairs in between let the epoch advance and
     // the deferred batch returns run.
-    let settle = |queue: &MsQueue<u64>| settle_pairs(queue, support::scaled(200_000));
+    let settle = |queue: &MsQueue<u64>| unbounded::push_pop_pairs(queue, support::scaled(200_000));
     let burst = |queue: &MsQueue<u64>| {
         for i in 0..BURST as u64 {
             queue.push(i);
@@ -185,7 +152,7 @@ fn popped_nodes_are_reclaimed_while_the_queue_is_in_use() {
     // one per batch of nodes), about one per 2048 pops.
     let pairs = support::scaled(1_000_000);
     let before_steady = ALLOCATIONS.load(SeqCst);
-    settle_pairs(&queue, pairs);
+    unbounded::push_pop_pairs(&queue, pairs);
     let steady = ALLOCATIONS.load(SeqCst) - before_steady;
     eprintln!("phase 4: {pairs} pairs, {steady} allocations");
     assert!(
@@ -199,7 +166,7 @@ fn popped_nodes_are_reclaimed_while_the_queue_is_in_use() {
     let before_threads = LIVE.load(SeqCst);
     for round in 0..THREAD_ROUNDS {
         thread::scope(|scope| {
-            scope.spawn(|| settle_pairs(&queue, 8));
+            scope.spawn(|| unbounded::push_pop_pairs(&queue, 8));
         });
         if round % 8 == 0 {
             settle(&queue);
@@ -253,13 +220,4 @@ fn popped_nodes_are_reclaimed_while_the_queue_is_in_use() {
         after_exit < AFTER_SHRINK_CEILING,
         "{after_exit} B live after the caching thread exited"
     );
-}
-
-/// Push+pop pairs on the calling thread: they let the epoch advance and the
-/// deferred returns of popped nodes run.
-fn settle_pairs(queue: &MsQueue<u64>, pairs: usize) {
-    for i in 0..pairs as u64 {
-        queue.push(i);
-        assert_eq!(queue.pop(), Some(i));
-    }
 }

@@ -15,32 +15,19 @@ use alloc::sync::Arc;
 use core::any::Any;
 use core::cell::Cell;
 use core::iter;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use core::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::thread;
 
 use freelane::{SegmentedQueue, SegmentedQueueHandle};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 use support::DropCounter;
+use support::unbounded;
 
 const SEGMENT: usize = SegmentedQueue::<u8>::SEGMENT_LEN;
 
 #[test]
 fn smoke_fifo() {
-    let queue = SegmentedQueue::new();
-    assert!(queue.is_empty());
-    assert_eq!(queue.len(), 0);
-    assert_eq!(queue.pop(), None);
-    for i in 0..10 {
-        queue.push(i);
-    }
-    assert_eq!(queue.len(), 10);
-    assert!(!queue.is_empty());
-    for i in 0..10 {
-        assert_eq!(queue.pop(), Some(i));
-    }
-    assert_eq!(queue.pop(), None);
-    assert!(queue.is_empty());
-    assert_eq!(queue.len(), 0);
+    unbounded::smoke_fifo::<SegmentedQueue<_>>();
 }
 
 #[test]
@@ -194,16 +181,8 @@ fn sequential_matches_vecdeque_model() {
 }
 
 fn conservation(producers: usize, consumers: usize, total: usize) {
-    let queue = SegmentedQueue::new();
-    support::check_mpmc_conservation(
-        producers,
-        consumers,
-        support::scaled(total / producers),
-        |item| queue.push(item),
-        || queue.pop(),
-    );
-    assert!(queue.is_empty());
-    assert_eq!(queue.len(), 0);
+    let per_producer = support::scaled(total / producers);
+    unbounded::mpmc_conservation::<SegmentedQueue<_>>(producers, consumers, per_producer);
 }
 
 #[test]
@@ -383,33 +362,9 @@ fn poppers_outrunning_pushers_lose_nothing() {
 #[test]
 fn len_under_concurrency_is_never_garbage() {
     let total = support::scaled(100_000);
-    let queue = SegmentedQueue::new();
-    let done = AtomicBool::new(false);
-    thread::scope(|scope| {
-        scope.spawn(|| {
-            for i in 0..total {
-                queue.push(i);
-            }
-        });
-        scope.spawn(|| {
-            let mut received = 0;
-            while received < total {
-                if queue.pop().is_some() {
-                    received += 1;
-                }
-            }
-            done.store(true, SeqCst);
-        });
-        scope.spawn(|| {
-            while !done.load(SeqCst) {
-                let len = queue.len();
-                assert!(len <= total, "len {len} exceeds the {total} values pushed");
-                let _ = queue.is_empty();
-            }
-        });
+    unbounded::len_under_concurrency::<SegmentedQueue<_>, _>(total, |len| {
+        assert!(len <= total, "len {len} exceeds the {total} values pushed");
     });
-    assert_eq!(queue.len(), 0);
-    assert!(queue.is_empty());
 }
 
 #[test]
@@ -447,30 +402,7 @@ fn dropping_an_empty_or_drained_queue_drops_nothing_more() {
 
 #[test]
 fn drop_after_concurrent_use_drops_each_element_once() {
-    const THREADS: usize = 4;
-    let per_thread = support::scaled(5_000);
-    let drops = Arc::new(AtomicUsize::new(0));
-    let queue = SegmentedQueue::new();
-    let popped = AtomicUsize::new(0);
-    thread::scope(|scope| {
-        for thread_id in 0..THREADS {
-            let (queue, drops, popped) = (&queue, &drops, &popped);
-            scope.spawn(move || {
-                for i in 0..per_thread {
-                    queue.push(DropCounter::new(thread_id * per_thread + i, drops));
-                    // Pop about a third, so values are left inside.
-                    if i % 3 == 0 && queue.pop().is_some() {
-                        popped.fetch_add(1, SeqCst);
-                    }
-                }
-            });
-        }
-    });
-    let popped = popped.load(SeqCst);
-    assert_eq!(drops.load(SeqCst), popped);
-    assert_eq!(queue.len(), THREADS * per_thread - popped);
-    drop(queue);
-    assert_eq!(drops.load(SeqCst), THREADS * per_thread);
+    unbounded::drop_after_concurrent_use_drops_each_element_once::<SegmentedQueue<_>>();
 }
 
 #[test]
@@ -484,13 +416,7 @@ fn zero_sized_values() {
     }
     assert_eq!(size_of::<Zst>(), 0);
 
-    let units = SegmentedQueue::new();
-    for _ in 0..SEGMENT + 10 {
-        units.push(());
-    }
-    assert_eq!(units.len(), SEGMENT + 10);
-    assert_eq!(iter::from_fn(|| units.pop()).count(), SEGMENT + 10);
-    assert!(units.is_empty());
+    unbounded::unit_values::<SegmentedQueue<_>>(SEGMENT + 10);
 
     let queue = SegmentedQueue::new();
     let mut batch: Vec<Zst> = (0..SEGMENT + 8).map(|_| Zst).collect();

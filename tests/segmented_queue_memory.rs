@@ -18,10 +18,9 @@
 mod support;
 
 use core::sync::atomic::Ordering::SeqCst;
-use std::thread;
-use std::time::Instant;
 
-use support::counting_alloc::{ALLOCATIONS, CountingAllocator, LIVE, PEAK, TOTAL};
+use support::counting_alloc::{self, CountingAllocator, LIVE, Measured, TOTAL};
+use support::unbounded;
 
 use freelane::SegmentedQueue;
 
@@ -56,42 +55,12 @@ const AFTER_BURST_CEILING: usize = 1 << 20;
 fn drained_segments_are_freed_while_the_queue_is_in_use() {
     let pushes = support::scaled(2_000_000);
     let queue = SegmentedQueue::new();
-    let start = Instant::now();
 
-    let live_before = LIVE.load(SeqCst);
-    let allocations_before = ALLOCATIONS.load(SeqCst);
-    PEAK.store(live_before, SeqCst);
-
-    thread::scope(|scope| {
-        scope.spawn(|| {
-            for i in 0..pushes as u64 {
-                while queue.len() > DEPTH_LIMIT {
-                    assert!(start.elapsed() < support::STALL_LIMIT, "popper stalled");
-                    thread::yield_now();
-                }
-                queue.push(i);
-            }
-        });
-        scope.spawn(|| {
-            let mut expected = 0u64;
-            while expected < pushes as u64 {
-                match queue.pop() {
-                    Some(value) => {
-                        assert_eq!(value, expected, "FIFO order with one pusher");
-                        expected += 1;
-                    }
-                    None => {
-                        assert!(start.elapsed() < support::STALL_LIMIT, "pusher stalled");
-                        thread::yield_now();
-                    }
-                }
-            }
-        });
-    });
-    assert!(queue.is_empty());
-
-    let peak = PEAK.load(SeqCst) - live_before;
-    let allocations = ALLOCATIONS.load(SeqCst) - allocations_before;
+    let Measured {
+        live_before,
+        peak,
+        allocations,
+    } = counting_alloc::measure(|| unbounded::stream(&queue, pushes, DEPTH_LIMIT));
     let total = TOTAL.load(SeqCst);
     eprintln!(
         "phase 1: {pushes} pushes, {allocations} allocations ({total} B in total), peak {peak} B live above the {live_before} B at the start"
@@ -109,12 +78,8 @@ fn drained_segments_are_freed_while_the_queue_is_in_use() {
         "peak live memory {peak} B exceeds {LIVE_CEILING} B: drained segments are not freed during use"
     );
 
-    let settle = |queue: &SegmentedQueue<u64>| {
-        for i in 0..support::scaled(200_000) as u64 {
-            queue.push(i);
-            assert_eq!(queue.pop(), Some(i));
-        }
-    };
+    let settle =
+        |queue: &SegmentedQueue<u64>| unbounded::push_pop_pairs(queue, support::scaled(200_000));
     for i in 0..BURST as u64 {
         queue.push(i);
     }

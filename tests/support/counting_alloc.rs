@@ -2,7 +2,8 @@
 //! live bytes, their peak, total bytes and the number of allocations. A test
 //! binary installs it with
 //! `#[global_allocator] static ALLOCATOR: CountingAllocator = CountingAllocator;`
-//! and reads the counters below; the other binaries only compile it.
+//! and reads the counters below, directly or around a run with [`measure`];
+//! the other binaries only compile it.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::sync::atomic::{AtomicUsize, Ordering::SeqCst};
@@ -65,5 +66,27 @@ unsafe impl GlobalAlloc for CountingAllocator {
             Self::allocated(new_size);
         }
         new_ptr
+    }
+}
+
+/// What [`measure`] read around a run: the live bytes at its start, the
+/// peak of live bytes above them, and the number of allocations it made.
+pub struct Measured {
+    pub live_before: usize,
+    pub peak: usize,
+    pub allocations: usize,
+}
+
+/// Runs `run` and returns what the counters saw of it, the peak reset to the
+/// live bytes at its start.
+pub fn measure(run: impl FnOnce()) -> Measured {
+    let live_before = LIVE.load(SeqCst);
+    let allocations_before = ALLOCATIONS.load(SeqCst);
+    PEAK.store(live_before, SeqCst);
+    run();
+    Measured {
+        live_before,
+        peak: PEAK.load(SeqCst) - live_before,
+        allocations: ALLOCATIONS.load(SeqCst) - allocations_before,
     }
 }

@@ -6,6 +6,7 @@
 pub mod counting_alloc;
 pub mod executor;
 pub mod linearizability;
+pub mod unbounded;
 
 use std::sync::Arc;
 use std::sync::Barrier;
