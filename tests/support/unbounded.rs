@@ -173,7 +173,6 @@ pub fn unit_values<Q: UnboundedQueue<()>>(count: usize) {
 /// checks FIFO order; either side waiting past [`STALL_LIMIT`] fails. The
 /// queue is empty afterwards.
 pub fn stream<Q: UnboundedQueue<u64> + Sync>(queue: &Q, pushes: usize, depth_limit: usize) {
-    let pusher_done = AtomicBool::new(false);
     let start = Instant::now();
     thread::scope(|scope| {
         scope.spawn(|| {
@@ -184,7 +183,6 @@ pub fn stream<Q: UnboundedQueue<u64> + Sync>(queue: &Q, pushes: usize, depth_lim
                 }
                 queue.push(i);
             }
-            pusher_done.store(true, SeqCst);
         });
         scope.spawn(|| {
             let mut expected = 0u64;
@@ -202,7 +200,6 @@ pub fn stream<Q: UnboundedQueue<u64> + Sync>(queue: &Q, pushes: usize, depth_lim
             }
         });
     });
-    assert!(pusher_done.load(SeqCst));
     assert!(queue.is_empty());
 }
 
