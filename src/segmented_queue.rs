@@ -896,7 +896,9 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 /// # Speed beside crossbeam's `SegQueue`, and where it falls behind
 /// On one thread (push then pop) this queue runs about 1.2× `SegQueue`. With
 /// a pusher and a pop on two cores, or several of each, it can run at half
-/// of `SegQueue`'s rate on a 2-core machine, for two reasons; both were
+/// of `SegQueue`'s rate on a 2-core machine whose cores pass a cache line in
+/// about 60 ns (at 1p1c 0.5–0.7×; as SMT siblings of one core, 7 ns, it
+/// measured 1.1×: the report prints which), for two reasons. Both were
 /// measured on this project's 2-vCPU Xeon VM (`cargo run --release --example
 /// contention -- --throughput --filter msqueue/ --threads 1,2,4,8`, ratios of
 /// medians taken side by side) and profiled with `perf`.
@@ -909,7 +911,7 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 ///   pusher's rate drops to a third. A `SegQueue` pop takes two locked
 ///   instructions, stays behind its pusher and never shares a line with it.
 ///   Letting the pusher get ahead is the cure: a pop that waits (up to about
-///   10 µs) for the pushers to get 56 slots ahead after it caught up
+///   17 µs) for the pushers to get 56 slots ahead after it caught up
 ///   ("temporal slipping", FastForward, Giacomoni et al., PPoPP 2008) took
 ///   the 1p1c ratio from 0.52 to 1.35–1.55× `SegQueue`, but the median time
 ///   from push to pop (the report's latency section, 1p1c) went from 263 to
