@@ -5,6 +5,7 @@
 # prints the input (path, `cargo fuzz fmt` hint, hex dump and base64).
 #
 # Usage: .ci/stages/fuzz.sh [target...]   (default: every target)
+#        FUZZ_SECONDS=60 FUZZ_JOBS=1 .ci/stages/fuzz.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -38,31 +39,57 @@ echo "--- built in $((SECONDS - start)) s"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failed=()
-for target in "${targets[@]}"; do
-    corpus="$work/corpus/$target"
-    artifacts="$work/artifacts/$target"
+
+# One target's run, on its own copy of the seed corpus; its output goes to
+# $work/<target>.log and its exit status to $work/<target>.status.
+run_target() {
+    local target=$1 corpus="$work/corpus/$1" artifacts="$work/artifacts/$1"
     mkdir -p "$corpus" "$artifacts"
     if [ -d "corpus/$target" ]; then
         cp -R "corpus/$target/." "$corpus/"
     fi
-    extra=()
+    local extra=()
     case $target in
         # crossbeam-epoch frees popped nodes later, on another input's time:
         # LeakSanitizer's check after every input would flag them (and slow
         # the run 60x). Payload drops are counted by the harness instead.
         ms_queue*|segmented_queue*) extra+=(-detect_leaks=0) ;;
     esac
-    echo
-    echo "--- fuzz: $target for ${FUZZ_SECONDS} s"
-    start=$SECONDS
-    status=0
+    local start=$SECONDS status=0
     cargo +nightly fuzz run "$target" "$corpus" -- \
         -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
         -artifact_prefix="$artifacts/" "${extra[@]}" >"$work/$target.log" 2>&1 || status=$?
+    echo "$status $((SECONDS - start))" >"$work/$target.status"
+}
+
+# A libFuzzer run is one thread: FUZZ_JOBS of them at a time (default 2, the
+# cores of the machine CI runs on; in CI one of them shares its core with
+# Miri until Miri ends). The binaries are built already, so the runs do not
+# contend for cargo's lock.
+FUZZ_JOBS=${FUZZ_JOBS:-2}
+echo "--- running ${#targets[@]} targets, ${FUZZ_SECONDS} s each, $FUZZ_JOBS at a time"
+start=$SECONDS
+running=0
+for target in "${targets[@]}"; do
+    if [ "$running" -ge "$FUZZ_JOBS" ]; then
+        wait -n || true
+        running=$((running - 1))
+    fi
+    run_target "$target" &
+    running=$((running + 1))
+done
+wait
+echo "--- ran in $((SECONDS - start)) s"
+
+failed=()
+for target in "${targets[@]}"; do
+    artifacts="$work/artifacts/$target"
+    read -r status seconds <"$work/$target.status" || { status=1; seconds=?; }
+    echo
+    echo "--- fuzz: $target, ${FUZZ_SECONDS} s"
     # libFuzzer's final line (`#runs DONE cov: .. ft: ..`) and run count.
     grep -E '^(#[0-9]+[[:space:]]+DONE|Done|stat::number_of_executed_units)' "$work/$target.log" || true
-    echo "--- fuzz: $target finished in $((SECONDS - start)) s (exit $status)"
+    echo "--- fuzz: $target finished in $seconds s (exit $status)"
     if [ "$status" -ne 0 ] || [ -n "$(ls -A "$artifacts")" ]; then
         failed+=("$target")
         echo "!!! $target failed; its log:"
