@@ -917,17 +917,23 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 ///   from push to pop (the report's latency section, 1p1c) went from 263 to
 ///   622 ns: the waiting pop holds elements back. This queue keeps the low
 ///   latency.
-/// - **Claims handed over on every operation.** Two pushers on two cores
-///   (two pinned threads pushing a million each, then popping them) each
-///   take `enq`'s line and the group's line from the other on every push (`perf` puts 44% of their time on the fetch-and-add and 44% on the
-///   `or`): about 60 ns per push, against 21–33 ns for `SegQueue`, whose
-///   failed compare-and-swap backs off and lets the other pusher make
-///   several pushes in a row with both lines in its cache. Two pops: 29
-///   against 24 ns. A pusher that backs off when its claim shows another
-///   pusher in between got to 34–46 ns. Fetch-and-add's gain over a
-///   compare-and-swap loop grows with the number of cores contending
-///   (FAAArrayQueue's and LCRQ's published figures are at 16 and more);
-///   this machine has two.
+/// - **Claims handed over on every operation.** With two threads pushing
+///   on two cores and none popping (the report's `msqueue/push-only`
+///   workload, `--filter msqueue/push-only --threads 1,2,4`), each push
+///   takes `enq`'s line and the group's line from the other core (`perf`
+///   puts 44% of the time on the fetch-and-add and 44% on the `or`): 12.6
+///   million pushes a second against `SegQueue`'s 56.0 (0.23×; on one
+///   thread 59 against 74). `SegQueue`'s compare-and-swap fails, backs off
+///   and lets the other pusher make a series of pushes with both lines in
+///   its cache: its fairness column (the fewest pushes of a thread over the
+///   most) reads 0.47 there, this queue's 0.81. Two threads popping a
+///   filled queue (`msqueue/pop-only`): 27.4 against 54.8 million (0.50×;
+///   on one thread 114 against 79), for the same reason. A pusher that
+///   backs off when its claim shows another pusher in between got from
+///   about 60 to 34–46 ns per push, still short of `SegQueue`.
+///   Fetch-and-add's gain over a compare-and-swap loop grows with the
+///   number of cores contending (FAAArrayQueue's and LCRQ's published
+///   figures are at 16 and more); this machine has two.
 ///
 /// # References
 /// - P. Ramalhete and A. Correia, FAAArrayQueue (2016, above): the segment

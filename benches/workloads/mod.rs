@@ -668,6 +668,105 @@ pub fn mpmc<Q: BenchQueue>(run: &Run, capacity: Option<usize>) -> Measurement {
     Tally::verify(name_of::<Q>(), producers, results, elapsed)
 }
 
+/// `n` threads that only push, into a queue that starts empty: the pushers'
+/// contention with each other alone, with no consumer on any line. One op =
+/// one push. Afterwards one thread drains the queue and checks that it held
+/// every value once, each pusher's in its order.
+///
+/// With [`pop_only`], it splits the `mpmc` figure into its two ends: a
+/// queue whose pushers claim slots by fetch-and-add pays a cache-line
+/// transfer on every push once two cores push, where a compare-and-swap
+/// that backs off on failure lets one thread run a series of pushes on a
+/// line it keeps.
+pub fn push_only<Q: BenchQueue>(run: &Run, capacity: Option<usize>) -> Measurement {
+    let threads = run.threads.max(1);
+    let queue = Padded(Q::build(capacity));
+    let queue = &queue.0;
+    let (elapsed, mut results) = run_threads(run, threads, |index, control| {
+        let budget = control.budget(index, threads);
+        let base = (index as u64) << SEQUENCE_BITS;
+        let (mut sent, mut sum) = (0u64, 0u64);
+        while budget.more(sent) {
+            let value = base | sent;
+            assert!(
+                queue.try_push(value).is_ok(),
+                "{}: an unbounded queue refused a push",
+                name_of::<Q>()
+            );
+            sum = sum.wrapping_add(value);
+            sent += 1;
+        }
+        Tally::sent(sent, sum)
+    });
+    let mut pop = queue.consumer(true);
+    let (mut next, mut drained) = (vec![0u64; threads], Tally::receiver());
+    while let Some(value) = pop() {
+        drained.record(&mut next, value);
+    }
+    results.push(drained);
+    let mut measured = Tally::verify(name_of::<Q>(), threads, results, elapsed);
+    // Fairness is the pushers'; the drain is bookkeeping.
+    measured.per_thread.truncate(threads);
+    measured
+}
+
+/// Elements a [`pop_only`] run puts in the queue before a run that stops
+/// after a time: enough for 120 ms at 30 million pops a second (more
+/// threads than one contend); a faster run ends when the queue is empty,
+/// and its rate is over its own time.
+const POP_ONLY_FILL: u64 = 1 << 22;
+
+/// `n` threads that only pop, from a queue filled before the clock starts:
+/// the consumers' contention with each other alone. One op = one pop. Each
+/// thread stops at its budget, at the run's end, or when the queue is
+/// empty; then the rest is drained, and every value must have come out
+/// once, each thread's in increasing order (FIFO).
+pub fn pop_only<Q: BenchQueue>(run: &Run, capacity: Option<usize>) -> Measurement {
+    let threads = run.threads.max(1);
+    let fill = match run.stop {
+        Stop::Ops(total) => total,
+        Stop::Time(_) => POP_ONLY_FILL,
+    };
+    let queue = Padded(Q::build(capacity));
+    let queue = &queue.0;
+    for value in 0..fill {
+        assert!(
+            queue.try_push(value).is_ok(),
+            "{}: an unbounded queue refused a push",
+            name_of::<Q>()
+        );
+    }
+    let (elapsed, popped) = run_threads(run, threads, |index, control| {
+        let budget = control.budget(index, threads);
+        let mut pop = queue.consumer(threads == 1);
+        let (mut next, mut tally) = ([0u64], Tally::receiver());
+        while budget.more(tally.ops) {
+            match pop() {
+                Some(value) => tally.record(&mut next, value),
+                None => break,
+            }
+        }
+        tally
+    });
+    let per_thread: Vec<u64> = popped.iter().map(|t| t.ops).collect();
+    let mut pop = queue.consumer(true);
+    let (mut next, mut rest) = ([0u64], Tally::receiver());
+    while let Some(value) = pop() {
+        rest.record(&mut next, value);
+    }
+    let filled = Tally::sent(fill, (0..fill).fold(0u64, u64::wrapping_add));
+    let results = core::iter::once(filled)
+        .chain(popped)
+        .chain([rest])
+        .collect();
+    Tally::verify(name_of::<Q>(), 1, results, elapsed);
+    Measurement {
+        ops: per_thread.iter().sum(),
+        elapsed,
+        per_thread,
+    }
+}
+
 /// A bounded FIFO of `u64` with waiting `push`/`pop`, as the blocking
 /// workloads drive it: freelane's blocking layer beside crossbeam-channel's
 /// bounded `send`/`recv` (both spin briefly, then park).
@@ -1310,6 +1409,18 @@ pub fn catalog() -> Vec<Workload> {
             about: "n/2 producers, n/2 consumers (unbounded queues)",
             threads: ThreadPlan::Scaling { min: 2 },
             cases: unbounded_queues!(mpmc),
+        },
+        Workload {
+            id: "msqueue/push-only",
+            about: "n threads push, nobody pops (unbounded queues)",
+            threads: ThreadPlan::Scaling { min: 1 },
+            cases: unbounded_queues!(push_only),
+        },
+        Workload {
+            id: "msqueue/pop-only",
+            about: "n threads pop a queue filled beforehand (unbounded queues)",
+            threads: ThreadPlan::Scaling { min: 1 },
+            cases: unbounded_queues!(pop_only),
         },
         Workload {
             id: "ring/pairs",
