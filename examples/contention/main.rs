@@ -3,7 +3,7 @@
 //! latency of one hand-off as percentiles; and the core-to-core matrix.
 //!
 //! ```sh
-//! cargo run --release --example contention            # ~2 min on 2 cores
+//! cargo run --release --example contention            # ~3 min on 2 cores
 //! cargo run --release --example contention -- --quick # a first look
 //! cargo run --release --example contention -- --core-to-core  # the matrix alone
 //! cargo run --release --example contention -- --compare A.json B.json
