@@ -894,11 +894,12 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 /// which keeps its own segments and also works under `std`.
 ///
 /// # Speed beside crossbeam's `SegQueue`, and where it falls behind
-/// On one thread (push then pop) this queue runs about 1.2× `SegQueue`. With
-/// a pusher and a pop on two cores, or several of each, it can run at half
-/// of `SegQueue`'s rate on a 2-core machine whose cores pass a cache line in
-/// about 60 ns (at 1p1c 0.5–0.7×; as SMT siblings of one core, 7 ns, it
-/// measured 1.1×: the report prints which), for two reasons. Both were
+/// On one thread (push then pop) this queue runs 1.2–1.6× `SegQueue` (two
+/// hosts of the same VM). With a pusher and a pop on two cores it ran at
+/// 0.5–1.05× `SegQueue`'s rate on a 2-core machine whose cores pass a cache
+/// line in about 60 ns (median of four runs 0.75×; as SMT siblings of one
+/// core, 7 ns, it measured 1.1×: the report prints which), and with two or
+/// four of each at about a third, for two reasons. Both were
 /// measured on this project's 2-vCPU Xeon VM (`cargo run --release --example
 /// contention -- --throughput --filter msqueue/ --threads 1,2,4,8`, ratios of
 /// medians taken side by side) and profiled with `perf`.
