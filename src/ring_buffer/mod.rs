@@ -316,9 +316,9 @@ use crate::wait::RingWaiters;
 /// word's and its cell's: neighbouring positions are a stride apart and the
 /// cells are traded, so neither line holds the next element, where
 /// ArrayQueue's slots hold their values and lie four to a 64-byte line.
-/// On the 2-vCPU VM (60 ns between the cores) the ring ran at 0.77–0.86×
-/// ArrayQueue with one producer and one consumer, and at 0.3–0.4× with two
-/// of each on the two cores, where it also reported `Full` about ten
+/// On the 2-vCPU VM (60 ns between the cores) the ring ran at 0.52–0.86×
+/// ArrayQueue with one producer and one consumer (median of four runs
+/// 0.72×), and at 0.30–0.38× with two of each on the two cores, where it also reported `Full` about ten
 /// times as often and its threads yielded to each other (after 127 spins
 /// without progress) about thirty times as often: the report's `ring/mpmc`
 /// and `ring/spsc` workloads, README "Performance". A stride of 1 was
