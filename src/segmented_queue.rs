@@ -899,8 +899,8 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 /// 0.5–1.05× `SegQueue`'s rate on a 2-core machine whose cores pass a cache
 /// line in about 60 ns (median of four runs 0.75×; as SMT siblings of one
 /// core, 7 ns, it measured 1.1×: the report prints which), and with two or
-/// four of each at about a third, for two reasons. Both were
-/// measured on this project's 2-vCPU Xeon VM (`cargo run --release --example
+/// four of each at about a third, for two reasons. Both were measured on
+/// this project's 2-vCPU Xeon VM (`cargo run --release --example
 /// contention -- --throughput --filter msqueue/ --threads 1,2,4,8`, ratios of
 /// medians taken side by side) and profiled with `perf`.
 ///

@@ -668,6 +668,16 @@ pub fn mpmc<Q: BenchQueue>(run: &Run, capacity: Option<usize>) -> Measurement {
     Tally::verify(name_of::<Q>(), producers, results, elapsed)
 }
 
+/// Pushes into a queue of the unbounded group, which never refuses one: a
+/// refusal is a bug in the queue (or a bounded queue in the wrong workload).
+fn push_unbounded<Q: BenchQueue>(queue: &Q, value: u64) {
+    assert!(
+        queue.try_push(value).is_ok(),
+        "{}: an unbounded queue refused a push",
+        name_of::<Q>()
+    );
+}
+
 /// `n` threads that only push, into a queue that starts empty: the pushers'
 /// contention with each other alone, with no consumer on any line. One op =
 /// one push. Afterwards one thread drains the queue and checks that it held
@@ -688,11 +698,7 @@ pub fn push_only<Q: BenchQueue>(run: &Run, capacity: Option<usize>) -> Measureme
         let (mut sent, mut sum) = (0u64, 0u64);
         while budget.more(sent) {
             let value = base | sent;
-            assert!(
-                queue.try_push(value).is_ok(),
-                "{}: an unbounded queue refused a push",
-                name_of::<Q>()
-            );
+            push_unbounded(queue, value);
             sum = sum.wrapping_add(value);
             sent += 1;
         }
@@ -730,11 +736,7 @@ pub fn pop_only<Q: BenchQueue>(run: &Run, capacity: Option<usize>) -> Measuremen
     let queue = Padded(Q::build(capacity));
     let queue = &queue.0;
     for value in 0..fill {
-        assert!(
-            queue.try_push(value).is_ok(),
-            "{}: an unbounded queue refused a push",
-            name_of::<Q>()
-        );
+        push_unbounded(queue, value);
     }
     let (elapsed, popped) = run_threads(run, threads, |index, control| {
         let budget = control.budget(index, threads);

@@ -318,14 +318,15 @@ use crate::wait::RingWaiters;
 /// ArrayQueue's slots hold their values and lie four to a 64-byte line.
 /// On the 2-vCPU VM (60 ns between the cores) the ring ran at 0.52–0.86×
 /// ArrayQueue with one producer and one consumer (median of four runs
-/// 0.72×), and at 0.30–0.38× with two of each on the two cores, where it also reported `Full` about ten
-/// times as often and its threads yielded to each other (after 127 spins
-/// without progress) about thirty times as often: the report's `ring/mpmc`
-/// and `ring/spsc` workloads, README "Performance". A stride of 1 was
-/// worse at one and one (0.6×: the consumer catches up and shares the
-/// producer's lines), and backing off after a failed compare-and-swap did
-/// not change the two-and-two figure. Nobody ever waits for a stalled
-/// thread, which is what the ring buys with this.
+/// 0.72×), and at 0.30–0.38× with two of each on the two cores, where it
+/// also reported `Full` about ten times as often and its threads yielded to
+/// each other (after 127 spins without progress) about thirty times as
+/// often: the report's `ring/mpmc` and `ring/spsc` workloads, README
+/// "Performance". A stride of 1 was worse at one and one (0.6×: the
+/// consumer catches up and shares the producer's lines), and backing off
+/// after a failed compare-and-swap did not change the two-and-two figure.
+/// Nobody ever waits for a stalled thread, which is what the ring buys with
+/// this.
 ///
 /// `head` and `tail` each sit in a `CachePadded` (128 bytes on x86-64 and
 /// aarch64, 32 on Cortex-M); slot words and cells are not padded, but from
