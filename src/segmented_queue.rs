@@ -117,6 +117,33 @@ const SPIN_LIMIT: usize = 32;
 #[cfg(freelane_loom)]
 const SPIN_LIMIT: usize = 0;
 
+/// How many `pause`s a pop spins, once it has its value, when its claim
+/// lost a race with another pop's (see "Speed beside crossbeam's
+/// `SegQueue`" on [`SegmentedQueue`]): about 10 µs where a `pause` takes
+/// 10 ns (this project's 2-core Xeon VM, measured on 2026-12-07), longer on
+/// cores with a slower `pause`. Chosen by measurement: 128 to 512 left much
+/// of the two-pop loss in place, 2048 did no better than 1024.
+#[cfg(not(any(freelane_loom, miri)))]
+const BACKOFF_SPINS: usize = 1 << 10;
+/// Under loom a spin is a yield, which only multiplies the interleavings;
+/// the back-off changes no state, so the models leave it out. Under Miri,
+/// a few: the path runs, without the interpreter spending seconds in it.
+#[cfg(freelane_loom)]
+const BACKOFF_SPINS: usize = 0;
+#[cfg(all(miri, not(freelane_loom)))]
+const BACKOFF_SPINS: usize = 4;
+
+/// Spins [`BACKOFF_SPINS`] times: the back-off of a pop that lost a claim
+/// race. Out of line: the uncontended path pays only the test that leads
+/// here.
+#[cold]
+#[inline(never)]
+fn back_off() {
+    for _ in 0..BACKOFF_SPINS {
+        spin_loop();
+    }
+}
+
 /// [`GROUP`] slots and their shared state word.
 ///
 /// ```text
@@ -372,11 +399,13 @@ impl<T> Segment<T> {
     /// reports the queue empty or the segment drained.
     ///
     /// `checked`: read `deq` and `enq` before claiming, and report the queue
-    /// empty without claiming when `deq ≥ enq`. Otherwise (the thread's last pop here found a value) claim
-    /// first, saving the load of `deq`'s line, which under contending pops
-    /// is a second coherence transaction on it before the fetch-and-add; a
-    /// claim that overshot the pushers (see [`take_claimed`]) then reports
-    /// the queue empty, at the cost of one slot.
+    /// empty without claiming when `deq ≥ enq`. Otherwise (the thread's last
+    /// pop here found a value) claim without reading `enq`, which keeps the
+    /// pop off the pushers' line; a claim that overshot the pushers (see
+    /// [`take_claimed`]) then reports the queue empty, at the cost of one
+    /// slot. Either way `deq` is read just before the claim: a claim that
+    /// returns another index lost a race with another pop, and the pop backs
+    /// off once it has its value ([`back_off`]).
     ///
     /// [`take_claimed`]: Self::take_claimed
     ///
@@ -388,11 +417,15 @@ impl<T> Segment<T> {
     unsafe fn pop_here(&self, checked: bool) -> Popped<T> {
         let mut checked = checked;
         loop {
+            // `deq` just before the claim: a claim that returns anything
+            // else lost a race with another pop (see "Contention").
+            let seen;
             if checked {
                 // Acquire: keeps the `enq` load below after this one; the
                 // empty check needs `deq` read first (see Linearization
                 // points).
                 let claimed = self.deq.load(Acquire);
+                seen = claimed;
                 if claimed >= SEGMENT {
                     return Popped::Drained;
                 }
@@ -403,6 +436,10 @@ impl<T> Segment<T> {
                 if claimed >= self.enq.load(Relaxed) {
                     return Popped::Empty;
                 }
+            } else {
+                // Relaxed: compared with the claim below, nothing read
+                // through it.
+                seen = self.deq.load(Relaxed);
             }
             // Acquire: keeps `take_claimed`'s `enq` load after the claim (its
             // empty verdict needs `deq` past the slot first); the value comes
@@ -414,7 +451,12 @@ impl<T> Segment<T> {
             // SAFETY: slot claimed by the fetch-and-add above; the caller
             // keeps the segment alive.
             match unsafe { self.take_claimed(index) } {
-                Taken::Value(value) => return Popped::Value(value),
+                Taken::Value(value) => {
+                    if index != seen {
+                        back_off();
+                    }
+                    return Popped::Value(value);
+                }
                 Taken::Poisoned => {}
                 Taken::Overshot => return Popped::Empty,
             }
@@ -733,11 +775,13 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 /// - **pop**: on the thread's current pop segment, `i =
 ///   deq.fetch_add(1)` and take slot `i`. While the thread's last pop found
 ///   the queue empty, it first reads `deq` and `enq` and reports the queue
-///   empty without claiming if `deq ≥ enq`; after a value, it claims at
-///   once (reading `deq`'s line before the fetch-and-add is a second
-///   coherence transaction on it when pops contend), and a claim that
+///   empty without claiming if `deq ≥ enq`; after a value, it claims
+///   without reading `enq` (the pushers' line), and a claim that
 ///   overshot the pushers (`i ≥ enq`, read after the claim) poisons slot `i`
-///   at once and reports the queue empty. If the segment is drained (`i` past
+///   at once and reports the queue empty. A pop whose claim returned
+///   another index than the `deq` it read just before lost a race with
+///   another pop: once it has its value it backs off (below, under "Speed").
+///   If the segment is drained (`i` past
 ///   its end), pin, load `head`, and if the head segment is drained and
 ///   `next` exists, move `head` on (moving `tail` first if it still points
 ///   there); the head segment becomes the pop segment.
@@ -874,6 +918,9 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 ///   A thread stalled anywhere keeps at most its own kept segments alive.
 /// - Allocation (one segment per `SEGMENT_LEN` pushes) is as non-blocking as
 ///   the global allocator.
+/// - A pop's **back-off** after a lost claim race is a bounded spin (1024
+///   `pause`s) taken after its value left the queue, holding nothing: it
+///   delays that thread's return, never another thread.
 ///
 /// # Memory ordering
 /// - A push happens-before the pop that returns its value (the slot's
@@ -898,8 +945,9 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 /// hosts of the same VM). With a pusher and a pop on two cores it ran at
 /// 0.5–1.05× `SegQueue`'s rate on a 2-core machine whose cores pass a cache
 /// line in about 60 ns (median of four runs 0.75×; as SMT siblings of one
-/// core, 7 ns, it measured 1.1×: the report prints which), and with two or
-/// four of each at about a third, for two reasons. Both were measured on
+/// core, 7 ns, it measured 1.1×: the report prints which; 0.87–1.14× in
+/// three runs on 2026-12-07), and with two or four of each at 0.3–0.5×,
+/// for the two reasons below. Both were measured on
 /// this project's 2-vCPU Xeon VM (`cargo run --release --example
 /// contention -- --throughput --filter msqueue/ --threads 1,2,4,8`, ratios of
 /// medians taken side by side) and profiled with `perf`.
@@ -927,14 +975,28 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 ///   thread 59 against 74). `SegQueue`'s compare-and-swap fails, backs off
 ///   and lets the other pusher make a series of pushes with both lines in
 ///   its cache: its fairness column (the fewest pushes of a thread over the
-///   most) reads 0.47 there, this queue's 0.81. Two threads popping a
-///   filled queue (`msqueue/pop-only`): 27.4 against 54.8 million (0.50×;
-///   on one thread 114 against 79), for the same reason. A pusher that
-///   backs off when its claim shows another pusher in between got from
-///   about 60 to 34–46 ns per push, still short of `SegQueue`.
-///   Fetch-and-add's gain over a compare-and-swap loop grows with the
-///   number of cores contending (FAAArrayQueue's and LCRQ's published
-///   figures are at 16 and more); this machine has two.
+///   most) reads 0.47 there, this queue's 0.81. Fetch-and-add's gain over
+///   a compare-and-swap loop grows with the number of cores contending
+///   (FAAArrayQueue's and LCRQ's published figures are at 16 and more);
+///   this machine has two.
+/// - **Pops back off; pushes do not.** Two threads popping a filled queue
+///   (`msqueue/pop-only`) lost the same way (0.54× `SegQueue`). A pop
+///   therefore reads `deq` just before its claim, and when the claim
+///   returns another index (another pop claimed in between) it spins 1024
+///   `pause`s once it has its value, so that the other pop runs a series
+///   of claims on lines it keeps, as `SegQueue`'s backed-off loser lets its
+///   winner do. Medians of three runs (each the median of 5 rounds):
+///   pop-only 0.91× `SegQueue` at 2 threads, 1.09× at 4, 1.08× at 8
+///   (before: 0.54, 0.55, 0.56×); 2p2c 0.42× (before 0.27×). One consumer
+///   never backs off, and the latency section's push-to-pop times did not
+///   move. The same back-off on pushes (after a push whose group word
+///   shows the slot before its own claimed and not yet written) took
+///   push-only to 1.02–1.16× `SegQueue` and 2p2c to 1.0–1.18×, but cut the
+///   1p1c rate from about 1.1× to 0.42–0.47×, with the back-off never once
+///   taken there: at 1p1c the queue settles either with the pusher ahead
+///   (fast) or with the pop caught up (slow, above), and a nanosecond more
+///   per push tips it (a `black_box` of one word in the push path alone
+///   did the same). Pushes keep the shorter path.
 ///
 /// # References
 /// - P. Ramalhete and A. Correia, FAAArrayQueue (2016, above): the segment
