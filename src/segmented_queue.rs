@@ -34,7 +34,7 @@ use crossbeam_epoch::{Atomic, Guard, LocalHandle, Owned, Shared};
 
 use crate::sync::atomic::AtomicUsize;
 use crate::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use crate::sync::{CachePadded, UnsafeCell, spin_loop};
+use crate::sync::{CachePadded, UnsafeCell, back_off, spin_loop};
 
 /// Slots per state word: a group is one `AtomicUsize` and this many value
 /// cells, so that for word-sized `T` a group is exactly one 64-byte cache
@@ -116,33 +116,6 @@ const SPIN_LIMIT: usize = 32;
 /// poisoning path (checked: with one spin, no model reaches it).
 #[cfg(freelane_loom)]
 const SPIN_LIMIT: usize = 0;
-
-/// How many `pause`s a pop spins, once it has its value, when its claim
-/// lost a race with another pop's (see "Speed beside crossbeam's
-/// `SegQueue`" on [`SegmentedQueue`]): about 10 µs where a `pause` takes
-/// 10 ns (this project's 2-core Xeon VM, measured on 2026-12-07), longer on
-/// cores with a slower `pause`. Chosen by measurement: 128 to 512 left much
-/// of the two-pop loss in place, 2048 did no better than 1024.
-#[cfg(not(any(freelane_loom, miri)))]
-const BACKOFF_SPINS: usize = 1 << 10;
-/// Under loom a spin is a yield, which only multiplies the interleavings;
-/// the back-off changes no state, so the models leave it out. Under Miri,
-/// a few: the path runs, without the interpreter spending seconds in it.
-#[cfg(freelane_loom)]
-const BACKOFF_SPINS: usize = 0;
-#[cfg(all(miri, not(freelane_loom)))]
-const BACKOFF_SPINS: usize = 4;
-
-/// Spins [`BACKOFF_SPINS`] times: the back-off of a pop that lost a claim
-/// race. Out of line: the uncontended path pays only the test that leads
-/// here.
-#[cold]
-#[inline(never)]
-fn back_off() {
-    for _ in 0..BACKOFF_SPINS {
-        spin_loop();
-    }
-}
 
 /// [`GROUP`] slots and their shared state word.
 ///
@@ -405,7 +378,7 @@ impl<T> Segment<T> {
     /// [`take_claimed`]) then reports the queue empty, at the cost of one
     /// slot. Either way `deq` is read just before the claim: a claim that
     /// returns another index lost a race with another pop, and the pop backs
-    /// off once it has its value ([`back_off`]).
+    /// off once it has its value ([`back_off`](crate::sync::back_off)).
     ///
     /// [`take_claimed`]: Self::take_claimed
     ///
@@ -920,7 +893,7 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 ///   the global allocator.
 /// - A pop's **back-off** after a lost claim race is a bounded spin (1024
 ///   `pause`s) taken after its value left the queue, holding nothing: it
-///   delays that thread's return, never another thread.
+///   delays that thread's return, never another thread's operation.
 ///
 /// # Memory ordering
 /// - A push happens-before the pop that returns its value (the slot's
