@@ -103,8 +103,9 @@ const _: () = assert!(GROUP >= 1 && GROUP < usize::BITS as usize);
 const _: () = assert!(SEGMENT % GROUP == 0 && GROUPS >= 1);
 
 /// How many times a pop re-reads a slot it claimed before the pusher wrote
-/// it, before poisoning the slot: about a microsecond of `pause`s on this
-/// project's 2-core Xeon (a `pause` takes about 35 ns there, a few ns on
+/// it, before poisoning the slot: at most about a microsecond of `pause`s
+/// on this project's 2-core Xeon VM (a `pause` took about 35 ns on one of
+/// its hosts and 10 ns on another, measured on 2026-12-07; a few ns on
 /// pre-Skylake cores). Long enough for a running pusher between its
 /// fetch-and-add and its `or` (nanoseconds), short against a preempted one
 /// (a scheduler tick).
@@ -771,7 +772,7 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 /// The counters are independent, so a pop can claim slot `i` while the
 /// pusher holding `i` is between its fetch-and-add and its `or`, or before a
 /// pusher has even claimed `i`. The pop re-reads the state word 32 times
-/// (about a microsecond; a running pusher finishes long before), then sets
+/// (at most about a microsecond; a running pusher finishes long before), then sets
 /// the slot's bit itself and goes on to the next slot. If the bit was
 /// already set, the pusher won and the pop takes its value. If not, the
 /// pusher's own `or` finds the bit set; the pusher, which wrote its value
@@ -868,7 +869,7 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 ///
 /// - A **pop** that claims a slot whose pusher has not written it (stalled
 ///   between its fetch-and-add and its `or`, or not yet arrived) re-reads it
-///   at most 32 times (about a microsecond), then poisons the slot and moves
+///   at most 32 times (at most about a microsecond), then poisons the slot and moves
 ///   on (a pop whose slot no pusher has claimed yet poisons it without
 ///   waiting, and reports the queue empty). A stalled pusher therefore holds
 ///   up nothing but the one pop that meets its slot, for that bounded spin:
