@@ -392,7 +392,8 @@ impl<T> Segment<T> {
         let mut checked = checked;
         loop {
             // `deq` just before the claim: a claim that returns anything
-            // else lost a race with another pop (see "Contention").
+            // else lost a race with another pop (see "Pops back off" on
+            // `SegmentedQueue`).
             let seen;
             if checked {
                 // Acquire: keeps the `enq` load below after this one; the
@@ -892,9 +893,10 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 ///   A thread stalled anywhere keeps at most its own kept segments alive.
 /// - Allocation (one segment per `SEGMENT_LEN` pushes) is as non-blocking as
 ///   the global allocator.
-/// - A pop's **back-off** after a lost claim race is a bounded spin (1024
-///   `pause`s) taken after its value left the queue, holding nothing: it
-///   delays that thread's return, never another thread's operation.
+/// - A pop's **back-off** after a lost claim race (under `std` only) is a
+///   bounded spin (1024 `pause`s) taken after its value left the queue,
+///   holding nothing: it delays that thread's return, never another
+///   thread's operation.
 ///
 /// # Memory ordering
 /// - A push happens-before the pop that returns its value (the slot's

@@ -73,20 +73,23 @@ pub(crate) use loom::hint::spin_loop;
 /// cores with a slower `pause`. Chosen by measurement on the queues'
 /// contention workloads: 128 to 512 left much of the loss in place, 2048
 /// did no better than 1024.
-#[cfg(not(any(freelane_loom, miri)))]
+#[cfg(all(feature = "std", not(any(freelane_loom, miri))))]
 const BACK_OFF_SPINS: usize = 1 << 10;
-/// Under loom a spin is a yield, which only multiplies the interleavings;
-/// the back-off changes no state, so the models leave it out.
-#[cfg(freelane_loom)]
+/// None without `std`, where an operation may run in an interrupt handler,
+/// which must not spin for another thread's throughput; none under loom,
+/// where a spin is a yield that only multiplies the interleavings (the
+/// back-off changes no state).
+#[cfg(any(freelane_loom, not(feature = "std")))]
 const BACK_OFF_SPINS: usize = 0;
 /// Under Miri, a few: the path runs without the interpreter spending
 /// seconds in it.
-#[cfg(all(miri, not(freelane_loom)))]
+#[cfg(all(miri, feature = "std", not(freelane_loom)))]
 const BACK_OFF_SPINS: usize = 4;
 
 /// The back-off of an operation that completed after losing a race on its
-/// end of a queue to another thread (a pop whose claim or compare-and-swap
-/// another pop beat): a bounded spin, taken once the operation is done and
+/// end of a queue to another thread (a `SegmentedQueue` pop whose claim
+/// another pop beat, a `RingBuffer` `try_push`/`try_pop` whose
+/// compare-and-swap another on the same end beat): a bounded spin, taken once the operation is done and
 /// holds nothing, so that the winner runs a series of operations on cache
 /// lines it keeps instead of handing them over on every one (what a
 /// backed-off compare-and-swap loop, crossbeam's, gets as a side effect).

@@ -81,7 +81,7 @@ impl<T> Future for PushAsync<'_, T> {
             .value
             .take()
             .expect("`push_async` future polled after completion");
-        let attempt = |value| match ring.try_push(value) {
+        let attempt = |value| match ring.try_push_backing_off::<false>(value) {
             Ok(()) => Ok(Ok(())),
             Err(PushError::Closed(value)) => Ok(Err(PushError::Closed(value))),
             Err(PushError::Full(value)) => Err(value),
@@ -106,7 +106,7 @@ impl<T> Future for PopAsync<'_, T> {
         let this = self.get_mut();
         assert!(!this.done, "`pop_async` future polled after completion");
         let ring = this.ring;
-        let attempt = |()| match ring.try_pop() {
+        let attempt = |()| match ring.try_pop_backing_off::<false>() {
             Ok(value) => Ok(Some(value)),
             Err(PopError::Closed) => Ok(None),
             Err(PopError::Empty) => Err(()),

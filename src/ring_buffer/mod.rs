@@ -266,10 +266,12 @@ use crate::wait::RingWaiters;
 /// claims nothing and changes nothing: it reports `Empty`, and pushes
 /// never meet a slot a pop has spoiled.
 ///
-/// A `try_push` or `try_pop` that lost its first compare-and-swap to
-/// another operation on the same end and then succeeded spins a bounded
-/// while before returning (see **Cost and sizes**); it holds nothing then,
-/// so the spin delays only the calling thread.
+/// Under `std`, a `try_push` or `try_pop` (and so a blocking `push` or
+/// `pop`) that lost its first compare-and-swap to another operation on the
+/// same end and then succeeded spins a bounded while before returning (see
+/// **Cost and sizes**); it holds nothing then, so the spin delays only the
+/// calling thread. The async futures' polls never spin, and without `std`
+/// (where an operation may run in an interrupt handler) nothing does.
 ///
 /// Not wait-free: a push can lose its compare-and-swap to other pushes
 /// again and again (each loss is another push done). The pool's growth
@@ -573,6 +575,14 @@ impl<T> RingBuffer<T> {
     /// ```
     #[inline]
     pub fn try_push(&self, value: T) -> Result<(), PushError<T>> {
+        self.try_push_backing_off::<true>(value)
+    }
+
+    /// `try_push`, with the back-off after a lost race (`BACK_OFF`) or
+    /// without it: the async futures' polls run without, so that a poll
+    /// never spins on an executor's thread.
+    #[inline(always)]
+    fn try_push_backing_off<const BACK_OFF: bool>(&self, value: T) -> Result<(), PushError<T>> {
         let layout = &self.layout;
         // The fast path: the hint is the tail and its slot is empty for it.
         // The same steps as `push_or_replace`, straight-line.
@@ -601,7 +611,7 @@ impl<T> RingBuffer<T> {
             let value = unsafe { self.move_out(spare.current()) };
             drop(spare);
             let pushed = self.try_push_slow(value);
-            if pushed.is_ok() {
+            if BACK_OFF && pushed.is_ok() {
                 back_off();
             }
             return pushed;
@@ -639,6 +649,13 @@ impl<T> RingBuffer<T> {
     /// ```
     #[inline]
     pub fn try_pop(&self) -> Result<T, PopError> {
+        self.try_pop_backing_off::<true>()
+    }
+
+    /// `try_pop`, with or without the back-off (see
+    /// `try_push_backing_off`).
+    #[inline(always)]
+    fn try_pop_backing_off<const BACK_OFF: bool>(&self) -> Result<T, PopError> {
         let layout = &self.layout;
         // The fast path: the hint is the head and its slot holds the value.
         let at = self.head_hint();
@@ -654,7 +671,7 @@ impl<T> RingBuffer<T> {
             // then a back-off if it got a value.
             drop(spare);
             let popped = self.try_pop_slow(at);
-            if popped.is_ok() {
+            if BACK_OFF && popped.is_ok() {
                 back_off();
             }
             return popped;
