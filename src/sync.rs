@@ -75,29 +75,30 @@ pub(crate) use loom::hint::spin_loop;
 /// did no better than 1024.
 #[cfg(all(feature = "std", not(any(freelane_loom, miri))))]
 const BACK_OFF_SPINS: usize = 1 << 10;
-/// None without `std`, where an operation may run in an interrupt handler,
-/// which must not spin for another thread's throughput; none under loom,
-/// where a spin is a yield that only multiplies the interleavings (the
-/// back-off changes no state).
-#[cfg(any(freelane_loom, not(feature = "std")))]
-const BACK_OFF_SPINS: usize = 0;
 /// Under Miri, a few: the path runs without the interpreter spending
 /// seconds in it.
-#[cfg(all(miri, feature = "std", not(freelane_loom)))]
+#[cfg(all(feature = "std", miri, not(freelane_loom)))]
 const BACK_OFF_SPINS: usize = 4;
 
 /// The back-off of an operation that completed after losing a race on its
 /// end of a queue to another thread (a `SegmentedQueue` pop whose claim
 /// another pop beat, a `RingBuffer` `try_push`/`try_pop` whose
-/// compare-and-swap another on the same end beat): a bounded spin, taken once the operation is done and
-/// holds nothing, so that the winner runs a series of operations on cache
-/// lines it keeps instead of handing them over on every one (what a
-/// backed-off compare-and-swap loop, crossbeam's, gets as a side effect).
-/// It delays the calling thread only; no other thread waits for it. Out of
-/// line: an operation that lost no race pays only the test that leads here.
+/// compare-and-swap another on the same end beat): a bounded spin, taken
+/// once the operation is done and holds nothing, so that the winner runs a
+/// series of operations on cache lines it keeps instead of handing them
+/// over on every one (what a backed-off compare-and-swap loop, crossbeam's,
+/// gets as a side effect). It delays the calling thread only; no other
+/// thread waits for it. Out of line: an operation that lost no race pays
+/// only the test that leads here.
+///
+/// Without `std` it does nothing: an operation may run in an interrupt
+/// handler there, which must not spin for another thread's throughput.
+/// Nor under loom, where a spin is a yield that only multiplies the
+/// interleavings (the back-off changes no state).
 #[cold]
 #[inline(never)]
 pub(crate) fn back_off() {
+    #[cfg(all(feature = "std", not(freelane_loom)))]
     for _ in 0..BACK_OFF_SPINS {
         spin_loop();
     }
