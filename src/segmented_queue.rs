@@ -392,7 +392,7 @@ impl<T> Segment<T> {
         let mut checked = checked;
         loop {
             // `deq` just before the claim: a claim that returns anything
-            // else lost a race with another pop (see "Pops back off" on
+            // else lost a race with another pop (see "Both ends back off" on
             // `SegmentedQueue`).
             let seen;
             if checked {
@@ -470,13 +470,19 @@ impl<T> Segment<T> {
     }
 
     /// One push in this segment: claims slots until one takes the value, or
-    /// gives the value back when the segment is full.
+    /// gives the value back when the segment is full. A push whose claim
+    /// returned another index than the `enq` it read just before backs off
+    /// once its value is in (see "Both ends back off" on `SegmentedQueue`).
     ///
     /// # Safety
     /// The caller keeps the segment alive.
     #[inline]
     unsafe fn push_here(&self, mut value: T) -> Result<(), T> {
         loop {
+            // `enq` just before the claim, as in `pop_here`: a claim that
+            // returns anything else lost a race with another push. Relaxed:
+            // compared with the claim, nothing read through it.
+            let seen = self.enq.load(Relaxed);
             // Relaxed: the claim only needs atomicity; the value travels
             // through the slot's Release `or`.
             let index = self.enq.fetch_add(1, Relaxed);
@@ -486,7 +492,12 @@ impl<T> Segment<T> {
             // SAFETY: slot claimed by the fetch-and-add above; the caller
             // keeps the segment alive.
             match unsafe { self.publish(index, value) } {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    if index != seen {
+                        back_off();
+                    }
+                    return Ok(());
+                }
                 Err(back) => value = back,
             }
         }
@@ -746,7 +757,9 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 ///   allocate a segment with the value already in slot 0 and link it with
 ///   one compare-and-swap on `next` (the loser takes its value back and
 ///   keeps the allocation for its next try); the segment the push landed in
-///   becomes the thread's push segment.
+///   becomes the thread's push segment. A push whose claim returned another
+///   index than the `enq` it read just before lost a race with another
+///   push: once its value is in, it backs off (below, under "Speed").
 /// - **pop**: on the thread's current pop segment, `i =
 ///   deq.fetch_add(1)` and take slot `i`. While the thread's last pop found
 ///   the queue empty, it first reads `deq` and `enq` and reports the queue
@@ -893,10 +906,10 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 ///   A thread stalled anywhere keeps at most its own kept segments alive.
 /// - Allocation (one segment per `SEGMENT_LEN` pushes) is as non-blocking as
 ///   the global allocator.
-/// - A pop's **back-off** after a lost claim race (under `std` only) is a
-///   bounded spin (1024 `pause`s) taken after its value left the queue,
-///   holding nothing: it delays that thread's return, never another
-///   thread's operation.
+/// - The **back-off** of a push or pop after a lost claim race (under `std`
+///   only) is a bounded spin (1024 `pause`s) taken once its value is in the
+///   queue (push) or out of it (pop), holding nothing: it delays that
+///   thread's return, never another thread's operation.
 ///
 /// # Memory ordering
 /// - A push happens-before the pop that returns its value (the slot's
@@ -922,8 +935,8 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 /// 0.5–1.05× `SegQueue`'s rate on a 2-core machine whose cores pass a cache
 /// line in about 60 ns (median of four runs 0.75×; as SMT siblings of one
 /// core, 7 ns, it measured 1.1×: the report prints which; 0.87–1.14× in
-/// three runs on 2026-12-07), and with two or four of each at 0.3–0.5×,
-/// for the two reasons below. Both were measured on
+/// three runs on 2026-12-07), and with two or four of each at 0.3–0.5×
+/// before both ends backed off (0.7–1.1× since), for the reasons below. Both were measured on
 /// this project's 2-vCPU Xeon VM (`cargo run --release --example
 /// contention -- --throughput --filter msqueue/ --threads 1,2,4,8`, ratios of
 /// medians taken side by side) and profiled with `perf`.
@@ -944,35 +957,47 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 ///   latency.
 /// - **Claims handed over on every operation.** With two threads pushing
 ///   on two cores and none popping (the report's `msqueue/push-only`
-///   workload, `--filter msqueue/push-only --threads 1,2,4`), each push
-///   takes `enq`'s line and the group's line from the other core (`perf`
-///   puts 44% of the time on the fetch-and-add and 44% on the `or`): 12.6
-///   million pushes a second against `SegQueue`'s 56.0 (0.23×; on one
-///   thread 59 against 74). `SegQueue`'s compare-and-swap fails, backs off
-///   and lets the other pusher make a series of pushes with both lines in
-///   its cache: its fairness column (the fewest pushes of a thread over the
-///   most) reads 0.47 there, this queue's 0.81. Fetch-and-add's gain over
-///   a compare-and-swap loop grows with the number of cores contending
-///   (FAAArrayQueue's and LCRQ's published figures are at 16 and more);
-///   this machine has two.
-/// - **Pops back off; pushes do not.** Two threads popping a filled queue
-///   (`msqueue/pop-only`) lost the same way (0.54× `SegQueue`). A pop
-///   therefore reads `deq` just before its claim, and when the claim
-///   returns another index (another pop claimed in between) it spins 1024
-///   `pause`s once it has its value, so that the other pop runs a series
+///   workload), each push takes `enq`'s line and the group's line from the
+///   other core (`perf` put 44% of the time on the fetch-and-add and 44% on
+///   the `or`): 12.6 million pushes a second against `SegQueue`'s 56.0
+///   (0.23×; on one thread 59 against 74). `SegQueue`'s compare-and-swap
+///   fails, backs off and lets the other pusher make a series of pushes
+///   with both lines in its cache: its fairness column (the fewest pushes
+///   of a thread over the most) reads 0.47 there. Two threads popping a
+///   filled queue (`msqueue/pop-only`) lost the same way (0.54×).
+///   Fetch-and-add's gain over a compare-and-swap loop grows with the
+///   number of cores contending (FAAArrayQueue's and LCRQ's published
+///   figures are at 16 and more); this machine has two. The cure is below.
+/// - **Both ends back off after a lost race.** A push reads `enq`, and a
+///   pop `deq`, just before its fetch-and-add; when the claim returns
+///   another index, another thread claimed on the same end in between, and
+///   once its own element is in (or out) the thread spins 1024 `pause`s
+///   (`crate::sync::back_off`), so that the other runs a series
 ///   of claims on lines it keeps, as `SegQueue`'s backed-off loser lets its
-///   winner do. Medians of three runs (each the median of 5 rounds):
-///   pop-only 0.91× `SegQueue` at 2 threads, 1.09× at 4, 1.08× at 8
-///   (before: 0.54, 0.55, 0.56×); 2p2c 0.42× (before 0.27×). One consumer
-///   never backs off, and the latency section's push-to-pop times did not
-///   move. The same back-off on pushes (after a push whose group word
-///   shows the slot before its own claimed and not yet written) took
-///   push-only to 1.02–1.16× `SegQueue` and 2p2c to 1.0–1.18×, but cut the
-///   1p1c rate from about 1.1× to 0.42–0.47×, with the back-off never once
-///   taken there: at 1p1c the queue settles either with the pusher ahead
-///   (fast) or with the pop caught up (slow, above), and a nanosecond more
-///   per push tips it (a `black_box` of one word in the push path alone
-///   did the same). Pushes keep the shorter path.
+///   winner do. One pusher or one pop alone never loses such a race and
+///   never backs off. Pops first (medians of three runs of 5 rounds):
+///   pop-only 0.91×, 1.09×, 1.08× `SegQueue` at 2, 4, 8 threads
+///   (before: 0.54, 0.55, 0.56×). Then pushes (four runs of
+///   each build alternating, ratios to `SegQueue` in the same run):
+///   push-only 1.01–1.17× at 2, 4 and 8 threads (before 0.20–0.28×); two
+///   pushers and two pops (`msqueue/mpmc`, 4 threads) 34.7–36.2 million
+///   elements a second, 0.75–1.10× (before 12.2–17.4, 0.36–0.46×); four and
+///   four 0.71–1.06× (before 0.51–0.85×); one and one unchanged or better
+///   (1.02–1.25× against 0.91–1.07×, three runs of 9 rounds). The cost is
+///   in the report's push-to-pop latency (each producer at most 8 elements
+///   ahead): its median went from 335–357 to 563–566 ns with one producer
+///   and one consumer (three runs of each build), where the back-off never
+///   fires (counted), and from 290–304 to 501–593 ns at two and two, while
+///   the 99th percentile stayed at 2.6–3.4 µs. The load before the claim
+///   moves the 1p1c balance described above towards the pusher running
+///   ahead: more elements in flight, each waiting longer, and 30–40% more
+///   of them handed over per second (3.1–3.4 million against 2.4–2.6).
+///   A push back-off tried earlier, taken when the group word showed the
+///   slot before the push's own still unwritten, cut the 1p1c rate to
+///   0.42–0.47× without ever firing there (at 1p1c the queue settles either
+///   with the pusher ahead, fast, or with the pop caught up, slow, above,
+///   and a nanosecond more per push tipped it); the test on the claim's
+///   result did not.
 ///
 /// # References
 /// - P. Ramalhete and A. Correia, FAAArrayQueue (2016, above): the segment
