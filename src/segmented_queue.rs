@@ -118,6 +118,14 @@ const SPIN_LIMIT: usize = 32;
 #[cfg(freelane_loom)]
 const SPIN_LIMIT: usize = 0;
 
+/// How many `pause`s a push or pop spins after losing its claim race
+/// ([`back_off`]; "Both ends back off" on [`SegmentedQueue`]): about 40 µs
+/// on this project's 2-core VM. Chosen on the contention report's
+/// `msqueue/mpmc` workload, three runs of each build alternating: 2p2c at
+/// 1024 pauses 0.83–0.85× `SegQueue`, at 2048 0.85–0.98×, at 4096
+/// 1.06–1.29×; 4p4c 0.77–1.06×, 0.77–1.07×, 1.03–1.31×.
+const BACK_OFF_PAUSES: usize = 1 << 12;
+
 /// [`GROUP`] slots and their shared state word.
 ///
 /// ```text
@@ -428,7 +436,7 @@ impl<T> Segment<T> {
             match unsafe { self.take_claimed(index) } {
                 Taken::Value(value) => {
                     if index != seen {
-                        back_off();
+                        back_off(BACK_OFF_PAUSES);
                     }
                     return Popped::Value(value);
                 }
@@ -494,7 +502,7 @@ impl<T> Segment<T> {
             match unsafe { self.publish(index, value) } {
                 Ok(()) => {
                     if index != seen {
-                        back_off();
+                        back_off(BACK_OFF_PAUSES);
                     }
                     return Ok(());
                 }
@@ -907,7 +915,7 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 /// - Allocation (one segment per `SEGMENT_LEN` pushes) is as non-blocking as
 ///   the global allocator.
 /// - The **back-off** of a push or pop after a lost claim race (under `std`
-///   only) is a bounded spin (1024 `pause`s) taken once its value is in the
+///   only) is a bounded spin (4096 `pause`s) taken once its value is in the
 ///   queue (push) or out of it (pop), holding nothing: it delays that
 ///   thread's return, never another thread's operation.
 ///
@@ -971,11 +979,14 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 /// - **Both ends back off after a lost race.** A push reads `enq`, and a
 ///   pop `deq`, just before its fetch-and-add; when the claim returns
 ///   another index, another thread claimed on the same end in between, and
-///   once its own element is in (or out) the thread spins 1024 `pause`s
-///   (`crate::sync::back_off`), so that the other runs a series
-///   of claims on lines it keeps, as `SegQueue`'s backed-off loser lets its
-///   winner do. One pusher or one pop alone never loses such a race and
-///   never backs off. Pops first (medians of three runs of 5 rounds):
+///   once its own element is in (or out) the thread spins 4096 `pause`s
+///   (about 40 µs here), so that the other runs a series of claims on lines
+///   it keeps, as `SegQueue`'s backed-off loser lets its winner do. One
+///   pusher or one pop alone never loses such a race and never backs off.
+///   The figures that follow were measured with 1024 `pause`s; 4096 gained
+///   another 40–70% at two and two (`BACK_OFF_PAUSES` in the source gives
+///   the comparison), and the latency section below did not move with it.
+///   Pops first (medians of three runs of 5 rounds):
 ///   pop-only 0.91×, 1.09×, 1.08× `SegQueue` at 2, 4, 8 threads
 ///   (before: 0.54, 0.55, 0.56×). Then pushes (four runs of
 ///   each build alternating, ratios to `SegQueue` in the same run):

@@ -68,18 +68,6 @@ pub(crate) use core::hint::spin_loop;
 #[allow(unused_imports)]
 pub(crate) use loom::hint::spin_loop;
 
-/// How many `pause`s [`back_off`] spins: about 10 µs where a `pause` takes
-/// 10 ns (this project's 2-core Xeon VM, measured on 2026-12-07), longer on
-/// cores with a slower `pause`. Chosen by measurement on the queues'
-/// contention workloads: 128 to 512 left much of the loss in place, 2048
-/// did no better than 1024.
-#[cfg(all(feature = "std", not(any(freelane_loom, miri))))]
-const BACK_OFF_SPINS: usize = 1 << 10;
-/// Under Miri, a few: the path runs without the interpreter spending
-/// seconds in it.
-#[cfg(all(feature = "std", miri, not(freelane_loom)))]
-const BACK_OFF_SPINS: usize = 4;
-
 /// The back-off of an operation that completed after losing a race on its
 /// end of a queue to another thread (a `SegmentedQueue` push or pop whose
 /// claim another on the same end beat, a `RingBuffer` `try_push`/`try_pop` whose
@@ -91,17 +79,30 @@ const BACK_OFF_SPINS: usize = 4;
 /// thread waits for it. Out of line: an operation that lost no race pays
 /// only the test that leads here.
 ///
+/// It spins `pauses` times (`pause` on x86-64): each structure passes the
+/// count its contention workloads measured best (`SegmentedQueue`'s
+/// `BACK_OFF_PAUSES`, `RingBuffer`'s), about 10 ns a `pause` on this
+/// project's 2-core Xeon VM (measured on 2026-12-07) and longer on cores
+/// with a slower `pause`. Under Miri at most 4, so that the path runs
+/// without the interpreter spending seconds in it.
+///
 /// Without `std` it does nothing: an operation may run in an interrupt
 /// handler there, which must not spin for another thread's throughput.
 /// Nor under loom, where a spin is a yield that only multiplies the
 /// interleavings (the back-off changes no state).
 #[cold]
 #[inline(never)]
-pub(crate) fn back_off() {
+pub(crate) fn back_off(pauses: usize) {
     #[cfg(all(feature = "std", not(freelane_loom)))]
-    for _ in 0..BACK_OFF_SPINS {
-        spin_loop();
+    {
+        #[cfg(miri)]
+        let pauses = pauses.min(4);
+        for _ in 0..pauses {
+            spin_loop();
+        }
     }
+    #[cfg(not(all(feature = "std", not(freelane_loom))))]
+    let _ = pauses;
 }
 
 /// Thread parking, as `std::thread` has it; loom's under the model checker.

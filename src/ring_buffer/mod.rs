@@ -333,15 +333,16 @@ use crate::wait::RingWaiters;
 /// consumer catches up and shares the producer's lines), and a short
 /// back-off before retrying a failed compare-and-swap did not change the
 /// two-and-two figure. What did help there: a `try_push` or `try_pop` that
-/// lost its compare-and-swap to another on the same end spins about 10 µs
-/// (1024 `pause`s, `crate::sync::back_off`) after it succeeds, so that the
-/// winner runs a series of operations on lines it keeps. With two of each
-/// on the two cores that took `try_*` from 11.0–11.9 to 13.5–13.9 million
+/// lost its compare-and-swap to another on the same end spins a while
+/// after it succeeds, so that the winner runs a series of operations on
+/// lines it keeps. With two of each on the two cores a spin of 1024
+/// `pause`s (about 10 µs) took `try_*` from 11.0–11.9 to 13.5–13.9 million
 /// elements a second (0.25× to 0.28–0.32× ArrayQueue) and the blocking
 /// `push`/`pop` from 6.3–6.9 to 11.7–13.6 million (0.13–0.16× to 0.29–0.33×
 /// crossbeam-channel), two runs of 9 rounds each, side by side with the
-/// build without it; one producer and one consumer never lose such a race
-/// and ran as before. Nobody ever waits for a stalled thread, which is what
+/// build without it; 2048 (about 20 µs, what the ring now spins) gained
+/// another 10–20% (`BACK_OFF_PAUSES` in the source gives the figures). One
+/// producer and one consumer never lose such a race and ran as before. Nobody ever waits for a stalled thread, which is what
 /// the ring buys with all this.
 ///
 /// `head` and `tail` each sit in a `CachePadded` (128 bytes on x86-64 and
@@ -416,6 +417,16 @@ unsafe impl<T: Send> Send for RingBuffer<T> {}
 // only one to read it. So sharing the buffer only moves `T`s between
 // threads, which `T: Send` permits; `T: Sync` is not needed.
 unsafe impl<T: Send> Sync for RingBuffer<T> {}
+
+/// How many `pause`s a `try_push`/`try_pop` spins after losing its
+/// compare-and-swap to another operation on the same end ([`back_off`]; see
+/// "Cost and sizes" on [`RingBuffer`]): about 20 µs on this project's 2-core
+/// VM. Chosen on the contention report's `ring/mpmc` and
+/// `ring-blocking/mpmc` workloads, three runs of 7 rounds of each build
+/// alternating: at 2p2c, 1024 pauses gave 14.5–16.2 million elements a
+/// second (blocking 13.8–15.2), 2048 gave 17.4–18.5 (15.4–16.4); 4096 did
+/// no better than 2048 (and worse blocking, 11.8–13.7).
+const BACK_OFF_PAUSES: usize = 1 << 11;
 
 /// What the search for the tail found.
 enum Tail {
@@ -612,7 +623,7 @@ impl<T> RingBuffer<T> {
             drop(spare);
             let pushed = self.try_push_slow(value);
             if BACK_OFF && pushed.is_ok() {
-                back_off();
+                back_off(BACK_OFF_PAUSES);
             }
             return pushed;
         }
@@ -672,7 +683,7 @@ impl<T> RingBuffer<T> {
             drop(spare);
             let popped = self.try_pop_slow(at);
             if BACK_OFF && popped.is_ok() {
-                back_off();
+                back_off(BACK_OFF_PAUSES);
             }
             return popped;
         }
