@@ -992,11 +992,11 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 ///   pop-only 0.91×, 1.09×, 1.08× `SegQueue` at 2, 4, 8 threads
 ///   (before: 0.54, 0.55, 0.56×). Then pushes (four runs of
 ///   each build alternating, ratios to `SegQueue` in the same run):
-///   push-only 1.01–1.17× at 2, 4 and 8 threads (before 0.20–0.28×); two
+///   push-only 0.99–1.17× at 2, 4 and 8 threads (before 0.20–0.28×); two
 ///   pushers and two pops (`msqueue/mpmc`, 4 threads) 34.7–36.2 million
 ///   elements a second, 0.75–1.10× (before 12.2–17.4, 0.36–0.46×); four and
 ///   four 0.71–1.06× (before 0.51–0.85×); one and one unchanged or better
-///   (1.02–1.25× against 0.91–1.07×, three runs of 9 rounds). The cost is
+///   (1.02–1.2× against 0.91–1.07×, three runs of 9 rounds). The cost is
 ///   in the report's push-to-pop latency (each producer at most 8 elements
 ///   ahead): its median went from 335–357 to 563–566 ns with one producer
 ///   and one consumer (three runs of each build), where the back-off never
