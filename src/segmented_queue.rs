@@ -916,8 +916,11 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 ///   the global allocator.
 /// - The **back-off** of a push or pop after a lost claim race (under `std`
 ///   only) is a bounded spin (4096 `pause`s) taken once its value is in the
-///   queue (push) or out of it (pop), holding nothing: it delays that
-///   thread's return, never another thread's operation.
+///   queue (push) or out of it (pop), holding no slot and no lock: it
+///   delays that thread's return, never another thread's operation. On the
+///   paths that pin (a segment change; every call on targets without
+///   64-bit atomics) the spin runs pinned, so it can hold back the freeing
+///   of retired segments by that long, as any pinned stall does (above).
 ///
 /// # Memory ordering
 /// - A push happens-before the pop that returns its value (the slot's
@@ -987,7 +990,7 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 ///   pusher or one pop alone never loses such a race and never backs off.
 ///   The figures that follow were measured with 1024 `pause`s; 4096 gained
 ///   another 40–70% at two and two (`BACK_OFF_PAUSES` in the source gives
-///   the comparison), and the latency section below did not move with it.
+///   the comparison), and the latency figures below did not move with it.
 ///   Pops first (medians of three runs of 5 rounds):
 ///   pop-only 0.91×, 1.09×, 1.08× `SegQueue` at 2, 4, 8 threads
 ///   (before: 0.54, 0.55, 0.56×). Then pushes (four runs of

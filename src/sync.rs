@@ -70,8 +70,8 @@ pub(crate) use loom::hint::spin_loop;
 
 /// The back-off of an operation that completed after losing a race on its
 /// end of a queue to another thread (a `SegmentedQueue` push or pop whose
-/// claim another on the same end beat, a `RingBuffer` `try_push`/`try_pop` whose
-/// compare-and-swap another on the same end beat): a bounded spin, taken
+/// claim another on the same end beat, a `RingBuffer` `try_push`/`try_pop`
+/// whose compare-and-swap another on the same end beat): a bounded spin, taken
 /// once the operation is done and holds nothing, so that the winner runs a
 /// series of operations on cache lines it keeps instead of handing them
 /// over on every one (what a backed-off compare-and-swap loop, crossbeam's,

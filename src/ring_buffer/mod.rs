@@ -342,8 +342,9 @@ use crate::wait::RingWaiters;
 /// crossbeam-channel), two runs of 9 rounds each, side by side with the
 /// build without it; 2048 (about 20 µs, what the ring now spins) gained
 /// another 10–20% (`BACK_OFF_PAUSES` in the source gives the figures). One
-/// producer and one consumer never lose such a race and ran as before. Nobody ever waits for a stalled thread, which is what
-/// the ring buys with all this.
+/// producer and one consumer never lose such a race and ran as before.
+/// Nobody ever waits for a stalled thread, which is what the ring buys with
+/// all this.
 ///
 /// `head` and `tail` each sit in a `CachePadded` (128 bytes on x86-64 and
 /// aarch64, 32 on Cortex-M); slot words and cells are not padded, but from
