@@ -102,8 +102,9 @@ const GROUPS: usize = SEGMENT / GROUP;
 const _: () = assert!(GROUP >= 1 && GROUP < usize::BITS as usize);
 const _: () = assert!(SEGMENT % GROUP == 0 && GROUPS >= 1);
 
-/// How many times a pop re-reads a slot it claimed before the pusher wrote
-/// it, before poisoning the slot: at most about a microsecond of `pause`s
+/// How many more times a pop re-reads a slot it claimed before the pusher
+/// wrote it (after the wait of [`CAUGHT_UP_PAUSES`]), before poisoning the
+/// slot: at most about a microsecond of `pause`s
 /// on this project's 2-core Xeon VM (a `pause` took about 35 ns on one of
 /// its hosts and 10 ns on another, measured on 2026-12-07; a few ns on
 /// pre-Skylake cores). Long enough for a running pusher between its
@@ -117,6 +118,20 @@ const SPIN_LIMIT: usize = 32;
 /// poisoning path (checked: with one spin, no model reaches it).
 #[cfg(freelane_loom)]
 const SPIN_LIMIT: usize = 0;
+
+/// How many `pause`s a pop waits, before it looks at its slot a second
+/// time, when the first look found the slot claimed but not yet written: its
+/// pusher is between its fetch-and-add and its `or`, so the pop is right
+/// behind the pushers ("A pop that catches up" on [`SegmentedQueue`]).
+/// Looking again at once would pull the group's line back from the pusher
+/// about to write it; waiting lets the pushers get a few groups ahead, so
+/// that the following pops read lines already complete. About 1.3 µs on this
+/// project's 2-core VM. Chosen on the report's `msqueue/spsc` workload (1p1c,
+/// two runs of 7 rounds of each build alternating, ratios to `SegQueue`):
+/// none 1.20–1.21×, 64 pauses 1.50–1.56×, 128 1.67–1.78×, 256 1.76× (11
+/// rounds), where the 1p1c latency's 99th percentile went from 1.07–1.09 µs
+/// to 1.07–1.12 (64), 1.21–1.23 (128) and 2.36 µs (256).
+const CAUGHT_UP_PAUSES: usize = 128;
 
 /// How many `pause`s a push or pop spins after losing its claim race
 /// ([`back_off`]; "Both ends back off" on [`SegmentedQueue`]): about 40 µs
@@ -355,6 +370,16 @@ impl<T> Slot<'_, T> {
         // Acquire: pairs with the Release `or` in `publish` (or in a batch's
         // compare-and-swap); makes the value visible before we read it.
         let mut word = done.load(Acquire);
+        // Not under loom, whose models reach the poisoning path only
+        // without a second look (see `SPIN_LIMIT`).
+        #[cfg(not(freelane_loom))]
+        if word & bit == 0 {
+            // Caught up with the pushers: let them get ahead before looking
+            // again (`CAUGHT_UP_PAUSES`; no wait without `std`).
+            back_off(CAUGHT_UP_PAUSES);
+            // Acquire: as above.
+            word = done.load(Acquire);
+        }
         let mut spins = 0;
         while word & bit == 0 && spins < SPIN_LIMIT {
             spin_loop();
@@ -890,9 +915,10 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 /// waits for another thread to take a step.
 ///
 /// - A **pop** that claims a slot whose pusher has not written it (stalled
-///   between its fetch-and-add and its `or`, or not yet arrived) re-reads it
-///   at most 32 times (at most about a microsecond), then poisons the slot and moves
-///   on (a pop whose slot no pusher has claimed yet poisons it without
+///   between its fetch-and-add and its `or`, or not yet arrived) waits
+///   128 `pause`s (under `std`; see "A pop that catches up" below), re-reads
+///   it at most 32 more times (about 2 µs in all here), then poisons the
+///   slot and moves on (a pop whose slot no pusher has claimed yet poisons it without
 ///   waiting, and reports the queue empty). A stalled pusher therefore holds
 ///   up nothing but the one pop that meets its slot, for that bounded spin:
 ///   every later pop goes past. Without the poison a pop would have to wait
@@ -946,7 +972,8 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 /// 0.5–1.05× `SegQueue`'s rate on a 2-core machine whose cores pass a cache
 /// line in about 60 ns (median of four runs 0.75×; as SMT siblings of one
 /// core, 7 ns, it measured 1.1×: the report prints which; 0.87–1.14× in
-/// three runs on 2026-12-07, 1.13× in the README's run), and with two or
+/// three runs on 2026-12-07, 1.13× in the README's run; 1.57–1.72× since
+/// the pop waits when it catches up, below), and with two or
 /// four of each at 0.3–0.5× until both ends backed off after a lost race
 /// (1.18× and 1.06× in the README's run since), for the reasons below. All
 /// were measured on this project's 2-vCPU Xeon VM (`cargo run --release
@@ -966,8 +993,18 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 ///   ("temporal slipping", FastForward, Giacomoni et al., PPoPP 2008) took
 ///   the 1p1c ratio from 0.52 to 1.35–1.55× `SegQueue`, but the median time
 ///   from push to pop (the report's latency section, 1p1c) went from 263 to
-///   622 ns: the waiting pop holds elements back. This queue keeps the low
-///   latency.
+///   622 ns: the waiting pop holds elements back. What this queue does
+///   instead is shorter and rarer: a pop whose slot is claimed but not yet
+///   written (its pusher is between the fetch-and-add and the `or`, so the
+///   pop is right behind) waits 128 `pause`s, about 1.3 µs, before it looks
+///   again (`CAUGHT_UP_PAUSES` in the source). Meanwhile the pushers get a
+///   few groups ahead, and the pops that follow read finished lines. Only
+///   the element that was not there yet waits. Two runs of each build
+///   alternating (`--filter msqueue/ --threads 1,2,4,8`, 5 rounds): 1p1c
+///   from 0.81–1.49× to 1.57–1.72× `SegQueue`, and 1.68–1.73× against
+///   0.91–0.99× in the mpmc workload at 2 threads; the 1p1c latency's
+///   median from 363–393 to 384–399 ns, its 99th percentile from 1.07–1.09
+///   to 1.21–1.23 µs (two runs each).
 /// - **Claims handed over on every operation.** With two threads pushing
 ///   on two cores and none popping (the report's `msqueue/push-only`
 ///   workload), each push takes `enq`'s line and the group's line from the
