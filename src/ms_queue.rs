@@ -114,7 +114,9 @@
 //! to see `tail.next` non-null swings `tail` itself. Allocation in `push` is
 //! only as non-blocking as the global allocator; epoch pinning never waits.
 //! A stalled thread holds up only reclamation (memory, not operations): see
-//! "A preempted thread" on [`MsQueue`].
+//! "A preempted thread" on [`MsQueue`]. A push or pop whose CAS lost spins a
+//! bounded while before it retries ("Back-off" on [`MsQueue`]); the spin
+//! delays that thread only, and since it runs pinned, reclamation by as long.
 //!
 //! # Memory orderings
 //! - The CAS of `next` is Release, and every load of `next` whose node may be
@@ -173,7 +175,7 @@ use crossbeam_epoch::{Atomic, Guard, LocalHandle, Shared};
 
 use crate::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use crate::sync::atomic::{AtomicBool, AtomicUsize};
-use crate::sync::{Backoff, CachePadded, UnsafeCell};
+use crate::sync::{CachePadded, UnsafeCell, back_off};
 
 /// A list node. The sentinel's `value` is uninitialized (already taken);
 /// every other node's holds the value pushed with it.
@@ -282,6 +284,16 @@ impl<T> Node<T> {
         self.index.with(|index| unsafe { *index })
     }
 }
+
+/// How many `pause`s a push or pop spins after its compare-and-swap lost to
+/// another operation on the same end, before it tries again ([`back_off`];
+/// "Back-off" on [`MsQueue`]): about 40 µs on this project's 2-core VM.
+/// Chosen on the contention report's `msqueue/mpmc` workload, two runs of
+/// 5 rounds of each build alternating: 2p2c 17.9–22.9 million elements a
+/// second at 4096 (pushes only backing off: 9.4–16.4; neither: 6.6–6.7),
+/// 19.2–20.1 at 8192 and 17.2–19.5 at 16384; 4p4c 16.0–22.2, 16.2–16.3
+/// and 17.6–18.0.
+const BACK_OFF_PAUSES: usize = 1 << 12;
 
 /// Nodes per reclamation batch: one deferred return to the [`Pool`] (and one
 /// reference count update) per `BATCH` pops, and so the length of the chain
@@ -808,6 +820,40 @@ crate::sync::thread_local! {
 ///   from its first load to its last CAS, and a pin is a SeqCst
 ///   compare-exchange on the thread's participant.
 ///
+/// # Back-off
+/// A push whose CAS of `next` fails, or a pop whose CAS of `head` fails, has
+/// lost to another operation on the same end. Under `std` it then spins
+/// 4096 `pause`s (about 40 µs on this project's 2-core VM) before it tries
+/// again, so that the winner runs a series of operations with `tail` (or
+/// `head`) and the last (or first) node in its own cache, instead of the
+/// two threads handing those lines over on every operation. The spin holds
+/// no lock and nothing another operation waits for, so the queue stays
+/// lock-free: it delays the losing thread, and, because the thread is
+/// pinned, the recycling of retired nodes by as long. Without `std` (where
+/// an operation may run in an interrupt handler) and under loom it retries
+/// at once.
+///
+/// Measured side by side with the build that spun crossbeam's short
+/// `Backoff` instead (`cargo run --release --example contention --
+/// --throughput --filter msqueue/ --threads 1,2,4,8`, two runs of 5 rounds
+/// of each build alternating), in million elements a second:
+///
+/// | workload | before | after |
+/// |---|---|---|
+/// | mpmc, 2 pushers and 2 pops | 6.5–6.8 (0.17–0.20× `SegQueue`) | 22.0–22.4 (0.53–0.63×) |
+/// | mpmc, 4 and 4 | 8.6–9.1 | 20.8–22.3 |
+/// | push-only, 2 / 4 / 8 threads | 4.9–6.4 | 24.1–27.5 |
+/// | pop-only, 2 / 4 / 8 threads | 11.5–16.1 | 57.1–82.1 |
+///
+/// One thread, and one pusher with one pop, never lose such a race and ran
+/// as before; so did the latency section's push-to-pop times (p50 480 and
+/// 493 ns at 1p1c). The price is fairness: the losers wait while the winner
+/// runs, so with 8 threads popping the thread that popped least got 0.15×
+/// what the one that popped most got (0.55–0.75× before), the report's
+/// fairness column. Only the pushes backing off gave 9.4–16.4 at 2p2c; a
+/// spin after a push that had lost and then succeeded, tried earlier, made
+/// things worse (push-only 5.0–5.6 to 2.2–2.5).
+///
 /// # Examples
 /// ```
 /// use freelane::MsQueue;
@@ -1121,7 +1167,6 @@ impl<T> MsQueue<T> {
         // node's `next` still names the next free node.
         node_ref.next.store(Shared::null(), Relaxed);
         let node = Shared::from(node.cast_const());
-        let backoff = Backoff::new();
         loop {
             // Acquire: pairs with the Release CASes of `tail` (here and in
             // `pop_pinned`); publishes the node's `index` and `batch`.
@@ -1174,7 +1219,9 @@ impl<T> MsQueue<T> {
                     let _ = self
                         .tail
                         .compare_exchange(tail, lost.current, Release, Relaxed, guard);
-                    backoff.spin();
+                    // Another push linked first: let it run a series of
+                    // pushes before trying again (`BACK_OFF_PAUSES`).
+                    back_off(BACK_OFF_PAUSES);
                 }
             }
         }
@@ -1183,7 +1230,6 @@ impl<T> MsQueue<T> {
     /// The pop algorithm; `guard` must be pinned on this queue's collector.
     #[inline]
     fn pop_pinned(&self, guard: &Guard) -> Option<T> {
-        let backoff = Backoff::new();
         loop {
             // Acquire: pairs with the Release CAS of `head` below; publishes
             // the sentinel's contents (and the `tail` that the pop which made
@@ -1251,7 +1297,8 @@ impl<T> MsQueue<T> {
                 }
                 return Some(value);
             }
-            backoff.spin();
+            // Another pop moved `head` first: as in `push_pinned`.
+            back_off(BACK_OFF_PAUSES);
         }
     }
 

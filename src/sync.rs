@@ -68,20 +68,22 @@ pub(crate) use core::hint::spin_loop;
 #[allow(unused_imports)]
 pub(crate) use loom::hint::spin_loop;
 
-/// The back-off of an operation that completed after losing a race on its
-/// end of a queue to another thread (a `SegmentedQueue` push or pop whose
-/// claim another on the same end beat, a `RingBuffer` `try_push`/`try_pop`
-/// whose compare-and-swap another on the same end beat): a bounded spin, taken
-/// once the operation is done and holds nothing, so that the winner runs a
-/// series of operations on cache lines it keeps instead of handing them
-/// over on every one (what a backed-off compare-and-swap loop, crossbeam's,
-/// gets as a side effect). It delays the calling thread only; no other
-/// thread waits for it. Out of line: an operation that lost no race pays
-/// only the test that leads here.
+/// A bounded spin that lets another thread run a series of operations on
+/// cache lines it keeps, instead of two threads handing them over on every
+/// operation (what a backed-off compare-and-swap loop, crossbeam's, gets as
+/// a side effect). Its callers: a `SegmentedQueue` push or pop whose claim
+/// another on the same end beat, and a `RingBuffer` `try_push`/`try_pop`
+/// whose compare-and-swap another on the same end beat, once done; an
+/// `MsQueue` push or pop whose compare-and-swap lost, before it retries; a
+/// `SegmentedQueue` pop that finds its slot's pusher mid-flight, before it
+/// looks again. None holds a lock or anything another operation waits for,
+/// so it delays the calling thread only. Out of line: an operation that
+/// lost no race pays only the test that leads here.
 ///
 /// It spins `pauses` times (`pause` on x86-64): each structure passes the
-/// count its contention workloads measured best (`SegmentedQueue`'s
-/// `BACK_OFF_PAUSES`, `RingBuffer`'s), about 10 ns a `pause` on this
+/// count its contention workloads measured best (the `BACK_OFF_PAUSES` of
+/// `SegmentedQueue`, `RingBuffer` and `MsQueue`, `SegmentedQueue`'s
+/// `CAUGHT_UP_PAUSES`), about 10 ns a `pause` on this
 /// project's 2-core Xeon VM (measured on 2026-12-07) and longer on cores
 /// with a slower `pause`. Under Miri at most 4, so that the path runs
 /// without the interpreter spending seconds in it.
