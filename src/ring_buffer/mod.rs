@@ -268,9 +268,9 @@ use crate::wait::RingWaiters;
 ///
 /// Under `std`, a `try_push` or `try_pop` (and so a blocking `push` or
 /// `pop`) that lost its first compare-and-swap to another operation on the
-/// same end and then succeeded spins a bounded while before returning (see
-/// **Cost and sizes**); it holds nothing then, so the spin delays only the
-/// calling thread. The async futures' polls never spin, and without `std`
+/// same end spins a bounded while before it tries again (see **Cost and
+/// sizes**); it holds nothing then but its own spare cell and value, so the
+/// spin delays only the calling thread. The async futures' polls never spin, and without `std`
 /// (where an operation may run in an interrupt handler) nothing does.
 ///
 /// Not wait-free: a push can lose its compare-and-swap to other pushes
@@ -332,17 +332,25 @@ use crate::wait::RingWaiters;
 /// "Performance". A stride of 1 was worse at one and one (0.6×: the
 /// consumer catches up and shares the producer's lines), and a short
 /// back-off before retrying a failed compare-and-swap did not change the
-/// two-and-two figure. What did help there: a `try_push` or `try_pop` that
-/// lost its compare-and-swap to another on the same end spins a while
-/// after it succeeds, so that the winner runs a series of operations on
-/// lines it keeps. With two of each on the two cores a spin of 1024
-/// `pause`s (about 10 µs) took `try_*` from 11.0–11.9 to 13.5–13.9 million
+/// two-and-two figure. What did help there: a long spin. A `try_push` or
+/// `try_pop` that lost its compare-and-swap to another on the same end
+/// spins about 40 µs (4096 `pause`s) before it tries again, so that the
+/// winner runs a series of operations on lines it keeps; it does not spin
+/// if the buffer has meanwhile become full (push) or empty (pop), where the
+/// contest is for slots only the other end can free and a spin would keep
+/// that end off the core whenever threads outnumber cores. First taken after
+/// the operation had succeeded, a spin of 1024 `pause`s took `try_*` with
+/// two of each on the two cores from 11.0–11.9 to 13.5–13.9 million
 /// elements a second (0.25× to 0.28–0.32× ArrayQueue) and the blocking
 /// `push`/`pop` from 6.3–6.9 to 11.7–13.6 million (0.13–0.16× to 0.29–0.33×
 /// crossbeam-channel), two runs of 9 rounds each, side by side with the
-/// build without it; 2048 (about 20 µs, what the ring now spins) gained
-/// another 10–20% (`BACK_OFF_PAUSES` in the source gives the figures). One
-/// producer and one consumer never lose such a race and ran as before.
+/// build without it; 2048 gained another 10–20%. Taken before the retry
+/// instead, as now, 4096 gained another 20–50% at two and two (`try_*`
+/// 15.6–19.8 to 23.0–24.0 million, `BACK_OFF_PAUSES` in the source gives
+/// the figures), for a 99th percentile of the report's push-to-pop latency
+/// at two and two of 2.2–2.3 µs against 0.9–1.2 (median unchanged,
+/// 264–283 ns; four runs of each build). One producer and one consumer never lose
+/// such a race and ran as before.
 /// Nobody ever waits for a stalled thread, which is what the ring buys with
 /// all this.
 ///
@@ -420,14 +428,23 @@ unsafe impl<T: Send> Send for RingBuffer<T> {}
 unsafe impl<T: Send> Sync for RingBuffer<T> {}
 
 /// How many `pause`s a `try_push`/`try_pop` spins after losing its
-/// compare-and-swap to another operation on the same end ([`back_off`]; see
-/// "Cost and sizes" on [`RingBuffer`]): about 20 µs on this project's 2-core
-/// VM. Chosen on the contention report's `ring/mpmc` and
-/// `ring-blocking/mpmc` workloads, three runs of 7 rounds of each build
-/// alternating: at 2p2c, 1024 pauses gave 14.5–16.2 million elements a
-/// second (blocking 13.8–15.2), 2048 gave 17.4–18.5 (15.4–16.4); 4096 did
-/// no better than 2048 (and worse blocking, 11.8–13.7).
-const BACK_OFF_PAUSES: usize = 1 << 11;
+/// compare-and-swap to another operation on the same end, before it tries
+/// again, if the buffer still has room (push) or values (pop)
+/// ([`back_off`]; see "Cost and sizes" on [`RingBuffer`]): about 40 µs on
+/// this project's 2-core VM. Chosen on the contention report's `ring/mpmc`
+/// and `ring-blocking/mpmc` workloads (2p2c and 4p4c, runs of 5 rounds, each
+/// build beside the one before it, million elements a second):
+///
+/// | spin | `try_*` 2p2c | `try_*` 4p4c | blocking 2p2c | blocking 4p4c |
+/// |---|---|---|---|---|
+/// | 2048 after the operation succeeded (before; four runs) | 15.6–19.8 | 16.1–18.4 | 18.3–19.7 | 18.6–20.8 |
+/// | 2048 before the retry | 22.1–22.7 | 20.6–21.0 | 25.0–25.1 | 23.1–23.3 |
+/// | 4096 before the retry | 23.0–23.7 | 21.0–21.2 | 25.7–27.1 | 23.4–24.0 |
+/// | 4096 before the retry, with room or values left (now) | 23.4–24.0 | 20.8–21.1 | 26.0–26.8 | 24.5–25.7 |
+///
+/// Earlier, with the spin after the operation: 1024 pauses gave 14.5–16.2
+/// at 2p2c (three runs of 7 rounds), 2048 17.4–18.5, 4096 no better.
+const BACK_OFF_PAUSES: usize = 1 << 12;
 
 /// What the search for the tail found.
 enum Tail {
@@ -617,18 +634,29 @@ impl<T> RingBuffer<T> {
                 return Ok(());
             }
             // Another push got there first: take the value back (the cell is
-            // still our spare, untraded) and go the general way; having lost
-            // a race on this end, back off once pushed (see "Cost and sizes").
+            // still our spare, untraded), back off if there is still room
+            // (see "Cost and sizes") and go the general way.
             // SAFETY: written just above, not published, ours alone.
             let value = unsafe { self.move_out(spare.current()) };
             drop(spare);
-            let pushed = self.try_push_slow(value);
-            if BACK_OFF && pushed.is_ok() {
-                back_off(BACK_OFF_PAUSES);
+            if BACK_OFF {
+                self.push_back_off(at);
             }
-            return pushed;
+            return self.try_push_slow(value);
         }
         self.try_push_slow(value)
+    }
+
+    /// The back-off of a `try_push` that lost its compare-and-swap at `at`
+    /// to another push: spins [`BACK_OFF_PAUSES`] if the buffer still has
+    /// room. When it is full (or closed) the pushes are contending for
+    /// slots that only pops can free, and a spin would keep those pops off
+    /// the core whenever there are more threads than cores.
+    #[cold]
+    fn push_back_off(&self, at: Position) {
+        if let Tail::Room(..) = self.find_tail(at) {
+            back_off(BACK_OFF_PAUSES);
+        }
     }
 
     /// `try_push` past its fast path.
@@ -679,16 +707,25 @@ impl<T> RingBuffer<T> {
                 self.notify_popped();
                 return Ok(value);
             }
-            // Another pop took it first: as in `try_push`, the general way,
-            // then a back-off if it got a value.
+            // Another pop took it first: as in `try_push`, a back-off if
+            // there are values left, then the general way.
             drop(spare);
-            let popped = self.try_pop_slow(at);
-            if BACK_OFF && popped.is_ok() {
-                back_off(BACK_OFF_PAUSES);
+            if BACK_OFF {
+                self.pop_back_off(at);
             }
-            return popped;
+            return self.try_pop_slow(at);
         }
         self.try_pop_slow(at)
+    }
+
+    /// The back-off of a `try_pop` that lost its compare-and-swap at `at` to
+    /// another pop: spins [`BACK_OFF_PAUSES`] if there are values left (see
+    /// `push_back_off`).
+    #[cold]
+    fn pop_back_off(&self, at: Position) {
+        if let Head::Value(..) = self.find_head(at) {
+            back_off(BACK_OFF_PAUSES);
+        }
     }
 
     /// `try_pop` past its fast path, from `at` (the head hint read there).
