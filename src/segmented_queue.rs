@@ -131,6 +131,7 @@ const SPIN_LIMIT: usize = 0;
 /// none 1.20–1.21×, 64 pauses 1.50–1.56×, 128 1.67–1.78×, 256 1.76× (11
 /// rounds), where the 1p1c latency's 99th percentile went from 1.07–1.09 µs
 /// to 1.07–1.12 (64), 1.21–1.23 (128) and 2.36 µs (256).
+#[cfg(not(freelane_loom))]
 const CAUGHT_UP_PAUSES: usize = 128;
 
 /// How many `pause`s a push or pop spins after losing its claim race
