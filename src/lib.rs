@@ -3,7 +3,7 @@
 //! | type | what it is | progress |
 //! |---|---|---|
 //! | [`MsQueue<T>`] | unbounded MPMC FIFO: the Michael–Scott queue, popped nodes recycled through crossbeam-epoch (`shrink_to_fit` frees them) | lock-free push and pop |
-//! | [`SegmentedQueue<T>`] | unbounded MPMC FIFO built for throughput: array segments whose slots are claimed by fetch-and-add (FAAArrayQueue/LCRQ family), segments reclaimed through crossbeam-epoch; batch `push_many`/`pop_many` | lock-free push and pop (a pop that meets an unwritten slot spins ~1 µs, then poisons it) |
+//! | [`SegmentedQueue<T>`] | unbounded MPMC FIFO built for throughput: array segments whose slots are claimed by fetch-and-add (FAAArrayQueue/LCRQ family), segments reclaimed through crossbeam-epoch; batch `push_many`/`pop_many` | lock-free push and pop (a pop that meets an unwritten slot waits at most ~2 µs, then poisons it) |
 //! | [`RingBuffer<T>`] | bounded MPMC FIFO over a fixed ring of one-word slots naming the cells that hold the values, each operation one compare-and-swap that trades cells; closable, with backpressure: blocking under `std`, async (any executor) everywhere; batch `try_push_many`/`try_pop_many` | linearizable and lock-free, every operation (`force_push` and `close` included): no operation waits for another thread |
 //! | [`AtomicCounter`] | one 64-bit word: fetch-and-add, and the CAS-loop pattern (`fetch_update`, `checked_*`, `saturating_*`) | wait-free increments, lock-free CAS loops |
 //! | [`ShardedCounter`] | increments spread over cache-padded cells, summed on read | wait-free updates |
