@@ -973,10 +973,13 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 /// 0.5–1.05× `SegQueue`'s rate on a 2-core machine whose cores pass a cache
 /// line in about 60 ns (median of four runs 0.75×; as SMT siblings of one
 /// core, 7 ns, it measured 1.1×: the report prints which; 0.87–1.14× in
-/// three runs on 2026-12-07, 1.13× in the README's run; 1.57–1.72× since
-/// the pop waits when it catches up, below), and with two or
-/// four of each at 0.3–0.5× until both ends backed off after a lost race
-/// (1.18× and 1.06× in the README's run since), for the reasons below. All
+/// three runs on 2026-12-07; 1.57–1.72× since the pop waits when it
+/// catches up, below, and 1.76× in the README's run at `71a3f4f`), and
+/// with two or four of each at 0.3–0.5× until both ends backed off after a
+/// lost race (1.16× and 0.97× in the README's run at `71a3f4f`, whose
+/// medians were 41.6 against 39.4 and 66.2 against 54.2 million elements a
+/// second: the ratios are medians of per-round ratios, and these rounds
+/// spread widely), for the reasons below. All
 /// were measured on this project's 2-vCPU Xeon VM (`cargo run --release
 /// --example contention -- --throughput --filter msqueue/ --threads
 /// 1,2,4,8`, ratios of medians taken side by side) and profiled with
