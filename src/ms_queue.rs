@@ -175,7 +175,7 @@ use crossbeam_epoch::{Atomic, Guard, LocalHandle, Shared};
 
 use crate::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use crate::sync::atomic::{AtomicBool, AtomicUsize};
-use crate::sync::{CachePadded, UnsafeCell, back_off};
+use crate::sync::{Backoff, CachePadded, UnsafeCell, back_off};
 
 /// A list node. The sentinel's `value` is uninitialized (already taken);
 /// every other node's holds the value pushed with it.
@@ -286,7 +286,8 @@ impl<T> Node<T> {
 }
 
 /// How many `pause`s a push or pop spins after its compare-and-swap lost to
-/// another operation on the same end, before it tries again ([`back_off`];
+/// another operation on the same end (a push: its first loss only), before
+/// it tries again ([`back_off`];
 /// "Back-off" on [`MsQueue`]): about 40 µs on this project's 2-core VM.
 /// Chosen on the contention report's `msqueue/mpmc` workload, two runs of
 /// 5 rounds of each build alternating: 2p2c 17.9–22.9 million elements a
@@ -843,9 +844,12 @@ crate::sync::thread_local! {
 /// 4096 `pause`s (about 40 µs on this project's 2-core VM) before it tries
 /// again, so that the winner runs a series of operations with `tail` (or
 /// `head`) and the last (or first) node in its own cache, instead of the
-/// two threads handing those lines over on every operation. A pop whose
-/// loss left the queue empty retries at once instead (and reports it
-/// empty): its spin would only delay that answer. The spin holds
+/// two threads handing those lines over on every operation. A push spins
+/// so at its first loss only; if it loses again it retries after
+/// crossbeam's short `Backoff`, so that no push waits more than one long
+/// spin. A pop spins at every loss, except one whose loss left the queue
+/// empty, which retries at once (and reports it empty): its spin would only
+/// delay that answer. The spin holds
 /// no lock and nothing another operation waits for, so the queue stays
 /// lock-free: it delays the losing thread only. The thread unpins for the
 /// spin (it dereferences nothing it loaded before, and its new node is
@@ -875,7 +879,13 @@ crate::sync::thread_local! {
 /// what the one that popped most got (0.55–0.75× before), the report's
 /// fairness column. Only the pushes backing off gave 9.4–16.4 at 2p2c; a
 /// spin after a push that had lost and then succeeded, tried earlier, made
-/// things worse (push-only 5.0–5.6 to 2.2–2.5). Skipping the pop's spin
+/// things worse (push-only 5.0–5.6 to 2.2–2.5). Limiting the long spin to
+/// a push's first loss kept its throughput and lifted push-only fairness
+/// from 0.32–0.92 to 0.77–0.98 (2, 4, 8 threads, two runs of 5 rounds of
+/// each build alternating, mpmc unchanged within its spread); the same
+/// limit on pops cut pop-only at 4 and 8 threads from 57–65 to 15–28
+/// million pops a second (for fairness 0.80–0.95 against 0.23–0.68), so
+/// pops keep the spin at every loss. Skipping the pop's spin
 /// when the queue is left empty made no difference there (mpmc 2p2c
 /// 22.3–24.9 against 23.1–23.5, two runs each).
 ///
@@ -1193,6 +1203,9 @@ impl<T> MsQueue<T> {
         // node's `next` still names the next free node.
         node_ref.next.store(Shared::null(), Relaxed);
         let node = Shared::from(node.cast_const());
+        // Whether this push has already lost a race, and backed off long.
+        let mut lost_before = false;
+        let backoff = Backoff::new();
         loop {
             // Acquire: pairs with the Release CASes of `tail` (here and in
             // `pop_pinned`); publishes the node's `index` and `batch`.
@@ -1246,10 +1259,16 @@ impl<T> MsQueue<T> {
                         .tail
                         .compare_exchange(tail, lost.current, Release, Relaxed, guard);
                     // Another push linked first: let it run a series of
-                    // pushes before trying again (`BACK_OFF_PAUSES`). The
-                    // node is still ours, and nothing loaded above is used
-                    // after the spin.
-                    back_off_unpinned(guard);
+                    // pushes before trying again (`BACK_OFF_PAUSES`), once
+                    // per push; after that, crossbeam's short spin (see
+                    // "Back-off" on `MsQueue`). The node is still ours, and
+                    // nothing loaded above is used after the spin.
+                    if lost_before {
+                        backoff.spin();
+                    } else {
+                        back_off_unpinned(guard);
+                        lost_before = true;
+                    }
                 }
             }
         }
