@@ -974,12 +974,13 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 /// line in about 60 ns (median of four runs 0.75×; as SMT siblings of one
 /// core, 7 ns, it measured 1.1×: the report prints which; 0.87–1.14× in
 /// three runs on 2026-12-07; 1.57–1.72× since the pop waits when it
-/// catches up, below, and 1.76× in the README's run at `71a3f4f`), and
-/// with two or four of each at 0.3–0.5× until both ends backed off after a
-/// lost race (1.16× and 0.97× in the README's run at `71a3f4f`, whose
-/// medians were 41.6 against 39.4 and 66.2 against 54.2 million elements a
-/// second: the ratios are medians of per-round ratios, and these rounds
-/// spread widely), for the reasons below. All
+/// catches up, below, and 1.76× and 1.86× in two `--publish` runs, at
+/// `71a3f4f` and at `a0fd10e`, the README's), and with two or four of each
+/// at 0.3–0.5× until both ends backed off after a lost race (since then
+/// 1.16× and 0.97× in the run at `71a3f4f`, 0.90× and 0.93× in the one at
+/// `a0fd10e`: ratios are medians of per-round ratios, and these rounds
+/// spread widely, 35.6–53.7 million elements a second at two and two in the
+/// second run against `SegQueue`'s 40.9–52.0), for the reasons below. All
 /// were measured on this project's 2-vCPU Xeon VM (`cargo run --release
 /// --example contention -- --throughput --filter msqueue/ --threads
 /// 1,2,4,8`, ratios of medians taken side by side) and profiled with
