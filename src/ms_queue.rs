@@ -287,8 +287,8 @@ impl<T> Node<T> {
 
 /// How many `pause`s a push or pop spins after its compare-and-swap lost to
 /// another operation on the same end (a push: its first loss only), before
-/// it tries again ([`back_off`];
-/// "Back-off" on [`MsQueue`]): about 40 µs on this project's 2-core VM.
+/// it tries again ([`back_off`]; "Back-off" on [`MsQueue`]): about 40 µs
+/// on this project's 2-core VM.
 /// Chosen on the contention report's `msqueue/mpmc` workload, two runs of
 /// 5 rounds of each build alternating: 2p2c 17.9–22.9 million elements a
 /// second at 4096 (pushes only backing off: 9.4–16.4; neither: 6.6–6.7),
@@ -849,16 +849,18 @@ crate::sync::thread_local! {
 /// crossbeam's short `Backoff`, so that no push waits more than one long
 /// spin. A pop spins at every loss, except one whose loss left the queue
 /// empty, which retries at once (and reports it empty): its spin would only
-/// delay that answer. The spin holds
-/// no lock and nothing another operation waits for, so the queue stays
-/// lock-free: it delays the losing thread only. The thread unpins for the
-/// spin (it dereferences nothing it loaded before, and its new node is
-/// still its own), so that the spin does not hold back the epoch and with
-/// it the recycling of retired nodes; the same runs measured no difference
-/// in throughput or in allocations against a pinned spin (2p2c and 4p4c, 2
-/// M pushes per producer: 1.3–1.9 allocations per node of the largest
-/// queue length seen, either way). Without `std` (where an operation may
-/// run in an interrupt handler) and under loom it retries at once.
+/// delay that answer.
+///
+/// The spin holds no lock and nothing another operation waits for, so the
+/// queue stays lock-free: it delays the losing thread only. The thread
+/// unpins for the spin (it dereferences nothing it loaded before, and its
+/// new node is still its own), so that the spin does not hold back the
+/// epoch and with it the recycling of retired nodes. Against a pinned spin
+/// this measured no difference in throughput, nor in allocations under a
+/// counting allocator (2p2c and 4p4c, 2 M pushes per producer: 1.3–1.9
+/// allocations per node of the largest queue length seen, either way).
+/// Without `std` (where an operation may run in an interrupt handler) and
+/// under loom it retries at once.
 ///
 /// Measured side by side with the build that spun crossbeam's short
 /// `Backoff` instead (`cargo run --release --example contention --
@@ -885,9 +887,9 @@ crate::sync::thread_local! {
 /// each build alternating, mpmc unchanged within its spread); the same
 /// limit on pops cut pop-only at 4 and 8 threads from 57–65 to 15–28
 /// million pops a second (for fairness 0.80–0.95 against 0.23–0.68), so
-/// pops keep the spin at every loss. Skipping the pop's spin
-/// when the queue is left empty made no difference there (mpmc 2p2c
-/// 22.3–24.9 against 23.1–23.5, two runs each).
+/// pops keep the spin at every loss. Skipping the pop's spin when the queue
+/// is left empty made no difference there (mpmc 2p2c 22.3–24.9 against
+/// 23.1–23.5, two runs each).
 ///
 /// # Examples
 /// ```

@@ -819,9 +819,10 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 /// # A slot claimed before its pusher wrote it
 /// The counters are independent, so a pop can claim slot `i` while the
 /// pusher holding `i` is between its fetch-and-add and its `or`, or before a
-/// pusher has even claimed `i`. The pop re-reads the state word 32 times
-/// (at most about a microsecond; a running pusher finishes long before), then sets
-/// the slot's bit itself and goes on to the next slot. If the bit was
+/// pusher has even claimed `i`. The pop waits 128 `pause`s, then re-reads
+/// the state word up to 32 times (about 2 µs in all here; a running pusher
+/// finishes long before; "A pop that catches up" below says why it waits
+/// first), then sets the slot's bit itself and goes on to the next slot. If the bit was
 /// already set, the pusher won and the pop takes its value. If not, the
 /// pusher's own `or` finds the bit set; the pusher, which wrote its value
 /// into a cell nobody else will read, moves it back out and pushes it again
@@ -919,10 +920,10 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 ///   between its fetch-and-add and its `or`, or not yet arrived) waits
 ///   128 `pause`s (under `std`; see "A pop that catches up" below), re-reads
 ///   it at most 32 more times (about 2 µs in all here), then poisons the
-///   slot and moves on (a pop whose slot no pusher has claimed yet poisons it without
-///   waiting, and reports the queue empty). A stalled pusher therefore holds
-///   up nothing but the one pop that meets its slot, for that bounded spin:
-///   every later pop goes past. Without the poison a pop would have to wait
+///   slot and moves on (a pop whose slot no pusher has claimed yet poisons
+///   it without waiting, and reports the queue empty). A stalled pusher
+///   therefore holds up nothing but the one pop that meets its slot, for
+///   that bounded wait: every later pop goes past. Without the poison a pop would have to wait
 ///   for the pusher (as crossbeam's `SegQueue` pops do), and a preempted
 ///   pusher would block every pop behind its slot.
 /// - A **push** whose slot was poisoned claims another one. Pops can keep

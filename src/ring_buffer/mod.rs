@@ -270,8 +270,9 @@ use crate::wait::RingWaiters;
 /// `pop`) that lost its first compare-and-swap to another operation on the
 /// same end spins a bounded while before it tries again (see **Cost and
 /// sizes**); it holds nothing then but its own spare cell and value, so the
-/// spin delays only the calling thread. The async futures' polls never spin, and without `std`
-/// (where an operation may run in an interrupt handler) nothing does.
+/// spin delays only the calling thread. The async futures' polls never
+/// spin, and without `std` (where an operation may run in an interrupt
+/// handler) nothing does.
 ///
 /// Not wait-free: a push can lose its compare-and-swap to other pushes
 /// again and again (each loss is another push done). The pool's growth
@@ -349,8 +350,8 @@ use crate::wait::RingWaiters;
 /// 15.6–19.8 to 23.0–24.0 million, `BACK_OFF_PAUSES` in the source gives
 /// the figures), for a 99th percentile of the report's push-to-pop latency
 /// at two and two of 2.2–2.3 µs against 0.9–1.2 (median unchanged,
-/// 264–283 ns; four runs of each build). One producer and one consumer never lose
-/// such a race and ran as before.
+/// 264–283 ns; four runs of each build). One producer and one consumer
+/// never lose such a race and ran as before.
 /// Nobody ever waits for a stalled thread, which is what the ring buys with
 /// all this.
 ///
