@@ -45,8 +45,9 @@
 //!
 //! The contract on the notifier is the reason the fast path needs no fence:
 //! its change must be a SeqCst RMW sequenced before the notify (for the ring
-//! buffer, the `head`/`tail` claim CAS, `force_push`'s moves and `close`'s
-//! `fetch_or`), and the waiter re-checks that same word with a SeqCst load.
+//! buffer, the compare-and-swap on a slot word that pushes, pops or
+//! replaces, and the one with which `close` marks the tail slot), and the
+//! waiter re-checks that same word with a SeqCst load.
 //! A fence-based form (fence, then a Relaxed load) costs an `mfence` per
 //! operation on x86-64, about half the cost of an uncontended push+pop pair.
 //!
