@@ -166,7 +166,15 @@ fn popped_nodes_are_reclaimed_while_the_queue_is_in_use() {
     let before_threads = LIVE.load(SeqCst);
     for round in 0..THREAD_ROUNDS {
         thread::scope(|scope| {
-            scope.spawn(|| unbounded::push_pop_pairs(&queue, 8));
+            // Joined explicitly: the scope's own join returns once the
+            // closure has, before the thread's thread-local destructors (the
+            // cache's hand-back among them) have run, so a thread still
+            // exiting, and pinned, could hold the epoch through the
+            // measurement below. `join` waits for the thread to be gone.
+            scope
+                .spawn(|| unbounded::push_pop_pairs(&queue, 8))
+                .join()
+                .unwrap();
         });
         if round % 8 == 0 {
             settle(&queue);
