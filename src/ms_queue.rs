@@ -298,18 +298,16 @@ const BACK_OFF_PAUSES: usize = 1 << 12;
 
 /// The back-off after a lost CAS ([`BACK_OFF_PAUSES`]), with the thread
 /// unpinned meanwhile: a pinned spin would hold the epoch, and so the
-/// recycling of every retired node, for its whole length. The caller
-/// dereferences nothing it loaded before (its own unpublished node aside).
-/// Without `std` and under loom there is no spin, and no repinning either.
+/// recycling of every retired node, for its whole length. Taking the guard
+/// mutably lets the borrow checker refuse any `Shared` loaded through it
+/// that is still in use across the spin; the one pointer the caller keeps
+/// without the guard is its own unpublished node. Without `std` and under
+/// loom there is no spin (`back_off` does nothing there), so no repinning
+/// either.
 #[inline]
 fn back_off_unpinned(guard: &mut Guard) {
-    #[cfg(all(feature = "std", not(freelane_loom)))]
-    guard.repin_after(|| back_off(BACK_OFF_PAUSES));
-    // `back_off` itself does nothing here.
-    #[cfg(not(all(feature = "std", not(freelane_loom))))]
-    {
-        let _ = guard;
-        back_off(BACK_OFF_PAUSES);
+    if cfg!(all(feature = "std", not(freelane_loom))) {
+        guard.repin_after(|| back_off(BACK_OFF_PAUSES));
     }
 }
 

@@ -652,7 +652,9 @@ impl<T> RingBuffer<T> {
     /// to another push: spins [`BACK_OFF_PAUSES`] if the buffer still has
     /// room. When it is full (or closed) the pushes are contending for
     /// slots that only pops can free, and a spin would keep those pops off
-    /// the core whenever there are more threads than cores.
+    /// the core whenever there are more threads than cores. The search only
+    /// decides whether to spin: its verdict is reported to nobody, so it is
+    /// no linearization point (the retry makes its own search).
     #[cold]
     fn push_back_off(&self, at: Position) {
         if let Tail::Room(..) = self.find_tail(at) {
