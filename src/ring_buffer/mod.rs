@@ -209,17 +209,22 @@ use crate::wait::RingWaiters;
 /// be one thread's to finish, and a stall in it would hold up the pops
 /// behind it.
 ///
-/// So under contention a batch is not faster per element than single
-/// operations, and can be slower: with one producer and one consumer on two
-/// cores (`cargo run --release --example contention -- --throughput
-/// --filter batch/ring --threads 2`), `try_pop_many` empties the ring as
-/// fast as `try_push_many` fills it, then takes two or three elements per
-/// call from the slots the producer is still writing, and each element
-/// costs its slot word's and its cell's lines crossing between the cores
-/// while both ends work on them: 7.4 million elements a second against 26
-/// for `try_push`/`try_pop` on the same ring, whose producer runs ahead,
-/// keeps the ring full and backs off on `Full`, so that the consumer pops
-/// long runs undisturbed.
+/// So under contention a batch is no faster per element than single
+/// operations. Each element still costs its slot word's and its cell's
+/// lines crossing between the cores, and with one producer and one
+/// consumer `try_pop_many` empties the ring as fast as `try_push_many`
+/// fills it, then takes a few elements per call from the slots the producer
+/// is still writing. An element that loses its compare-and-swap to another
+/// batch (or single operation) on the same end backs off as `try_push` and
+/// `try_pop` do (see **Cost and sizes**), so that the winner runs on; before
+/// that back-off two producers' batches kept interleaving, slot by slot,
+/// and ran at half the speed of single operations. Measured with `cargo run
+/// --release --example contention -- --throughput --filter batch/ring
+/// --threads 2,4,8` on the 2-vCPU VM, two runs of 5 rounds, million elements
+/// a second, batches of 32 against single `try_push`/`try_pop` on the same
+/// ring: 18.8–19.9 against 18.9–21.1 with one producer and one consumer,
+/// 22.9–24.8 against 23.1–23.7 with two of each (12.2–13.2 without the
+/// back-off), 22.4–22.6 against 20.2–20.4 with four of each.
 ///
 /// # ABA
 ///
@@ -428,9 +433,10 @@ unsafe impl<T: Send> Send for RingBuffer<T> {}
 // threads, which `T: Send` permits; `T: Sync` is not needed.
 unsafe impl<T: Send> Sync for RingBuffer<T> {}
 
-/// How many `pause`s a `try_push`/`try_pop` spins after losing its
-/// compare-and-swap to another operation on the same end, before it tries
-/// again, if the buffer still has room (push) or values (pop)
+/// How many `pause`s a `try_push`/`try_pop` (or an element of a batch)
+/// spins after losing its compare-and-swap to another operation on the same
+/// end, before it tries again, if the buffer still has room (push) or values
+/// (pop)
 /// ([`back_off`]; see "Cost and sizes" on [`RingBuffer`]): about 40 µs on
 /// this project's 2-core VM. Chosen on the contention report's `ring/mpmc`
 /// and `ring-blocking/mpmc` workloads (2p2c and 4p4c, runs of 5 rounds, each
@@ -648,13 +654,14 @@ impl<T> RingBuffer<T> {
         self.try_push_slow(value)
     }
 
-    /// The back-off of a `try_push` that lost its compare-and-swap at `at`
-    /// to another push: spins [`BACK_OFF_PAUSES`] if the buffer still has
-    /// room. When it is full (or closed) the pushes are contending for
-    /// slots that only pops can free, and a spin would keep those pops off
-    /// the core whenever there are more threads than cores. The search only
-    /// decides whether to spin: its verdict is reported to nobody, so it is
-    /// no linearization point (the retry makes its own search).
+    /// The back-off of a `try_push` (or an element of `try_push_many`) that
+    /// lost its compare-and-swap at `at` to another push: spins
+    /// [`BACK_OFF_PAUSES`] if the buffer still has room. When it is full (or
+    /// closed) the pushes are contending for slots that only pops can free,
+    /// and a spin would keep those pops off the core whenever there are more
+    /// threads than cores. The search only decides whether to spin: its
+    /// verdict is reported to nobody, so it is no linearization point (the
+    /// retry makes its own search).
     #[cold]
     fn push_back_off(&self, at: Position) {
         if let Tail::Room(..) = self.find_tail(at) {
@@ -721,8 +728,8 @@ impl<T> RingBuffer<T> {
         self.try_pop_slow(at)
     }
 
-    /// The back-off of a `try_pop` that lost its compare-and-swap at `at` to
-    /// another pop: spins [`BACK_OFF_PAUSES`] if there are values left (see
+    /// The back-off of a `try_pop` (or an element of `try_pop_many`) that
+    /// lost its compare-and-swap at `at` to another pop: spins [`BACK_OFF_PAUSES`] if there are values left (see
     /// `push_back_off`).
     #[cold]
     fn pop_back_off(&self, at: Position) {
@@ -858,6 +865,8 @@ impl<T> RingBuffer<T> {
                 copied = false;
                 at = layout.next(position);
             } else {
+                // Lost to another push: back off as `try_push` does.
+                self.push_back_off(position);
                 at = position;
             }
         }
@@ -936,7 +945,11 @@ impl<T> RingBuffer<T> {
                     taken += 1;
                     at = layout.next(position);
                 }
-                None => at = position,
+                None => {
+                    // Lost to another pop: back off as `try_pop` does.
+                    self.pop_back_off(position);
+                    at = position;
+                }
             }
         }
         if taken > 0 {
