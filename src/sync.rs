@@ -107,6 +107,20 @@ pub(crate) fn back_off(pauses: usize) {
     let _ = pauses;
 }
 
+/// [`back_off`], then the thread gives up its core
+/// (`std::thread::yield_now`): the back-off of a pop that lost a race to
+/// another pop (`SegmentedQueue`, `MsQueue`; "Both ends back off" and
+/// "Back-off" on them say why and give the figures). With no other thread
+/// waiting for the core the yield returns at once. Does nothing without
+/// `std` and under loom, as `back_off`.
+#[cold]
+#[inline(never)]
+pub(crate) fn back_off_and_yield(pauses: usize) {
+    back_off(pauses);
+    #[cfg(all(feature = "std", not(freelane_loom)))]
+    std::thread::yield_now();
+}
+
 /// Thread parking, as `std::thread` has it; loom's under the model checker.
 #[cfg(all(feature = "std", not(freelane_loom)))]
 pub(crate) mod thread {
