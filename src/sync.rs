@@ -112,7 +112,9 @@ pub(crate) fn back_off(pauses: usize) {
 /// another pop (`SegmentedQueue`, `MsQueue`; "Both ends back off" and
 /// "Back-off" on them say why and give the figures). With no other thread
 /// waiting for the core the yield returns at once. Does nothing without
-/// `std` and under loom, as `back_off`.
+/// `std` and under loom, as `back_off`; built only where those two queues
+/// are (targets with pointer-width compare-and-swap).
+#[cfg(target_has_atomic = "ptr")]
 #[cold]
 #[inline(never)]
 pub(crate) fn back_off_and_yield(pauses: usize) {
