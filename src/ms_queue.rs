@@ -304,7 +304,9 @@ const BACK_OFF_PAUSES: usize = 1 << 12;
 /// without the guard is its own unpublished node. Without `std` and under
 /// loom there is no spin (`back_off` does nothing there), so no repinning
 /// either.
-/// A pop then yields its core too (`YIELD`, [`back_off_and_yield`]).
+///
+/// With `YIELD` (a pop) the thread yields its core after the spin
+/// ([`back_off_and_yield`]; "Back-off" on [`MsQueue`]).
 #[inline]
 fn back_off_unpinned<const YIELD: bool>(guard: &mut Guard) {
     if cfg!(all(feature = "std", not(freelane_loom))) {

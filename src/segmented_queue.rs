@@ -946,10 +946,10 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 ///   only) is a bounded spin (4096 `pause`s) taken once its value is in the
 ///   queue (push) or out of it (pop), a pop's followed by a yield of its
 ///   core, holding no slot and no lock: it delays that thread's return,
-///   never another thread's operation. On the
-///   paths that pin (a segment change; every call on targets without
-///   64-bit atomics) the spin runs pinned, so it can hold back the freeing
-///   of retired segments by that long, as any pinned stall does (above).
+///   never another thread's operation. On the paths that pin (a segment
+///   change; every call on targets without 64-bit atomics) the spin runs
+///   pinned, so it can hold back the freeing of retired segments by that
+///   long, as any pinned stall does (above).
 ///
 /// # Memory ordering
 /// - A push happens-before the pop that returns its value (the slot's
@@ -1062,13 +1062,14 @@ unsafe fn free_segment<T>(segment: *mut Segment<T>) {
 ///   (`std::thread::yield_now`; a push does not). Two pops race only while
 ///   both run; with more threads than cores that means the pushers are
 ///   waiting for a core, and the loser hands its core on after its spin,
-///   where without the yield it kept it until the scheduler's tick. With no other thread waiting for the core the yield
-///   returns at once. Two runs of 5 rounds of each build alternating
-///   (`--throughput --filter msqueue/ --threads 1,2,4,8`), million elements
-///   a second: two pushers and two pops 43.9–47.0 before, 81.4–82.8 after
-///   (1.19–1.32× `SegQueue` to 1.67–1.98×), four and four 60.1–65.7 and
-///   74.6–78.7 (1.16–1.32× to 1.30–1.36×); pop-only, push-only, one and one
-///   and one thread unchanged within their spread (pop-only 57.4–62.3
+///   where without the yield it kept it until the scheduler's tick. With no
+///   other thread waiting for the core the yield returns at once. Two runs
+///   of 5 rounds of each build alternating (`--throughput --filter msqueue/
+///   --threads 1,2,4,8`), million elements a second: two pushers and two
+///   pops 43.9–47.0 before, 81.4–82.8 after (1.19–1.32× `SegQueue` to
+///   1.67–1.98×), four and four 60.1–65.7 and 74.6–78.7 (1.16–1.32× to
+///   1.30–1.36×); pop-only, push-only, one pusher with one pop, and one
+///   thread unchanged within their spread (pop-only 57.4–62.3
 ///   against 52.9–53.2 at 4 threads, 57.9–60.3 against 57.3–57.8 at 8); the
 ///   push-to-pop latency at two and two unchanged (p50 564–612 ns against
 ///   564–644, p99 2.06–2.08 µs against 2.06–2.16). Pushes yielding too gave

@@ -436,9 +436,8 @@ unsafe impl<T: Send> Sync for RingBuffer<T> {}
 /// How many `pause`s a `try_push`/`try_pop` (or an element of a batch)
 /// spins after losing its compare-and-swap to another operation on the same
 /// end, before it tries again, if the buffer still has room (push) or values
-/// (pop)
-/// ([`back_off`]; see "Cost and sizes" on [`RingBuffer`]): about 40 µs on
-/// this project's 2-core VM. Chosen on the contention report's `ring/mpmc`
+/// (pop) ([`back_off`]; see "Cost and sizes" on [`RingBuffer`]): about 40 µs
+/// on this project's 2-core VM. Chosen on the contention report's `ring/mpmc`
 /// and `ring-blocking/mpmc` workloads (2p2c and 4p4c, runs of 5 rounds, each
 /// build beside the one before it, million elements a second):
 ///
@@ -729,8 +728,8 @@ impl<T> RingBuffer<T> {
     }
 
     /// The back-off of a `try_pop` (or an element of `try_pop_many`) that
-    /// lost its compare-and-swap at `at` to another pop: spins [`BACK_OFF_PAUSES`] if there are values left (see
-    /// `push_back_off`).
+    /// lost its compare-and-swap at `at` to another pop: spins
+    /// [`BACK_OFF_PAUSES`] if there are values left (see `push_back_off`).
     #[cold]
     fn pop_back_off(&self, at: Position) {
         if let Head::Value(..) = self.find_head(at) {
