@@ -103,9 +103,14 @@ fn sequential_model_matches_vecdeque() {
             run_model(capacity, seed * 1000 + capacity as u64, scaled(2_000));
         }
     }
-    // From 64 slots on, consecutive positions' slots are a stride apart
+    // From 20 slots on, consecutive positions' slots are a stride apart
     // (`word.rs`, `stride`): laps still visit every slot once, in order.
-    let strided: &[usize] = if cfg!(miri) { &[67] } else { &[64, 67, 200] };
+    // 25 and 30: the stride passes 5 (a factor) for 6 and 7.
+    let strided: &[usize] = if cfg!(miri) {
+        &[67]
+    } else {
+        &[20, 25, 30, 64, 67, 200]
+    };
     for &capacity in strided {
         for seed in 0..scaled(4) as u64 {
             run_model(capacity, seed * 1000 + capacity as u64, scaled(20_000));

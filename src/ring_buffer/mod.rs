@@ -64,10 +64,12 @@ use crate::wait::RingWaiters;
 /// pushes (and of pops) is in lap `p / capacity`, at slot
 /// `(p % capacity) × stride % capacity`: consecutive positions are
 /// `stride` slots apart, so that a consumer one position behind a producer,
-/// or two pushers, work on different cache lines (SCQ remaps its indices
-/// for the same reason). The stride is the first number from 17 up that
-/// shares no factor with the capacity, so a lap still visits every slot
-/// once; rings under 64 slots keep stride 1. A slot word holds a *stamp*
+/// or two pushers, mostly work on different cache lines, while a run of
+/// operations still finds the next slot on a line it has just used (SCQ
+/// remaps its indices for the first reason). The stride is the first
+/// number from 5 up that shares no factor with the capacity, so a lap
+/// still visits every slot once (the choice is measured in `word.rs`,
+/// `MIN_STRIDE`); rings under 20 slots keep stride 1. A slot word holds a *stamp*
 /// (`2 × lap`, plus 1 while it holds a value) and the index of a *cell*,
 /// where values live: the value pushed at position `p` sits in the cell
 /// that `p`'s slot names while its stamp says "full at lap `p /
@@ -322,23 +324,31 @@ use crate::wait::RingWaiters;
 /// Both pay two locked instructions per pair (12.6 ns alone there); the
 /// rest is the spare lookup and the cell indirection, most visible when a
 /// pop follows its push on the same slot at once. In bursts the stride
-/// (below) puts each operation on a fresh line and the ring is ahead.
+/// these figures were taken with (17) put each operation on a fresh line
+/// and the ring was ahead; the stride is now 5 (below).
 ///
-/// Between cores the ring is behind. Each element that moves from a
-/// producer's core to a consumer's takes two cache lines with it, its slot
-/// word's and its cell's: neighbouring positions are a stride apart and the
-/// cells are traded, so neither line holds the next element, where
-/// ArrayQueue's slots hold their values and lie four to a 64-byte line.
-/// On the 2-vCPU VM (60 ns between the cores) the ring ran at 0.52–0.86×
-/// ArrayQueue with one producer and one consumer (median of four runs
-/// 0.72×), and at 0.30–0.38× with two of each on the two cores, where it
-/// also reported `Full` about ten times as often and its threads yielded to
-/// each other (after 127 spins without progress) about thirty times as
+/// Between cores, an element that moves from a producer's core to a
+/// consumer's takes two cache lines with it, its slot word's and its
+/// cell's, where ArrayQueue's slots hold their values. With a stride of 17
+/// (so that no two neighbouring positions shared a line) the ring ran at
+/// 0.52–0.86× ArrayQueue with one producer and one consumer on the 2-vCPU
+/// VM (60 ns between the cores), and at 0.30–0.38× with two of each, where
+/// it also reported `Full` about ten times as often and its threads yielded
+/// to each other (after 127 spins without progress) about thirty times as
 /// often: the report's `ring/mpmc` and `ring/spsc` workloads, README
-/// "Performance". A stride of 1 was worse at one and one (0.6×: the
-/// consumer catches up and shares the producer's lines), and a short
-/// back-off before retrying a failed compare-and-swap did not change the
-/// two-and-two figure. What did help there: a long spin. A `try_push` or
+/// "Performance". Two changes brought it near ArrayQueue.
+///
+/// The first is the stride of 5, which puts one or two neighbouring
+/// positions on a line, so that a run of pops (or pushes) moves fewer lines
+/// per element: `ring/mpmc` with two of each went from 21.8–23.2 to
+/// 33.1–35.9 million elements a second, with one of each from 20.5–21.7 to
+/// 39.7–41.4 (`MIN_STRIDE` in `word.rs` gives the ratios); the cells
+/// follow, as a cell is passed on from one position to the next. A stride
+/// of 1 was worse at one and one (0.6×: the consumer catches up and shares
+/// the producer's lines).
+///
+/// The second is a long spin (a short back-off before retrying a failed
+/// compare-and-swap did not change the two-and-two figure): a `try_push` or
 /// `try_pop` that lost its compare-and-swap to another on the same end
 /// spins about 40 µs (4096 `pause`s) before it tries again, so that the
 /// winner runs a series of operations on lines it keeps; it does not spin
@@ -362,8 +372,8 @@ use crate::wait::RingWaiters;
 ///
 /// `head` and `tail` each sit in a `CachePadded` (128 bytes on x86-64 and
 /// aarch64, 32 on Cortex-M); slot words and cells are not padded, but from
-/// 64 slots on consecutive positions are a stride of 17 or more slots
-/// apart (see **Algorithm**), so neighbouring operations use different
+/// 20 slots on consecutive positions are a stride of 5 or more slots apart
+/// (see **Algorithm**), so neighbouring operations mostly use different
 /// lines. Memory: `capacity` slot words (8 bytes each, 4 on 32-bit
 /// targets) and `capacity + 4` cells of `size_of::<T>()`, plus a cell per
 /// thread beyond the first four that uses the ring (`std`).

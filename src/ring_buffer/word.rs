@@ -103,23 +103,44 @@ pub(super) struct Layout {
     stride_inverse: usize,
 }
 
-/// The fewest slots between consecutive positions, so that two operations
-/// on neighbouring positions (a producer a step ahead of a consumer, two
-/// pushers) touch different cache lines: 16 slot words of 8 bytes are 128
-/// bytes, the line pair x86-64's adjacent-line prefetcher fetches together
-/// (and two 64-byte lines). Rings below four times this keep stride 1 (for
-/// them the stride and the wrap-around step could not both be this far).
-const MIN_STRIDE: usize = 16;
+/// The fewest slots between consecutive positions: 5 slot words are 40
+/// bytes, so that a 64-byte line holds one or two consecutive positions. A
+/// consumer one position behind a producer (or two pushers side by side)
+/// then mostly works on another line, and a run of operations still finds
+/// the next position's slot on the line it has just used, or the next one.
+/// Chosen on the contention report's ring workloads (capacity 1024, `u64`,
+/// four runs of 5 rounds of each build alternating, ratios to `ArrayQueue`
+/// for `try_*` and to crossbeam-channel for the blocking calls):
+///
+/// | stride | `try_*` 1p1c | 2p2c | 4p4c | blocking 1p1c | 2p2c | 4p4c |
+/// |---|---|---|---|---|---|---|
+/// | 17 (before) | 0.63–0.80 | 0.62–0.66 | 0.68–0.88 | 0.52–0.68 | 0.68–0.77 | 0.84–0.94 |
+/// | 3 | 0.61–0.89 | 0.83–1.17 | 1.15–1.35 | 0.57–0.67 | 0.96–1.06 | 1.02–1.14 |
+/// | 5 (now) | 0.89–1.07 | 0.88–1.07 | 0.87–1.06 | 0.75–0.99 | 0.86–1.02 | 0.93–1.20 |
+///
+/// Two runs each of strides 1, 7 and 9: 1 swung between the best and the
+/// worst (`ring/mpmc` 1p1c 21.9–37.7 million elements a second,
+/// `batch/ring` 8.7–9.8 against 19.1–20.6 at 17), 7 fell between 5 and 17,
+/// and 9 was no better than 17. 3 won with four threads or more, 5 with one
+/// producer and one consumer; 5 is the one without a bad case. The price is
+/// latency when the two ends are close: the report's push-to-pop latency
+/// (at most 8 elements in flight per producer, one run of each build) went
+/// from a median of 242 to 363 ns with one producer and one consumer and
+/// from 278 to 373 ns with two of each, its 99th percentile from 400 to 744
+/// ns with one of each (`ArrayQueue`'s median there: 819 ns). Rings below
+/// four times this keep stride 1 (for them the stride and the wrap-around
+/// step could not both be this far).
+const MIN_STRIDE: usize = 5;
 
 /// The step between consecutive positions' slots for a ring of `capacity`:
-/// the first number above [`MIN_STRIDE`] with no factor in common with
+/// the first number from [`MIN_STRIDE`] up with no factor in common with
 /// `capacity`, so that a lap visits every slot exactly once; 1 for small
 /// rings.
 const fn stride(capacity: usize) -> usize {
     if capacity < 4 * MIN_STRIDE {
         return 1;
     }
-    let mut stride = MIN_STRIDE + 1;
+    let mut stride = MIN_STRIDE;
     while gcd(stride, capacity) != 1 {
         stride += 1;
     }
@@ -400,7 +421,9 @@ mod tests {
 
     #[test]
     fn a_lap_visits_every_slot_once_neighbours_a_stride_apart() {
-        for capacity in [1, 2, 3, 33, 63, 64, 65, 100, 1000, 1024, 4099] {
+        for capacity in [
+            1, 2, 3, 19, 20, 25, 30, 33, 63, 64, 65, 100, 1000, 1024, 4099,
+        ] {
             let layout = Layout::new(capacity).unwrap();
             let mut seen = alloc::vec![false; capacity];
             let mut position = layout.start();
