@@ -224,7 +224,8 @@ use crate::wait::RingWaiters;
 /// --release --example contention -- --throughput --filter batch/ring
 /// --threads 2,4,8` on the 2-vCPU VM, two runs of 5 rounds, million elements
 /// a second, batches of 32 against single `try_push`/`try_pop` on the same
-/// ring: 18.8–19.9 against 18.9–21.1 with one producer and one consumer,
+/// ring, with the stride of 17 then (both ran faster with the stride of 5,
+/// README "Performance"): 18.8–19.9 against 18.9–21.1 with one producer and one consumer,
 /// 22.9–24.8 against 23.1–23.7 with two of each (12.2–13.2 without the
 /// back-off), 22.4–22.6 against 20.2–20.4 with four of each.
 ///
