@@ -351,7 +351,7 @@ use crate::wait::RingWaiters;
 /// The second is a long spin (a short back-off before retrying a failed
 /// compare-and-swap did not change the two-and-two figure): a `try_push` or
 /// `try_pop` that lost its compare-and-swap to another on the same end
-/// spins about 40 µs (4096 `pause`s) before it tries again, so that the
+/// spins about 10 µs (1024 `pause`s) before it tries again, so that the
 /// winner runs a series of operations on lines it keeps; it does not spin
 /// if the buffer has meanwhile become full (push) or empty (pop), where the
 /// contest is for slots only the other end can free and a spin would keep
@@ -366,8 +366,9 @@ use crate::wait::RingWaiters;
 /// 15.6–19.8 to 23.0–24.0 million, `BACK_OFF_PAUSES` in the source gives
 /// the figures), for a 99th percentile of the report's push-to-pop latency
 /// at two and two of 2.2–2.3 µs against 0.9–1.2 (median unchanged,
-/// 264–283 ns; four runs of each build). One producer and one consumer
-/// never lose such a race and ran as before.
+/// 264–283 ns; four runs of each build). With the stride of 5 a shorter
+/// spin, 1024, did better again (`BACK_OFF_PAUSES`). One producer and one
+/// consumer never lose such a race and ran as before.
 /// Nobody ever waits for a stalled thread, which is what the ring buys with
 /// all this.
 ///
@@ -447,7 +448,7 @@ unsafe impl<T: Send> Sync for RingBuffer<T> {}
 /// How many `pause`s a `try_push`/`try_pop` (or an element of a batch)
 /// spins after losing its compare-and-swap to another operation on the same
 /// end, before it tries again, if the buffer still has room (push) or values
-/// (pop) ([`back_off`]; see "Cost and sizes" on [`RingBuffer`]): about 40 µs
+/// (pop) ([`back_off`]; see "Cost and sizes" on [`RingBuffer`]): about 10 µs
 /// on this project's 2-core VM. Chosen on the contention report's `ring/mpmc`
 /// and `ring-blocking/mpmc` workloads (2p2c and 4p4c, runs of 5 rounds, each
 /// build beside the one before it, million elements a second):
@@ -457,11 +458,23 @@ unsafe impl<T: Send> Sync for RingBuffer<T> {}
 /// | 2048 after the operation succeeded (before; four runs) | 15.6–19.8 | 16.1–18.4 | 18.3–19.7 | 18.6–20.8 |
 /// | 2048 before the retry | 22.1–22.7 | 20.6–21.0 | 25.0–25.1 | 23.1–23.3 |
 /// | 4096 before the retry | 23.0–23.7 | 21.0–21.2 | 25.7–27.1 | 23.4–24.0 |
-/// | 4096 before the retry, with room or values left (now) | 23.4–24.0 | 20.8–21.1 | 26.0–26.8 | 24.5–25.7 |
+/// | 4096 before the retry, with room or values left | 23.4–24.0 | 20.8–21.1 | 26.0–26.8 | 24.5–25.7 |
 ///
 /// Earlier, with the spin after the operation: 1024 pauses gave 14.5–16.2
 /// at 2p2c (three runs of 7 rounds), 2048 17.4–18.5, 4096 no better.
-const BACK_OFF_PAUSES: usize = 1 << 12;
+///
+/// With the stride of 5 (`word.rs`, `MIN_STRIDE`) the spin was measured
+/// again, as ratios to `ArrayQueue` (`try_*`) and to crossbeam-channel
+/// (blocking), five runs of 5 rounds of each build alternating, medians of
+/// the five in brackets:
+///
+/// | spin | `try_*` 2p2c | `try_*` 4p4c | blocking 2p2c | blocking 4p4c |
+/// |---|---|---|---|---|
+/// | 4096 | 0.81–0.97 (0.93) | 0.87–1.17 (1.10) | 0.83–0.99 (0.92) | 1.05–1.24 (1.14) |
+/// | 1024 (now) | 0.73–0.98 (0.91) | 1.00–1.24 (1.04) | 0.98–1.18 (1.14) | 1.14–1.35 (1.26) |
+///
+/// 2048 and 8192 (two runs each) were no better than 4096.
+const BACK_OFF_PAUSES: usize = 1 << 10;
 
 /// What the search for the tail found.
 enum Tail {
