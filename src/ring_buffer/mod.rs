@@ -684,9 +684,13 @@ impl<T> RingBuffer<T> {
     /// and a spin would keep those pops off the core whenever there are more
     /// threads than cores. The search only decides whether to spin: its
     /// verdict is reported to nobody, so it is no linearization point (the
-    /// retry makes its own search).
+    /// retry makes its own search). Where `back_off` does nothing (without
+    /// `std`, under loom) there is no search either.
     #[cold]
     fn push_back_off(&self, at: Position) {
+        if !cfg!(all(feature = "std", not(freelane_loom))) {
+            return;
+        }
         if let Tail::Room(..) = self.find_tail(at) {
             back_off(BACK_OFF_PAUSES);
         }
@@ -756,6 +760,9 @@ impl<T> RingBuffer<T> {
     /// [`BACK_OFF_PAUSES`] if there are values left (see `push_back_off`).
     #[cold]
     fn pop_back_off(&self, at: Position) {
+        if !cfg!(all(feature = "std", not(freelane_loom))) {
+            return;
+        }
         if let Head::Value(..) = self.find_head(at) {
             back_off(BACK_OFF_PAUSES);
         }
