@@ -4,9 +4,10 @@
 //! Built only with `RUSTFLAGS="--cfg freelane_loom --cfg crossbeam_loom
 //! --cfg freelane_pause"` (see `.ci/stages/loom.sh`): the crate's `sync`
 //! module then re-exports loom's atomics and cells, and the test-only pause
-//! points (`freelane::pause`) are compiled in. Under loom the ring takes
-//! each operation's spare cell from its pool (a bitmap of free cells; loom's
-//! threads would share a thread-local), so the pool is modelled too.
+//! points (`freelane::pause`) are compiled in. Under loom each thread keeps
+//! its spare cell (and its last push) per ring in a loom thread-local that
+//! stands in for the production one (`cells.rs`, `loom_spares`); the pool
+//! of free cells that spares come from is modelled too.
 //!
 //! What the models assert: every payload exactly once (taken, handed back,
 //! left in the caller's `Vec`, or dropped with the ring), FIFO order, the
@@ -330,6 +331,94 @@ fn ring_cell_is_rewritten_only_after_its_value_was_read() {
         pusher.join().unwrap();
         assert_eq!(first, [0, 1]);
         assert_eq!(rest, [2, 3]);
+    });
+}
+
+/// A pop that finds the head at its own thread's last push tries its
+/// compare-and-swap on the word that push wrote, without a load (`try_pop`;
+/// "Cost and sizes" on `RingBuffer`; the loom stand-in for the per-ring
+/// thread-local remembers it as production does). Main pushes 0 and pops;
+/// another thread pops too. Exactly one of the two pops gets 0, and main's
+/// pop reports `Empty` only if the other took it.
+#[test]
+fn ring_pop_after_own_push_races_another_pop() {
+    model(2, 2, |order| {
+        let drops = drop_counters(1);
+        let ring = Arc::new(RingBuffer::<Tracked>::new(2));
+        let other = {
+            let ring = Arc::clone(&ring);
+            thread::spawn(move || {
+                order.start(1);
+                ring.try_pop().ok().map(|item| item.id)
+            })
+        };
+        order.start(0);
+        assert!(ring.try_push(tracked(0, &drops)).is_ok());
+        let mine = ring.try_pop().ok().map(|item| item.id);
+        let theirs = other.join().unwrap();
+        match (mine, theirs) {
+            (Some(0), None) | (None, Some(0)) => {}
+            other => panic!("payload 0 taken by not exactly one pop: {other:?}"),
+        }
+        assert_eq!(ring.try_pop().ok().map(|item| item.id), None);
+        drop(ring);
+        assert_each_dropped_once(&drops);
+    });
+}
+
+/// As above, with a `close` and a `force_push` racing the pop after the
+/// push, capacity 1. Whatever they do to the slot the push filled (mark it
+/// closed, replace its value), main's pop takes a value if the buffer still
+/// holds one: 0, or 1 if the `force_push` replaced 0 (which it hands back).
+#[test]
+fn ring_pop_after_own_push_races_close_and_force_push() {
+    model(2, 3, |order| {
+        let drops = drop_counters(2);
+        let ring = Arc::new(RingBuffer::<Tracked>::new(1));
+        let closer = {
+            let ring = Arc::clone(&ring);
+            thread::spawn(move || {
+                order.start(1);
+                ring.close();
+            })
+        };
+        let forcer = {
+            let ring = Arc::clone(&ring);
+            let drops = Arc::clone(&drops);
+            thread::spawn(move || {
+                order.start(2);
+                match ring.force_push(tracked(1, &drops)) {
+                    Ok(displaced) => displaced.map(|item| item.id),
+                    // Closed: payload 1 comes back, and is dropped here.
+                    Err(back) => {
+                        assert_eq!(back.id, 1);
+                        None
+                    }
+                }
+            })
+        };
+        order.start(0);
+        let pushed = match ring.try_push(tracked(0, &drops)) {
+            Ok(()) => true,
+            Err(PushError::Full(back) | PushError::Closed(back)) => {
+                assert_eq!(back.id, 0);
+                false
+            }
+        };
+        let mine = ring.try_pop();
+        closer.join().unwrap();
+        let displaced = forcer.join().unwrap();
+        if pushed && displaced.is_none() {
+            // 0 went in and nobody displaced it: main's pop, the only
+            // pop, must have taken it, closed ring or not.
+            assert_eq!(mine.as_ref().map(|item| item.id), Ok(0));
+        }
+        if let Ok(item) = &mine {
+            assert_ne!(Some(item.id), displaced, "a payload taken twice");
+        }
+        drop(mine);
+        drop(ring);
+        assert_each_dropped_once(&drops);
     });
 }
 

@@ -788,6 +788,33 @@ fn close_is_idempotent_and_drains() {
     );
 }
 
+/// A pop that finds the head at its own thread's last push tries its
+/// compare-and-swap on the word that push wrote, without loading the slot
+/// (`try_pop`; "Cost and sizes" on `RingBuffer`). A `close` that marks that
+/// slot (the buffer is full, so the tail's slot is the head's) changes the
+/// word under it: the pop must still take the value, then report `Closed`.
+/// With capacity 1 the push is the only value; with capacity 2 another
+/// thread fills the second place.
+#[test]
+fn a_pop_after_its_own_push_takes_the_value_a_close_marked() {
+    let ring = RingBuffer::new(1);
+    ring.try_push(1).unwrap();
+    assert!(ring.close());
+    assert_eq!(ring.try_pop(), Ok(1));
+    assert_eq!(ring.try_pop(), Err(PopError::Closed));
+
+    let ring = RingBuffer::new(2);
+    ring.try_push(1).unwrap();
+    thread::scope(|scope| {
+        scope.spawn(|| ring.try_push(2).unwrap());
+    });
+    assert!(ring.is_full());
+    assert!(ring.close());
+    assert_eq!(ring.try_pop(), Ok(1));
+    assert_eq!(ring.try_pop(), Ok(2));
+    assert_eq!(ring.try_pop(), Err(PopError::Closed));
+}
+
 #[test]
 fn debug_does_not_need_debug_payload() {
     struct Opaque;

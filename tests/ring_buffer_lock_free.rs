@@ -202,6 +202,43 @@ fn a_force_push_stopped_before_replacing_holds_up_no_one() {
     assert_eq!(ring.try_pop(), Ok(u64::MAX));
 }
 
+/// A pop that finds the head at its own thread's last push tries its
+/// compare-and-swap on the word that push wrote instead of loading the
+/// slot (`try_pop`; "Cost and sizes" on `RingBuffer`). Here another pop has
+/// taken that value and is stopped before it moves the `head` hint, so the
+/// hint still names the push's position and the remembered word is stale:
+/// the pop must find the ring empty.
+#[test]
+fn a_pop_after_its_own_push_sees_a_stopped_pop_took_it() {
+    let ring = Arc::new(RingBuffer::new(4));
+    ring.try_push(1).unwrap();
+    let stopped = stop_at(PausePoint::PopAfterTake, {
+        let ring = Arc::clone(&ring);
+        move || ring.try_pop()
+    });
+    assert_eq!(ring.try_pop(), Err(PopError::Empty));
+    ring.try_push(2).unwrap();
+    assert_eq!(ring.try_pop(), Ok(2));
+    assert_eq!(stopped.release(), Ok(1));
+    assert_eq!(ring.try_pop(), Err(PopError::Empty));
+}
+
+/// As above, with a `force_push` that replaced the value of this thread's
+/// push (capacity 1) and is stopped before it moves the hints: the pop's
+/// remembered word is stale, and it must take the new value.
+#[test]
+fn a_pop_after_its_own_push_sees_a_stopped_force_push_replaced_it() {
+    let ring = Arc::new(RingBuffer::new(1));
+    ring.try_push(1).unwrap();
+    let stopped = stop_at(PausePoint::PushAfterPublish, {
+        let ring = Arc::clone(&ring);
+        move || ring.force_push(2)
+    });
+    assert_eq!(ring.try_pop(), Ok(2));
+    assert_eq!(stopped.release(), Ok(Some(1)));
+    assert_eq!(ring.try_pop(), Err(PopError::Empty));
+}
+
 #[test]
 fn a_close_stopped_after_marking_holds_up_no_one() {
     let ring = Arc::new(RingBuffer::new(4));

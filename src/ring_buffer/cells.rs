@@ -18,7 +18,7 @@ use alloc::vec::Vec;
 use core::mem::MaybeUninit;
 use core::ptr;
 
-use super::word::MAX_SPARES;
+use super::word::{MAX_SPARES, Word};
 use crate::sync::UnsafeCell;
 use crate::sync::atomic::{
     AtomicPtr, AtomicUsize,
@@ -83,9 +83,9 @@ pub(super) struct Cells<T> {
     extra: [AtomicPtr<Chunk<T>>; EXTRA_CHUNKS],
     /// Where the pool's search starts: the last cell put back (a hint).
     search_from: AtomicUsize,
-    /// This thread's spare, under `std` (see `Spare`).
+    /// This thread's spare and last push, under `std` (see `Home`, `Spare`).
     #[cfg(all(feature = "std", not(freelane_loom), not(freelane_spare_pool)))]
-    spares: thread_local::ThreadLocal<core::cell::Cell<usize>>,
+    spares: thread_local::ThreadLocal<crate::sync::CachePadded<Home>>,
     /// This ring's key in the thread's one-entry cache of `spares` lookups
     /// (`last_spare`): never 0, never reused.
     #[cfg(all(
@@ -103,6 +103,30 @@ pub(super) struct Cells<T> {
 
 /// "No cell" in a thread's spare slot.
 const NO_CELL: usize = usize::MAX;
+
+/// What a thread keeps for one ring between its operations, under `std`:
+/// its spare cell and the last push it made there. Each sits in a
+/// `CachePadded` in `Cells::spares`: `ThreadLocal` keeps the entries of
+/// neighbouring thread ids side by side, and every operation writes here,
+/// so unpadded, two threads working on the ring shared a written line
+/// (no change measured on the 2-vCPU VM, but nothing to gain from it).
+#[cfg(all(feature = "std", not(freelane_loom), not(freelane_spare_pool)))]
+pub(super) struct Home {
+    /// The spare cell, or `NO_CELL` before the thread's first operation.
+    spare: core::cell::Cell<usize>,
+    /// The position (its hint word) of this thread's last push on the ring
+    /// and the slot word that push's compare-and-swap wrote; `NO_PUSH`
+    /// before its first push. A pop that finds the head at that position
+    /// tries its compare-and-swap on that word instead of loading the slot
+    /// (see "Cost and sizes" on `RingBuffer`).
+    last_push: core::cell::Cell<(Word, Word)>,
+}
+
+/// "No push yet" in `Home::last_push`: never a position's hint word, whose
+/// index bits stay below the capacity, far from all ones (they are wide
+/// enough to name `capacity + MAX_SPARES` cells).
+#[cfg(all(feature = "std", not(freelane_loom), not(freelane_spare_pool)))]
+const NO_PUSH: Word = Word::MAX;
 
 impl<T> Cells<T> {
     /// The cells of a ring of `capacity` slots: cell `i` starts in slot `i`,
@@ -289,7 +313,7 @@ impl<T> Cells<T> {
             let home = self.home();
             Spare {
                 cells: self,
-                cell: home.get(),
+                cell: home.spare.get(),
                 home,
             }
         }
@@ -313,7 +337,7 @@ impl<T> Cells<T> {
     /// thread-local read and a comparison instead of the table's lookup).
     #[cfg(all(feature = "std", not(freelane_loom), not(freelane_spare_pool)))]
     #[inline(always)]
-    fn home(&self) -> &core::cell::Cell<usize> {
+    fn home(&self) -> &Home {
         #[cfg(target_has_atomic = "64")]
         if let Some(home) = last_spare::get(self.key) {
             // SAFETY: `last_spare` holds pointers that `remember` stored,
@@ -329,8 +353,13 @@ impl<T> Cells<T> {
 
     #[cfg(all(feature = "std", not(freelane_loom), not(freelane_spare_pool)))]
     #[cfg_attr(target_has_atomic = "64", cold)] // else every operation's path
-    fn home_slow(&self) -> &core::cell::Cell<usize> {
-        let home = self.spares.get_or(|| core::cell::Cell::new(NO_CELL));
+    fn home_slow(&self) -> &Home {
+        let home = self.spares.get_or(|| {
+            crate::sync::CachePadded::new(Home {
+                spare: core::cell::Cell::new(NO_CELL),
+                last_push: core::cell::Cell::new((NO_PUSH, 0)),
+            })
+        });
         #[cfg(target_has_atomic = "64")]
         last_spare::remember(self.key, home);
         home
@@ -349,12 +378,13 @@ impl<T> Cells<T> {
     target_has_atomic = "64"
 ))]
 mod last_spare {
+    use super::Home;
     use core::cell::Cell;
     use core::ptr;
     use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
     std::thread_local! {
-        static LAST: Cell<(u64, *const Cell<usize>)> = const { Cell::new((0, ptr::null())) };
+        static LAST: Cell<(u64, *const Home)> = const { Cell::new((0, ptr::null())) };
     }
 
     /// A fresh ring key, never 0 (the empty cache's key).
@@ -366,7 +396,7 @@ mod last_spare {
 
     /// The remembered home of ring `key`, if it is the last one.
     #[inline(always)]
-    pub(super) fn get(key: u64) -> Option<*const Cell<usize>> {
+    pub(super) fn get(key: u64) -> Option<*const Home> {
         // `try_with`: during thread teardown (a ring used from another
         // thread-local's destructor) the cache may be gone; look up then.
         LAST.try_with(|last| {
@@ -378,7 +408,7 @@ mod last_spare {
     }
 
     /// Remembers `home` as ring `key`'s.
-    pub(super) fn remember(key: u64, home: &Cell<usize>) {
+    pub(super) fn remember(key: u64, home: &Home) {
         let _ = LAST.try_with(|last| last.set((key, home)));
     }
 }
@@ -392,7 +422,7 @@ mod last_spare {
 /// dead weight until the thread ends (models are short).
 #[cfg(all(feature = "std", freelane_loom, not(freelane_spare_pool)))]
 mod loom_spares {
-    use super::NO_CELL;
+    use super::{NO_CELL, Word};
     use alloc::vec::Vec;
     use core::cell::RefCell;
 
@@ -414,6 +444,32 @@ mod loom_spares {
     /// Keeps `cell` as this thread's spare of ring `id`.
     pub(super) fn keep(id: usize, cell: usize) {
         SPARES.with(|spares| spares.borrow_mut().push((id, cell)));
+    }
+
+    crate::sync::thread_local! {
+        /// This thread's last push on each ring it pushed to: ring id,
+        /// position, slot word (the production `Home::last_push`).
+        static LAST_PUSHES: RefCell<Vec<(usize, Word, Word)>> = RefCell::new(Vec::new());
+    }
+
+    /// Remembers this thread's last push on ring `id`.
+    pub(super) fn pushed(id: usize, position: Word, word: Word) {
+        LAST_PUSHES.with(|pushes| {
+            let mut pushes = pushes.borrow_mut();
+            match pushes.iter_mut().find(|(ring, ..)| *ring == id) {
+                Some(entry) => *entry = (id, position, word),
+                None => pushes.push((id, position, word)),
+            }
+        });
+    }
+
+    /// This thread's last push on ring `id`: its position and slot word.
+    pub(super) fn last_push(id: usize) -> Option<(Word, Word)> {
+        LAST_PUSHES.with(|pushes| {
+            let pushes = pushes.borrow();
+            let &(_, position, word) = pushes.iter().find(|(ring, ..)| *ring == id)?;
+            Some((position, word))
+        })
     }
 }
 
@@ -452,7 +508,7 @@ pub(super) struct Spare<'a, T> {
     cell: usize,
     /// Where this thread keeps it between operations.
     #[cfg(all(feature = "std", not(freelane_loom), not(freelane_spare_pool)))]
-    home: &'a core::cell::Cell<usize>,
+    home: &'a Home,
 }
 
 impl<T> Spare<'_, T> {
@@ -479,6 +535,35 @@ impl<T> Spare<'_, T> {
     pub(super) fn traded_for(&mut self, cell: usize) {
         self.cell = cell;
     }
+
+    /// Remembers that this thread's push at the position whose hint word is
+    /// `position` wrote `word` into its slot (under `std`; elsewhere
+    /// nothing is kept).
+    #[inline(always)]
+    pub(super) fn pushed(&self, position: Word, word: Word) {
+        #[cfg(all(feature = "std", not(freelane_loom), not(freelane_spare_pool)))]
+        self.home.last_push.set((position, word));
+        #[cfg(all(feature = "std", freelane_loom, not(freelane_spare_pool)))]
+        loom_spares::pushed(self.cells.id, position, word);
+        #[cfg(not(all(feature = "std", not(freelane_spare_pool))))]
+        let _ = (position, word);
+    }
+
+    /// The slot word this thread's last push wrote, if that push was at the
+    /// position whose hint word is `position` (under `std`; elsewhere
+    /// always `None`). The word may have changed since: only a
+    /// compare-and-swap can tell.
+    #[inline(always)]
+    pub(super) fn last_push_at(&self, position: Word) -> Option<Word> {
+        #[cfg(all(feature = "std", not(freelane_loom), not(freelane_spare_pool)))]
+        let last = Some(self.home.last_push.get());
+        #[cfg(all(feature = "std", freelane_loom, not(freelane_spare_pool)))]
+        let last = loom_spares::last_push(self.cells.id);
+        #[cfg(not(all(feature = "std", not(freelane_spare_pool))))]
+        let last: Option<(Word, Word)> = None;
+        let (at, word) = last?;
+        (at == position).then_some(word)
+    }
 }
 
 impl<T> Drop for Spare<'_, T> {
@@ -487,7 +572,7 @@ impl<T> Drop for Spare<'_, T> {
     #[inline(always)]
     fn drop(&mut self) {
         #[cfg(all(feature = "std", not(freelane_loom), not(freelane_spare_pool)))]
-        self.home.set(self.cell);
+        self.home.spare.set(self.cell);
         #[cfg(all(feature = "std", freelane_loom, not(freelane_spare_pool)))]
         if self.cell != NO_CELL {
             loom_spares::keep(self.cells.id, self.cell);

@@ -158,19 +158,21 @@ use crate::wait::RingWaiters;
 /// read. So a slot is never blocked by a thread, and the buffer needs one
 /// cell beyond its capacity per thread caught between its two steps.
 ///
-/// Under `std` each thread keeps one spare per ring between operations, in
-/// a per-ring thread-local (the `thread_local` crate's `ThreadLocal`, whose
-/// entries are freed with the ring and inherited by later threads that
-/// reuse a thread id), found through a one-entry per-thread cache of the
-/// last ring the thread used (keyed by a 64-bit ring number, never reused;
-/// on targets without 64-bit atomics every operation looks in the table):
-/// an operation touches no shared word besides its slot and its hint.
-/// Without `std` (and under loom) there is no thread-local:
-/// each operation takes a spare from a pool (a bitmap of free cells) and
-/// puts back the cell it received, two more atomic read-modify-writes. The
-/// pool starts with four spare cells and grows, a chunk twice the size of
-/// the last at a time, when more threads than that are inside operations
-/// (`std`: have used the ring) at once.
+/// Under `std` each thread keeps one spare per ring between operations
+/// (with the position and slot word of its last push there, see **Cost and
+/// sizes**), in a per-ring thread-local (the `thread_local` crate's
+/// `ThreadLocal`, whose entries are freed with the ring and inherited by
+/// later threads that reuse a thread id, each on a cache line of its own),
+/// found through a one-entry per-thread cache of the last ring the thread
+/// used (keyed by a 64-bit ring number, never reused; on targets without
+/// 64-bit atomics every operation looks in the table): an operation touches
+/// no shared word besides its slot and its hint. Without `std` there is no
+/// thread-local: each operation takes a spare from a pool (a bitmap of free
+/// cells) and puts back the cell it received, two more atomic
+/// read-modify-writes. (Under loom a loom thread-local stands in for the
+/// per-ring one.) The pool starts with four spare cells and grows, a chunk
+/// twice the size of the last at a time, when more threads than that are
+/// inside operations (`std`: have used the ring) at once.
 ///
 /// # Linearization points
 ///
@@ -313,20 +315,39 @@ use crate::wait::RingWaiters;
 /// the ring's per-thread table when it switches), and a value that lives
 /// in a cell apart from its slot word. Measured on the 2-vCPU x86-64 VM
 /// this crate is developed on, against crossbeam's `ArrayQueue` (capacity
-/// 1024, `u64`, one thread; ns are medians of three runs side by side):
+/// 1024, `u64`, one thread running a loop of `try_push` and `try_pop`; ns
+/// are medians of three runs of 2·10^7 pairs side by side):
 ///
 /// | one thread | RingBuffer | ArrayQueue |
 /// |---|---|---|
-/// | instructions per push + pop pair (callgrind) | 138 | 99 |
-/// | ns per element, push and pop alternating | 24.9 | 21.7 |
-/// | ns per element, 32 pushes then 32 pops | 25.6 | 31.6 |
-/// | the same through `try_push_many`/`try_pop_many` | 25.2 | – |
+/// | instructions per push + pop pair (callgrind) | 139 | 99 |
+/// | ns per pair, push and pop alternating | 12.9 | 12.5 |
+/// | ns per pair, 32 pushes then 32 pops | 12.9 | 20.6 |
+/// | the same through `try_push_many`/`try_pop_many` | 12.6 | – |
 ///
-/// Both pay two locked instructions per pair (12.6 ns alone there); the
-/// rest is the spare lookup and the cell indirection, most visible when a
-/// pop follows its push on the same slot at once. In bursts the stride
-/// these figures were taken with (17) put each operation on a fresh line
-/// and the ring was ahead; the stride is now 5 (below).
+/// Both pay two locked instructions per pair, most of the time there; the
+/// extra instructions are the spare lookup and the cell indirection.
+///
+/// **A pop right after its own push.** When a thread pops the value it has
+/// just pushed (the table's first row, or a thread that hands work to
+/// itself through the ring), its pop would load a slot word that its push
+/// has just written with a locked instruction. On the VM such a load costs
+/// about 3 ns more than a load of another word (a loop of
+/// compare-and-swap, load, compare-and-swap on one word: 15.0 ns; on two
+/// words: 12.1 ns). `ArrayQueue` never meets this: its pop loads a stamp
+/// that its push wrote with a plain store, which the store buffer forwards.
+/// So each thread also remembers, per ring, the position of its last push
+/// and the slot word that push wrote, and a `try_pop` that finds the head
+/// hint at that position tries its compare-and-swap on that word instead
+/// of loading the slot. The compare-and-swap decides, as it does for a
+/// loaded word: if anything changed the slot since (a pop took the value,
+/// a `force_push` replaced it, a `close` marked it), it fails and the pop
+/// goes the general way; and a remembered word is always a full one, so
+/// `Empty` still comes only from a load. Alternating pairs went from 16.2
+/// to 12.9 ns, and the contention report's `ring/pairs` from 0.71–0.72×
+/// `ArrayQueue` to 0.87× (three runs of 5 rounds of each build,
+/// alternating), where `ArrayQueue`'s calls, like the ring's, are not
+/// inlined into the loop.
 ///
 /// Between cores, an element that moves from a producer's core to a
 /// consumer's takes two cache lines with it, its slot word's and its
@@ -377,8 +398,10 @@ use crate::wait::RingWaiters;
 /// 20 slots on consecutive positions are a stride of 5 or more slots apart
 /// (see **Algorithm**), so neighbouring operations mostly use different
 /// lines. Memory: `capacity` slot words (8 bytes each, 4 on 32-bit
-/// targets) and `capacity + 4` cells of `size_of::<T>()`, plus a cell per
-/// thread beyond the first four that uses the ring (`std`).
+/// targets) and `capacity + 4` cells of `size_of::<T>()`, plus, for each
+/// thread that uses the ring (`std`), a cell beyond the first four and an
+/// entry on a cache line of its own for its spare and last push (256 bytes
+/// on x86-64).
 ///
 /// # References
 ///
@@ -654,8 +677,9 @@ impl<T> RingBuffer<T> {
             // value; `value` moves into it.
             unsafe { self.cells.cell(cell).with_mut(|slot| (*slot).write(value)) };
             pause::reached(PausePoint::PushBeforePublish);
-            if self.publish(layout, &mut spare, at, word) {
+            if let Some(new) = self.publish(layout, &mut spare, at, word) {
                 pause::reached(PausePoint::PushAfterPublish);
+                spare.pushed(layout.hint(at), new);
                 // Release: pairs with the Acquire load in `tail_hint`; every
                 // position up to ours is filled (invariant 4).
                 self.tail.store(layout.hint(layout.next(at)), Release);
@@ -736,9 +760,16 @@ impl<T> RingBuffer<T> {
         let layout = &self.layout;
         // The fast path: the hint is the head and its slot holds the value.
         let at = self.head_hint();
-        let word = self.slots[layout.index(at)].load(SeqCst);
+        let mut spare = self.cells.spare();
+        // If this thread's last push was at the head, the word it wrote
+        // there, tried without a load (a load right after the push's
+        // compare-and-swap stalls: see "Cost and sizes"); the
+        // compare-and-swap in `take` checks it. Else the slot, loaded.
+        let word = match spare.last_push_at(layout.hint(at)) {
+            Some(word) => word,
+            None => self.slots[layout.index(at)].load(SeqCst),
+        };
         if layout.is_full_at(word, at) {
-            let mut spare = self.cells.spare();
             if let Some(value) = self.take(layout, &mut spare, at, word) {
                 drop(spare);
                 self.notify_popped();
@@ -746,13 +777,11 @@ impl<T> RingBuffer<T> {
             }
             // Another pop took it first: as in `try_push`, a back-off if
             // there are values left, then the general way.
-            drop(spare);
             if BACK_OFF {
                 self.pop_back_off(at);
             }
-            return self.try_pop_slow(at);
         }
-        self.try_pop_slow(at)
+        self.try_pop_slow(at, spare)
     }
 
     /// The back-off of a `try_pop` (or an element of `try_pop_many`) that
@@ -768,21 +797,22 @@ impl<T> RingBuffer<T> {
         }
     }
 
-    /// `try_pop` past its fast path, from `at` (the head hint read there).
+    /// `try_pop` past its fast path, from `at` (the head hint read there),
+    /// with the fast path's spare.
     #[cold]
-    fn try_pop_slow(&self, mut at: Position) -> Result<T, PopError> {
+    fn try_pop_slow(
+        &self,
+        mut at: Position,
+        mut spare: cells::Spare<'_, T>,
+    ) -> Result<T, PopError> {
         let layout = self.layout;
-        // Looked up only once there is a value to take: an `Empty` verdict
-        // (a consumer polling) costs no thread-local access.
-        let mut spare = None;
         loop {
             let (position, word) = match self.find_head(at) {
                 Head::Value(position, word) => (position, word),
                 Head::Empty(_) => return Err(PopError::Empty),
                 Head::Closed(_) => return Err(PopError::Closed),
             };
-            let held = spare.get_or_insert_with(|| self.cells.spare());
-            let Some(value) = self.take(&layout, held, position, word) else {
+            let Some(value) = self.take(&layout, &mut spare, position, word) else {
                 at = position;
                 continue;
             };
@@ -890,7 +920,12 @@ impl<T> RingBuffer<T> {
                 copied = true;
             }
             pause::reached(PausePoint::PushBeforePublish);
-            if self.publish(&layout, &mut spare, position, word) {
+            if let Some(new) = self.publish(&layout, &mut spare, position, word) {
+                if pushed == 0 {
+                    // The first of the run is the one a pop of this
+                    // thread may find at the head (see `try_pop`).
+                    spare.pushed(layout.hint(position), new);
+                }
                 pushed += 1;
                 copied = false;
                 at = layout.next(position);
@@ -1276,11 +1311,12 @@ impl<T> RingBuffer<T> {
             }
             pause::reached(PausePoint::PushBeforePublish);
             let replaced = layout.distance(word, position, true) == -1;
-            if !self.publish(&layout, held, position, word) {
+            let Some(new) = self.publish(&layout, held, position, word) else {
                 at = position;
                 continue;
-            }
+            };
             pause::reached(PausePoint::PushAfterPublish);
+            held.pushed(layout.hint(position), new);
             // Release: pairs with the Acquire load in `tail_hint`; every
             // position up to ours is filled (invariant 4).
             self.tail.store(layout.hint(layout.next(position)), Release);
@@ -1324,8 +1360,8 @@ impl<T> RingBuffer<T> {
 
     /// The compare-and-swap that publishes the value in the spare cell at
     /// `position` (the slot becomes full at its lap), trading the spare for
-    /// the slot's cell. `false` if the slot word changed since `word` was
-    /// read.
+    /// the slot's cell: the word it wrote, or `None` if the slot word
+    /// changed since `word` was read.
     #[inline(always)]
     fn publish(
         &self,
@@ -1333,7 +1369,7 @@ impl<T> RingBuffer<T> {
         spare: &mut cells::Spare<'_, T>,
         position: Position,
         word: Word,
-    ) -> bool {
+    ) -> Option<Word> {
         let new = layout.word(position, true, false, spare.current());
         // SeqCst: the linearization point of the push, in the one total
         // order with every other access to the slot words (and the waiters'
@@ -1346,9 +1382,9 @@ impl<T> RingBuffer<T> {
         match self.slots[layout.index(position)].compare_exchange(word, new, SeqCst, Relaxed) {
             Ok(_) => {
                 spare.traded_for(layout.cell(word));
-                true
+                Some(new)
             }
-            Err(_) => false,
+            Err(_) => None,
         }
     }
 
