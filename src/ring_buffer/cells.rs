@@ -83,7 +83,7 @@ pub(super) struct Cells<T> {
     extra: [AtomicPtr<Chunk<T>>; EXTRA_CHUNKS],
     /// Where the pool's search starts: the last cell put back (a hint).
     search_from: AtomicUsize,
-    /// This thread's spare and last push, under `std` (see `Home`, `Spare`).
+    /// This thread's spare, under `std` (see `Home`, `Spare`).
     #[cfg(all(feature = "std", not(freelane_loom), not(freelane_spare_pool)))]
     spares: thread_local::ThreadLocal<crate::sync::CachePadded<Home>>,
     /// This ring's key in the thread's one-entry cache of `spares` lookups
@@ -105,7 +105,7 @@ pub(super) struct Cells<T> {
 const NO_CELL: usize = usize::MAX;
 
 /// What a thread keeps for one ring between its operations, under `std`:
-/// its spare cell and the last push it made there. Each sits in a
+/// its spare cell. Each sits in a
 /// `CachePadded` in `Cells::spares`: `ThreadLocal` keeps the entries of
 /// neighbouring thread ids side by side, and every operation writes here,
 /// so unpadded, two threads working on the ring shared a written line
@@ -114,19 +114,7 @@ const NO_CELL: usize = usize::MAX;
 pub(super) struct Home {
     /// The spare cell, or `NO_CELL` before the thread's first operation.
     spare: core::cell::Cell<usize>,
-    /// The position (its hint word) of this thread's last push on the ring
-    /// and the slot word that push's compare-and-swap wrote; `NO_PUSH`
-    /// before its first push. A pop that finds the head at that position
-    /// tries its compare-and-swap on that word instead of loading the slot
-    /// (see "Cost and sizes" on `RingBuffer`).
-    last_push: core::cell::Cell<(Word, Word)>,
 }
-
-/// "No push yet" in `Home::last_push`: never a position's hint word, whose
-/// index bits stay below the capacity, far from all ones (they are wide
-/// enough to name `capacity + MAX_SPARES` cells).
-#[cfg(all(feature = "std", not(freelane_loom), not(freelane_spare_pool)))]
-const NO_PUSH: Word = Word::MAX;
 
 impl<T> Cells<T> {
     /// The cells of a ring of `capacity` slots: cell `i` starts in slot `i`,
@@ -305,6 +293,48 @@ impl<T> Cells<T> {
         }
     }
 
+    /// Remembers that this thread's push at the position whose hint word is
+    /// `position` wrote `word` into its slot (see "Cost and sizes" on
+    /// `RingBuffer`): in `last_spare` under `std` with 64-bit atomics (the
+    /// ring's key tells the rings apart), in loom's stand-in under loom;
+    /// elsewhere nothing is kept.
+    #[inline(always)]
+    pub(super) fn pushed(&self, position: Word, word: Word) {
+        #[cfg(all(
+            feature = "std",
+            not(freelane_loom),
+            not(freelane_spare_pool),
+            target_has_atomic = "64"
+        ))]
+        last_spare::pushed(self.key, position, word);
+        #[cfg(all(feature = "std", freelane_loom, not(freelane_spare_pool)))]
+        loom_spares::pushed(self.id, position, word);
+        let _ = (position, word);
+    }
+
+    /// The slot word this thread's last push wrote, if that push was on
+    /// this ring at the position whose hint word is `position` (`None`
+    /// where `pushed` keeps nothing). The word may have changed since:
+    /// only a compare-and-swap can tell.
+    #[inline(always)]
+    pub(super) fn last_push_at(&self, position: Word) -> Option<Word> {
+        #[cfg(all(
+            feature = "std",
+            not(freelane_loom),
+            not(freelane_spare_pool),
+            target_has_atomic = "64"
+        ))]
+        return last_spare::last_push_at(self.key, position);
+        #[cfg(all(feature = "std", freelane_loom, not(freelane_spare_pool)))]
+        return loom_spares::last_push(self.id)
+            .and_then(|(at, word)| (at == position).then_some(word));
+        #[allow(unreachable_code)]
+        {
+            let _ = position;
+            None
+        }
+    }
+
     /// This thread's spare for one operation (see `Spare`).
     #[inline(always)]
     pub(super) fn spare(&self) -> Spare<'_, T> {
@@ -357,7 +387,6 @@ impl<T> Cells<T> {
         let home = self.spares.get_or(|| {
             crate::sync::CachePadded::new(Home {
                 spare: core::cell::Cell::new(NO_CELL),
-                last_push: core::cell::Cell::new((NO_PUSH, 0)),
             })
         });
         #[cfg(target_has_atomic = "64")]
@@ -378,7 +407,7 @@ impl<T> Cells<T> {
     target_has_atomic = "64"
 ))]
 mod last_spare {
-    use super::Home;
+    use super::{Home, Word};
     use core::cell::Cell;
     use core::ptr;
     use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -410,6 +439,34 @@ mod last_spare {
     /// Remembers `home` as ring `key`'s.
     pub(super) fn remember(key: u64, home: &Home) {
         let _ = LAST.try_with(|last| last.set((key, home)));
+    }
+
+    std::thread_local! {
+        /// The thread's last push, on any ring: the ring's key (0, no
+        /// ring's, before the first), the position's hint word and the slot
+        /// word the push wrote. One entry: the pop it serves follows a push
+        /// on the same ring.
+        static LAST_PUSH: Cell<(u64, Word, Word)> = const { Cell::new((0, 0, 0)) };
+    }
+
+    /// Remembers the thread's push on ring `key` at `position`, which
+    /// wrote `word`.
+    #[inline(always)]
+    pub(super) fn pushed(key: u64, position: Word, word: Word) {
+        let _ = LAST_PUSH.try_with(|last| last.set((key, position, word)));
+    }
+
+    /// The word the thread's last push wrote, if it was on ring `key` at
+    /// `position`.
+    #[inline(always)]
+    pub(super) fn last_push_at(key: u64, position: Word) -> Option<Word> {
+        LAST_PUSH
+            .try_with(|last| {
+                let (last_key, at, word) = last.get();
+                (last_key == key && at == position).then_some(word)
+            })
+            .ok()
+            .flatten()
     }
 }
 
@@ -448,7 +505,8 @@ mod loom_spares {
 
     crate::sync::thread_local! {
         /// This thread's last push on each ring it pushed to: ring id,
-        /// position, slot word (the production `Home::last_push`).
+        /// position, slot word (production keeps one entry for all rings,
+        /// `last_spare::LAST_PUSH`; per ring here, as the spares are).
         static LAST_PUSHES: RefCell<Vec<(usize, Word, Word)>> = RefCell::new(Vec::new());
     }
 
@@ -534,35 +592,6 @@ impl<T> Spare<'_, T> {
     #[inline(always)]
     pub(super) fn traded_for(&mut self, cell: usize) {
         self.cell = cell;
-    }
-
-    /// Remembers that this thread's push at the position whose hint word is
-    /// `position` wrote `word` into its slot (under `std`; elsewhere
-    /// nothing is kept).
-    #[inline(always)]
-    pub(super) fn pushed(&self, position: Word, word: Word) {
-        #[cfg(all(feature = "std", not(freelane_loom), not(freelane_spare_pool)))]
-        self.home.last_push.set((position, word));
-        #[cfg(all(feature = "std", freelane_loom, not(freelane_spare_pool)))]
-        loom_spares::pushed(self.cells.id, position, word);
-        #[cfg(not(all(feature = "std", not(freelane_spare_pool))))]
-        let _ = (position, word);
-    }
-
-    /// The slot word this thread's last push wrote, if that push was at the
-    /// position whose hint word is `position` (under `std`; elsewhere
-    /// always `None`). The word may have changed since: only a
-    /// compare-and-swap can tell.
-    #[inline(always)]
-    pub(super) fn last_push_at(&self, position: Word) -> Option<Word> {
-        #[cfg(all(feature = "std", not(freelane_loom), not(freelane_spare_pool)))]
-        let last = Some(self.home.last_push.get());
-        #[cfg(all(feature = "std", freelane_loom, not(freelane_spare_pool)))]
-        let last = loom_spares::last_push(self.cells.id);
-        #[cfg(not(all(feature = "std", not(freelane_spare_pool))))]
-        let last: Option<(Word, Word)> = None;
-        let (at, word) = last?;
-        (at == position).then_some(word)
     }
 }
 

@@ -158,12 +158,10 @@ use crate::wait::RingWaiters;
 /// read. So a slot is never blocked by a thread, and the buffer needs one
 /// cell beyond its capacity per thread caught between its two steps.
 ///
-/// Under `std` each thread keeps one spare per ring between operations
-/// (with the position and slot word of its last push there, see **Cost and
-/// sizes**), in a per-ring thread-local (the `thread_local` crate's
-/// `ThreadLocal`, whose entries are freed with the ring and inherited by
-/// later threads that reuse a thread id, each on a cache line of its own),
-/// found through a one-entry per-thread cache of the last ring the thread
+/// Under `std` each thread keeps one spare per ring between operations, in
+/// a per-ring thread-local (the `thread_local` crate's `ThreadLocal`, whose
+/// entries are freed with the ring and inherited by later threads that
+/// reuse a thread id, each on a cache line of its own), found through a one-entry per-thread cache of the last ring the thread
 /// used (keyed by a 64-bit ring number, never reused; on targets without
 /// 64-bit atomics every operation looks in the table): an operation touches
 /// no shared word besides its slot and its hint. Without `std` there is no
@@ -336,10 +334,12 @@ use crate::wait::RingWaiters;
 /// compare-and-swap, load, compare-and-swap on one word: 15.0 ns; on two
 /// words: 12.1 ns). `ArrayQueue` never meets this: its pop loads a stamp
 /// that its push wrote with a plain store, which the store buffer forwards.
-/// So each thread also remembers, per ring, the position of its last push
-/// and the slot word that push wrote, and a `try_pop` that finds the head
-/// hint at that position tries its compare-and-swap on that word instead
-/// of loading the slot. The compare-and-swap decides, as it does for a
+/// So each thread also remembers its last push (under `std` on targets
+/// with 64-bit atomics, in a thread-local beside its cache of the last
+/// ring's spare): the ring's 64-bit number, the position and the slot word
+/// the push wrote; a `try_pop` that finds the head hint of that ring at
+/// that position tries its compare-and-swap on that word instead of loading
+/// the slot. The compare-and-swap decides, as it does for a
 /// loaded word: if anything changed the slot since (a pop took the value,
 /// a `force_push` replaced it, a `close` marked it), it fails and the pop
 /// goes the general way; and a remembered word is always a full one, so
@@ -400,8 +400,8 @@ use crate::wait::RingWaiters;
 /// lines. Memory: `capacity` slot words (8 bytes each, 4 on 32-bit
 /// targets) and `capacity + 4` cells of `size_of::<T>()`, plus, for each
 /// thread that uses the ring (`std`), a cell beyond the first four and an
-/// entry on a cache line of its own for its spare and last push (256 bytes
-/// on x86-64).
+/// entry on a cache line of its own that names its spare (256 bytes on
+/// x86-64).
 ///
 /// # References
 ///
@@ -679,7 +679,7 @@ impl<T> RingBuffer<T> {
             pause::reached(PausePoint::PushBeforePublish);
             if let Some(new) = self.publish(layout, &mut spare, at, word) {
                 pause::reached(PausePoint::PushAfterPublish);
-                spare.pushed(layout.hint(at), new);
+                self.cells.pushed(layout.hint(at), new);
                 // Release: pairs with the Acquire load in `tail_hint`; every
                 // position up to ours is filled (invariant 4).
                 self.tail.store(layout.hint(layout.next(at)), Release);
@@ -760,16 +760,16 @@ impl<T> RingBuffer<T> {
         let layout = &self.layout;
         // The fast path: the hint is the head and its slot holds the value.
         let at = self.head_hint();
-        let mut spare = self.cells.spare();
         // If this thread's last push was at the head, the word it wrote
         // there, tried without a load (a load right after the push's
         // compare-and-swap stalls: see "Cost and sizes"); the
         // compare-and-swap in `take` checks it. Else the slot, loaded.
-        let word = match spare.last_push_at(layout.hint(at)) {
+        let word = match self.cells.last_push_at(layout.hint(at)) {
             Some(word) => word,
             None => self.slots[layout.index(at)].load(SeqCst),
         };
         if layout.is_full_at(word, at) {
+            let mut spare = self.cells.spare();
             if let Some(value) = self.take(layout, &mut spare, at, word) {
                 drop(spare);
                 self.notify_popped();
@@ -777,11 +777,12 @@ impl<T> RingBuffer<T> {
             }
             // Another pop took it first: as in `try_push`, a back-off if
             // there are values left, then the general way.
+            drop(spare);
             if BACK_OFF {
                 self.pop_back_off(at);
             }
         }
-        self.try_pop_slow(at, spare)
+        self.try_pop_slow(at)
     }
 
     /// The back-off of a `try_pop` (or an element of `try_pop_many`) that
@@ -797,22 +798,21 @@ impl<T> RingBuffer<T> {
         }
     }
 
-    /// `try_pop` past its fast path, from `at` (the head hint read there),
-    /// with the fast path's spare.
+    /// `try_pop` past its fast path, from `at` (the head hint read there).
     #[cold]
-    fn try_pop_slow(
-        &self,
-        mut at: Position,
-        mut spare: cells::Spare<'_, T>,
-    ) -> Result<T, PopError> {
+    fn try_pop_slow(&self, mut at: Position) -> Result<T, PopError> {
         let layout = self.layout;
+        // Looked up only once there is a value to take: an `Empty` verdict
+        // (a consumer polling) costs no spare lookup.
+        let mut spare = None;
         loop {
             let (position, word) = match self.find_head(at) {
                 Head::Value(position, word) => (position, word),
                 Head::Empty(_) => return Err(PopError::Empty),
                 Head::Closed(_) => return Err(PopError::Closed),
             };
-            let Some(value) = self.take(&layout, &mut spare, position, word) else {
+            let held = spare.get_or_insert_with(|| self.cells.spare());
+            let Some(value) = self.take(&layout, held, position, word) else {
                 at = position;
                 continue;
             };
@@ -924,7 +924,7 @@ impl<T> RingBuffer<T> {
                 if pushed == 0 {
                     // The first of the run is the one a pop of this
                     // thread may find at the head (see `try_pop`).
-                    spare.pushed(layout.hint(position), new);
+                    self.cells.pushed(layout.hint(position), new);
                 }
                 pushed += 1;
                 copied = false;
@@ -1316,7 +1316,7 @@ impl<T> RingBuffer<T> {
                 continue;
             };
             pause::reached(PausePoint::PushAfterPublish);
-            held.pushed(layout.hint(position), new);
+            self.cells.pushed(layout.hint(position), new);
             // Release: pairs with the Acquire load in `tail_hint`; every
             // position up to ours is filled (invariant 4).
             self.tail.store(layout.hint(layout.next(position)), Release);
