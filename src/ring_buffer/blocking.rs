@@ -60,9 +60,10 @@
 //!
 //! Step 0 is inline in `push`, `pop` and their `_timeout` forms (which read
 //! the clock only after it failed); the rest is out of line. A call that
-//! succeeds at once therefore costs what `try_push`/`try_pop` cost: 146
-//! instructions per `push` + `pop` pair on one thread (callgrind), where
-//! entering the shared wait function first cost 263. Side by side in the
+//! succeeds at once therefore costs what `try_push`/`try_pop` cost ("Cost
+//! and sizes" on [`RingBuffer`]): when this was measured, 146 instructions
+//! per `push` + `pop` pair on one thread (callgrind), where entering the
+//! shared wait function first cost 263. Side by side in the
 //! contention report (`--filter ring-blocking/ --threads 1,2,4,8`, three
 //! runs of each build alternating, 5 rounds each; measured at ae01e66, with
 //! the ring's stride of 17 then: README "Performance" has today's), against
