@@ -105,11 +105,11 @@ pub(super) struct Cells<T> {
 const NO_CELL: usize = usize::MAX;
 
 /// What a thread keeps for one ring between its operations, under `std`:
-/// its spare cell. Each sits in a
-/// `CachePadded` in `Cells::spares`: `ThreadLocal` keeps the entries of
-/// neighbouring thread ids side by side, and every operation writes here,
-/// so unpadded, two threads working on the ring shared a written line
-/// (no change measured on the 2-vCPU VM, but nothing to gain from it).
+/// its spare cell. Each sits in a `CachePadded` in `Cells::spares`:
+/// `ThreadLocal` keeps the entries of neighbouring thread ids side by side,
+/// and every operation writes here, so unpadded, two threads working on the
+/// ring shared a written line (no change measured on the 2-vCPU VM, but
+/// nothing to gain from it).
 #[cfg(all(feature = "std", not(freelane_loom), not(freelane_spare_pool)))]
 pub(super) struct Home {
     /// The spare cell, or `NO_CELL` before the thread's first operation.
@@ -324,15 +324,24 @@ impl<T> Cells<T> {
             not(freelane_spare_pool),
             target_has_atomic = "64"
         ))]
-        return last_spare::last_push_at(self.key, position);
+        let found = last_spare::last_push_at(self.key, position);
         #[cfg(all(feature = "std", freelane_loom, not(freelane_spare_pool)))]
-        return loom_spares::last_push(self.id)
-            .and_then(|(at, word)| (at == position).then_some(word));
-        #[allow(unreachable_code)]
-        {
+        let found =
+            loom_spares::last_push(self.id).and_then(|(at, word)| (at == position).then_some(word));
+        #[cfg(not(any(
+            all(
+                feature = "std",
+                not(freelane_loom),
+                not(freelane_spare_pool),
+                target_has_atomic = "64"
+            ),
+            all(feature = "std", freelane_loom, not(freelane_spare_pool))
+        )))]
+        let found = {
             let _ = position;
             None
-        }
+        };
+        found
     }
 
     /// This thread's spare for one operation (see `Spare`).

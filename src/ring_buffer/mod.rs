@@ -161,10 +161,11 @@ use crate::wait::RingWaiters;
 /// Under `std` each thread keeps one spare per ring between operations, in
 /// a per-ring thread-local (the `thread_local` crate's `ThreadLocal`, whose
 /// entries are freed with the ring and inherited by later threads that
-/// reuse a thread id, each on a cache line of its own), found through a one-entry per-thread cache of the last ring the thread
-/// used (keyed by a 64-bit ring number, never reused; on targets without
-/// 64-bit atomics every operation looks in the table): an operation touches
-/// no shared word besides its slot and its hint. Without `std` there is no
+/// reuse a thread id, each on a cache line of its own), found through a
+/// one-entry per-thread cache of the last ring the thread used (keyed by a
+/// 64-bit ring number, never reused; on targets without 64-bit atomics
+/// every operation looks in the table): an operation touches no shared
+/// word besides its slot and its hint. Without `std` there is no
 /// thread-local: each operation takes a spare from a pool (a bitmap of free
 /// cells) and puts back the cell it received, two more atomic
 /// read-modify-writes. (Under loom a loom thread-local stands in for the
@@ -339,15 +340,15 @@ use crate::wait::RingWaiters;
 /// ring's spare): the ring's 64-bit number, the position and the slot word
 /// the push wrote; a `try_pop` that finds the head hint of that ring at
 /// that position tries its compare-and-swap on that word instead of loading
-/// the slot. The compare-and-swap decides, as it does for a
-/// loaded word: if anything changed the slot since (a pop took the value,
-/// a `force_push` replaced it, a `close` marked it), it fails and the pop
-/// goes the general way; and a remembered word is always a full one, so
-/// `Empty` still comes only from a load. Alternating pairs went from 16.2
-/// to 12.9 ns, and the contention report's `ring/pairs` from 0.71–0.72×
-/// `ArrayQueue` to 0.87× (three runs of 5 rounds of each build,
-/// alternating), where `ArrayQueue`'s calls, like the ring's, are not
-/// inlined into the loop.
+/// the slot. The compare-and-swap decides, as it does for a loaded word: if
+/// anything changed the slot since (a pop took the value, a `force_push`
+/// replaced it, a `close` marked it), it fails and the pop goes the general
+/// way; and a remembered word is always a full one, so `Empty` still comes
+/// only from a load. Alternating pairs went from 16.2 to 12.6–13.1 ns, and
+/// the contention report's `ring/pairs` from 0.71–0.72× `ArrayQueue` to
+/// 0.83–0.88× (six runs of 5 rounds of each build, alternating), where
+/// `ArrayQueue`'s calls, like the ring's, are not inlined into the loop:
+/// the ring's larger fast path pays more for the call.
 ///
 /// Between cores, an element that moves from a producer's core to a
 /// consumer's takes two cache lines with it, its slot word's and its
