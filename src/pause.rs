@@ -4,7 +4,7 @@
 //! In a normal build [`reached`] is an empty inline function and every pause
 //! point compiles to nothing. Built with `--cfg freelane_pause` (and `std`),
 //! this module is public (hidden from the docs) and a test installs a hook
-//! for one thread with [`with_hook`]: each pause point that thread reaches
+//! for one thread with `with_hook`: each pause point that thread reaches
 //! calls the hook, which may block the thread as long as it likes (on a
 //! channel, a barrier). `tests/ring_buffer_lock_free.rs` stops a thread in
 //! the middle of a push and of a pop this way and checks that the other

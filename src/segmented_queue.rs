@@ -413,7 +413,7 @@ impl<T> Segment<T> {
     /// [`take_claimed`]) then reports the queue empty, at the cost of one
     /// slot. Either way `deq` is read just before the claim: a claim that
     /// returns another index lost a race with another pop, and the pop backs
-    /// off once it has its value ([`back_off`](crate::sync::back_off)).
+    /// off once it has its value ([`back_off`]).
     ///
     /// [`take_claimed`]: Self::take_claimed
     ///
@@ -2278,7 +2278,7 @@ impl<T> fmt::Debug for SegmentedQueueHandle<'_, T> {
 /// The per-thread cache of kept segments behind `SegmentedQueue::push`,
 /// `pop`, `push_many` and `pop_many` (see "Segments kept by each thread").
 ///
-/// One small table per thread: for each of up to [`ENTRIES`] queues (by
+/// One small table per thread: for each of up to `ENTRIES` queues (by
 /// their never-reused 64-bit identity), the counted segment its pushes go to
 /// and the one its pops read, and the function that gives a count back (the
 /// table holds segments of any `T`). Every access is a `Cell` read or write

@@ -166,7 +166,7 @@ pub(crate) use loom::thread_local;
 /// wait queues' `notify_one`), it would order everything the ring does and
 /// hide a missing Release/Acquire pair in the ring itself. So it is off
 /// unless a model turns it on for the waiters it has
-/// ([`loom_support::model_waiters`], which the blocking and async models
+/// (`loom_support::model_waiters`, which the blocking and async models
 /// call): a model of the lock-free operations sees exactly the orderings
 /// the code states, and a waiting model that forgot the switch fails loudly
 /// (loom reports a deadlock from a wake-up it thinks was lost).

@@ -3,7 +3,7 @@
 //! `core::task::Waker` and `alloc`, so they exist without `std` too.
 //!
 //! Each future runs the protocol of `crate::wait` through
-//! [`AsyncWait`](crate::wait::AsyncWait), the same code path as the blocking
+//! [`AsyncWait`], the same code path as the blocking
 //! layer up to the last step, on the same two queues, so blocked threads and
 //! pending tasks are woken from one FIFO, oldest first. Only the last step
 //! differs: instead of parking, the future stores its context's waker in its
