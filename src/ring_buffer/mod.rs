@@ -319,10 +319,10 @@ use crate::wait::RingWaiters;
 ///
 /// | one thread | RingBuffer | ArrayQueue |
 /// |---|---|---|
-/// | instructions per push + pop pair (callgrind) | 139 | 99 |
-/// | ns per pair, push and pop alternating | 12.9 | 12.5 |
-/// | ns per pair, 32 pushes then 32 pops | 12.9 | 20.6 |
-/// | the same through `try_push_many`/`try_pop_many` | 12.6 | – |
+/// | instructions per push + pop pair (callgrind) | 145 | 99 |
+/// | ns per pair, push and pop alternating | 12.9 | 12.0 |
+/// | ns per pair, 32 pushes then 32 pops | 13.3 | 20.9 |
+/// | the same through `try_push_many`/`try_pop_many` | 12.9 | – |
 ///
 /// Both pay two locked instructions per pair, most of the time there; the
 /// extra instructions are the spare lookup and the cell indirection.
@@ -344,7 +344,7 @@ use crate::wait::RingWaiters;
 /// anything changed the slot since (a pop took the value, a `force_push`
 /// replaced it, a `close` marked it), it fails and the pop goes the general
 /// way; and a remembered word is always a full one, so `Empty` still comes
-/// only from a load. Alternating pairs went from 16.2 to 12.6–13.1 ns, and
+/// only from a load. Alternating pairs went from 16.2 to 12.5–13.3 ns, and
 /// the contention report's `ring/pairs` from 0.71–0.72× `ArrayQueue` to
 /// 0.83–0.88× (six runs of 5 rounds of each build, alternating), where
 /// `ArrayQueue`'s calls, like the ring's, are not inlined into the loop:
