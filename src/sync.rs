@@ -68,17 +68,17 @@ pub(crate) use core::hint::spin_loop;
 #[allow(unused_imports)]
 pub(crate) use loom::hint::spin_loop;
 
-/// A bounded spin that lets another thread run a series of operations on
-/// cache lines it keeps, instead of two threads handing them over on every
-/// operation (what a backed-off compare-and-swap loop, crossbeam's, gets as
-/// a side effect). Its callers: a `SegmentedQueue` push or pop whose claim
-/// another on the same end beat, once done; a `RingBuffer` push or pop (one
-/// element of a batch included) and an `MsQueue` push or pop whose
-/// compare-and-swap lost, before it retries; a `SegmentedQueue` pop that
-/// finds its slot's pusher mid-flight, before it looks again. The pops of
-/// `SegmentedQueue` and `MsQueue` go through [`back_off_and_yield`]. None holds a lock or anything another operation waits for,
-/// so it delays the calling thread only. Out of line: an operation that
-/// lost no race pays only the test that leads here.
+/// A bounded spin that lets another thread run a series of operations on cache
+/// lines it keeps, instead of two threads handing them over on every operation
+/// (what a backed-off compare-and-swap loop, crossbeam's, gets as a side
+/// effect). Its callers: a `SegmentedQueue` push or pop whose claim another on
+/// the same end beat, once done; a `RingBuffer` push or pop (one element of a
+/// batch included) and an `MsQueue` push or pop whose compare-and-swap lost,
+/// before it retries; a `SegmentedQueue` pop that finds its slot's pusher
+/// mid-flight, before it looks again. The pops of `SegmentedQueue` and
+/// `MsQueue` go through [`back_off_and_yield`]. None holds a lock or anything
+/// another operation waits for, so it delays the calling thread only. Out of
+/// line: an operation that lost no race pays only the test that leads here.
 ///
 /// It spins `pauses` times (`pause` on x86-64): each structure passes the
 /// count its contention workloads measured best (the `BACK_OFF_PAUSES` of

@@ -60,19 +60,18 @@ use crate::wait::RingWaiters;
 ///
 /// # Algorithm
 ///
-/// The ring is `capacity` *slot words*. Position `p` of the stream of
-/// pushes (and of pops) is in lap `p / capacity`, at slot
-/// `(p % capacity) × stride % capacity`: consecutive positions are
-/// `stride` slots apart, so that a consumer one position behind a producer,
-/// or two pushers, mostly work on different cache lines, while a run of
-/// operations still finds the next slot on a line it has just used (SCQ
-/// remaps its indices for the first reason). The stride is the first
-/// number from 5 up that shares no factor with the capacity, so a lap
-/// still visits every slot once (the choice is measured in `word.rs`,
-/// `MIN_STRIDE`); rings under 20 slots keep stride 1. A slot word holds a *stamp*
-/// (`2 × lap`, plus 1 while it holds a value) and the index of a *cell*,
-/// where values live: the value pushed at position `p` sits in the cell
-/// that `p`'s slot names while its stamp says "full at lap `p /
+/// The ring is `capacity` *slot words*. Position `p` of the stream of pushes
+/// (and of pops) is in lap `p / capacity`, at slot `(p % capacity) × stride %
+/// capacity`: consecutive positions are `stride` slots apart, so that a
+/// consumer one position behind a producer, or two pushers, mostly work on
+/// different cache lines, while a run of operations still finds the next slot
+/// on a line it has just used (SCQ remaps its indices for the first reason).
+/// The stride is the first number from 5 up that shares no factor with the
+/// capacity, so a lap still visits every slot once (the choice is measured in
+/// `word.rs`, `MIN_STRIDE`); rings under 20 slots keep stride 1. A slot word
+/// holds a *stamp* (`2 × lap`, plus 1 while it holds a value) and the index of
+/// a *cell*, where values live: the value pushed at position `p` sits in the
+/// cell that `p`'s slot names while its stamp says "full at lap `p /
 /// capacity`".
 ///
 /// - A **push** finds the *tail*, the first position whose slot is still
@@ -212,23 +211,23 @@ use crate::wait::RingWaiters;
 /// be one thread's to finish, and a stall in it would hold up the pops
 /// behind it.
 ///
-/// So under contention a batch is no faster per element than single
-/// operations. Each element still costs its slot word's and its cell's
-/// lines crossing between the cores, and with one producer and one
-/// consumer `try_pop_many` empties the ring as fast as `try_push_many`
-/// fills it, then takes a few elements per call from the slots the producer
-/// is still writing. An element that loses its compare-and-swap to another
-/// batch (or single operation) on the same end backs off as `try_push` and
-/// `try_pop` do (see **Cost and sizes**), so that the winner runs on; before
-/// that back-off two producers' batches kept interleaving, slot by slot,
-/// and ran at half the speed of single operations. Measured with `cargo run
-/// --release --example contention -- --throughput --filter batch/ring
-/// --threads 2,4,8` on the 2-vCPU VM, two runs of 5 rounds, million elements
-/// a second, batches of 32 against single `try_push`/`try_pop` on the same
-/// ring, with the stride of 17 then (both ran faster with the stride of 5,
-/// README "Performance"): 18.8–19.9 against 18.9–21.1 with one producer and one consumer,
-/// 22.9–24.8 against 23.1–23.7 with two of each (12.2–13.2 without the
-/// back-off), 22.4–22.6 against 20.2–20.4 with four of each.
+/// So under contention a batch is no faster per element than single operations.
+/// Each element still costs its slot word's and its cell's lines crossing
+/// between the cores, and with one producer and one consumer `try_pop_many`
+/// empties the ring as fast as `try_push_many` fills it, then takes a few
+/// elements per call from the slots the producer is still writing. An element
+/// that loses its compare-and-swap to another batch (or single operation) on
+/// the same end backs off as `try_push` and `try_pop` do (see **Cost and
+/// sizes**), so that the winner runs on; before that back-off two producers'
+/// batches kept interleaving, slot by slot, and ran at half the speed of single
+/// operations. Measured with `cargo run --release --example contention --
+/// --throughput --filter batch/ring --threads 2,4,8` on the 2-vCPU VM, two runs
+/// of 5 rounds, million elements a second, batches of 32 against single
+/// `try_push`/`try_pop` on the same ring, with the stride of 17 then (both ran
+/// faster with the stride of 5, README "Performance"): 18.8–19.9 against
+/// 18.9–21.1 with one producer and one consumer, 22.9–24.8 against 23.1–23.7
+/// with two of each (12.2–13.2 without the back-off), 22.4–22.6 against
+/// 20.2–20.4 with four of each.
 ///
 /// # ABA
 ///
