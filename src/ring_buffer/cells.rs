@@ -117,8 +117,9 @@ pub(super) struct Home {
 }
 
 impl<T> Cells<T> {
-    /// The cells of a ring of `capacity` slots: cell `i` starts in slot `i`,
-    /// the first spares in the pool. `None` if the allocator refuses.
+    /// The cells of a ring of `capacity` slots: cells `0..capacity` start in
+    /// the slots (cell `k` in the slot of lap 0's `k`-th position), the first
+    /// spares in the pool. `None` if the allocator refuses.
     pub(super) fn try_new(capacity: usize) -> Option<Self> {
         let first_len = capacity.checked_add(FIRST_SPARES)?;
         Some(Self {

@@ -129,7 +129,11 @@ pub(super) struct Layout {
 /// from 278 to 373 ns with two of each, its 99th percentile from 400 to 744
 /// ns with one of each (`ArrayQueue`'s median there: 819 ns). Rings below
 /// four times this keep stride 1 (for them the stride and the wrap-around
-/// step could not both be this far).
+/// step could not both be this far). Checked again once the cells were put
+/// in position order (`RingBuffer`'s "Cost and sizes"), two runs of
+/// `ring/mpmc` with one producer and one consumer, then two of each
+/// (million elements a second): stride 1 26.3–30.3 and 25.0, 3 26.0–28.1
+/// and 34.0–34.4, 5 39.6–39.9 and 41.2–49.8, 7 43.1–44.5 and 35.1–45.4.
 const MIN_STRIDE: usize = 5;
 
 /// The step between consecutive positions' slots for a ring of `capacity`:
@@ -331,7 +335,7 @@ impl Layout {
     }
 
     /// Where `slot` comes in its lap: its position's ordinal within the lap.
-    fn ordinal(&self, slot: usize) -> usize {
+    pub(super) fn ordinal(&self, slot: usize) -> usize {
         ((slot as u128 * self.stride_inverse as u128) % self.capacity as u128) as usize
     }
 
