@@ -189,6 +189,8 @@ pub trait AsyncQueue: Send + Sync + 'static {
     /// Waits for a value; `None` once closed and drained.
     fn pop(&self) -> impl std::future::Future<Output = Option<u64>> + Send;
     fn close(&self);
+    /// As [`super::BenchQueue::age`].
+    fn age(&self, _producers: usize, _consumers: usize) {}
 }
 
 impl AsyncQueue for RingBuffer<u64> {
@@ -203,6 +205,9 @@ impl AsyncQueue for RingBuffer<u64> {
     }
     fn close(&self) {
         RingBuffer::close(self);
+    }
+    fn age(&self, producers: usize, consumers: usize) {
+        super::age_ring(self, producers, consumers);
     }
 }
 
@@ -233,6 +238,7 @@ impl AsyncQueue for AsyncChannel {
 /// task. Ops: elements received.
 pub fn ring<Q: AsyncQueue>(run: &Run, producers: usize, consumers: usize) -> Measurement {
     let queue = Arc::new(Q::build(CAPACITY));
+    queue.age(producers, consumers);
     let limits = Limits::new(run);
     let name = std::any::type_name::<Q>();
     let closer = Arc::new(std::sync::atomic::AtomicUsize::new(producers));

@@ -31,6 +31,8 @@ pub trait BatchQueue: Sync + Sized {
     fn push(&self, items: &mut Vec<u64>) -> usize;
     /// Appends up to `max` elements to `out`; returns how many.
     fn pop(&self, out: &mut Vec<u64>, max: usize) -> usize;
+    /// As [`super::BenchQueue::age`].
+    fn age(&self, _producers: usize, _consumers: usize) {}
 }
 
 /// The ring with its batch calls.
@@ -45,6 +47,9 @@ pub struct SegmentedSingle(SegmentedQueue<u64>);
 impl BatchQueue for RingBatch {
     fn build(capacity: usize) -> Self {
         RingBatch(RingBuffer::new(capacity))
+    }
+    fn age(&self, producers: usize, consumers: usize) {
+        super::age_ring(&self.0, producers, consumers);
     }
     fn push(&self, items: &mut Vec<u64>) -> usize {
         self.0.try_push_many(items)
@@ -83,6 +88,9 @@ fn pop_each(out: &mut Vec<u64>, max: usize, mut pop: impl FnMut() -> Option<u64>
 impl BatchQueue for RingSingle {
     fn build(capacity: usize) -> Self {
         RingSingle(RingBuffer::new(capacity))
+    }
+    fn age(&self, producers: usize, consumers: usize) {
+        super::age_ring(&self.0, producers, consumers);
     }
     fn push(&self, items: &mut Vec<u64>) -> usize {
         push_each(items, |v| self.0.try_push(v).map_err(|e| e.into_inner()))
@@ -155,6 +163,7 @@ pub fn mpmc<Q: BatchQueue>(run: &Run, capacity: usize) -> Measurement {
     let producers = threads / 2;
     let queue = Padded(Q::build(capacity));
     let queue = &queue.0;
+    queue.age(producers, threads - producers);
     let producers_done = Padded(AtomicUsize::new(0));
     let (elapsed, results) = run_threads(run, threads, |index, control| {
         if index < producers {

@@ -187,6 +187,7 @@ pub fn push_to_pop<Q: BenchQueue>(run: &LatencyRun, capacity: Option<usize>) -> 
     assert!(n < 1 << (64 - PRODUCER_SHIFT), "too many producers");
     let queue = Padded(Q::build(capacity));
     let queue = &queue.0;
+    queue.age(n, n);
     let popped: Vec<Padded<AtomicU64>> = (0..n).map(|_| Padded(AtomicU64::new(0))).collect();
     let producers_done = Padded(AtomicUsize::new(0));
     let base = stamp();
@@ -469,6 +470,7 @@ pub fn release_to_wake<S: AsyncHold>(run: &LatencyRun) -> Histogram<u64> {
 pub fn push_to_wake<Q: AsyncQueue>(run: &LatencyRun) -> Histogram<u64> {
     let n = run.n.max(1);
     let queue = Arc::new(Q::build(CAPACITY));
+    queue.age(n, n);
     let popped: Arc<Vec<Padded<AtomicU64>>> =
         Arc::new((0..n).map(|_| Padded(AtomicU64::new(0))).collect());
     let producers_left = Arc::new(AtomicUsize::new(n));

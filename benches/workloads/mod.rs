@@ -234,6 +234,46 @@ impl Backoff {
     }
 }
 
+/// Brings a new [`RingBuffer`] to the state a long-running one reaches
+/// under more than one producer or more than one consumer, before a run
+/// that has them (with one of each it returns at once).
+///
+/// A new ring's slots name its cells in position order, so that a run of
+/// pops reads neighbouring cells; each push and pop trades cells, and with
+/// several threads on one end the trades scramble that order within about
+/// half a second of traffic (with one producer and one consumer they keep
+/// it). A run of 120 ms on a new ring would measure the ordered start, up
+/// to twice the rate the ring settles at ("Cost and sizes" on
+/// `RingBuffer`). So before such a run four threads push and pop at random
+/// (100 000 operations each, a few milliseconds), which leaves the cells in
+/// no order, and the ring is emptied. No other structure here keeps state
+/// that traffic changes this way, so the others are not aged.
+pub fn age_ring(ring: &RingBuffer<u64>, producers: usize, consumers: usize) {
+    if producers < 2 && consumers < 2 {
+        return;
+    }
+    thread::scope(|scope| {
+        for seed in 1..=4u64 {
+            scope.spawn(move || {
+                // xorshift64: a push or a pop at random.
+                let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                for value in 0..100_000 {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    if state & 1 == 0 {
+                        let _ = ring.try_push(value);
+                    } else {
+                        let _ = ring.try_pop();
+                    }
+                }
+            });
+        }
+    });
+    while ring.try_pop().is_ok() {}
+    assert!(ring.is_empty(), "RingBuffer: aged ring not empty");
+}
+
 /// How many times [`drain_epoch_garbage`] flushes: each flush runs up to
 /// eight bags of 64 deferred functions once the epoch has moved on (as it
 /// does here, with no other thread pinned), so this clears up to ten
@@ -322,6 +362,9 @@ pub trait BenchQueue: Sync + Sized {
     /// The pop of one consumer thread; `sole` says it is the only consumer
     /// (std's receiver then locks once instead of per pop).
     fn consumer(&self, sole: bool) -> impl FnMut() -> Option<u64> + '_;
+    /// Prepares a new queue for a run with these many producers and
+    /// consumers; only the ring needs it ([`age_ring`]).
+    fn age(&self, _producers: usize, _consumers: usize) {}
 }
 
 impl BenchQueue for MsQueue<u64> {
@@ -353,6 +396,9 @@ impl BenchQueue for SegmentedQueue<u64> {
 impl BenchQueue for RingBuffer<u64> {
     fn build(capacity: Option<usize>) -> Self {
         RingBuffer::new(capacity.unwrap_or(CAPACITY))
+    }
+    fn age(&self, producers: usize, consumers: usize) {
+        age_ring(self, producers, consumers);
     }
     fn try_push(&self, value: u64) -> Result<(), u64> {
         RingBuffer::try_push(self, value).map_err(|err| err.into_inner())
@@ -645,6 +691,7 @@ pub fn mpmc<Q: BenchQueue>(run: &Run, capacity: Option<usize>) -> Measurement {
     let producers = threads / 2;
     let queue = Padded(Q::build(capacity));
     let queue = &queue.0;
+    queue.age(producers, threads - producers);
     let producers_done = Padded(AtomicUsize::new(0));
 
     let (elapsed, results) = run_threads(run, threads, |index, control| {
@@ -802,6 +849,8 @@ pub trait BlockingQueue: Sync + Sized {
     fn push(&self, value: u64);
     /// Pops, waiting while empty.
     fn pop(&self) -> u64;
+    /// As [`BenchQueue::age`].
+    fn age(&self, _producers: usize, _consumers: usize) {}
 }
 
 impl BlockingQueue for RingBuffer<u64> {
@@ -813,6 +862,9 @@ impl BlockingQueue for RingBuffer<u64> {
     }
     fn pop(&self) -> u64 {
         RingBuffer::pop(self).expect("RingBuffer: never closed in a run")
+    }
+    fn age(&self, producers: usize, consumers: usize) {
+        age_ring(self, producers, consumers);
     }
 }
 
@@ -884,6 +936,7 @@ pub fn blocking_mpmc<Q: BlockingQueue>(run: &Run, capacity: usize) -> Measuremen
     let consumers = threads - producers;
     let queue = Padded(Q::build(capacity));
     let queue = &queue.0;
+    queue.age(producers, consumers);
     let producers_done = Padded(AtomicUsize::new(0));
 
     let (elapsed, results) = run_threads(run, threads, |index, control| {

@@ -23,7 +23,9 @@ pub fn section(report: &Report) -> String {
          Machine load: {}. The full report is in \
          [docs/perf/report.md](docs/perf/report.md) with its CSV and JSON files. Medians \
          of Mops/s; the ratio is freelane's over the best peer at that thread count, \
-         taken round by round.\n\n",
+         taken round by round. Runs with more than one producer or consumer use a \
+         RingBuffer aged first (its settled rate, not a new ring's: `age_ring` in \
+         benches/workloads).\n\n",
         m.cpu,
         m.cores,
         m.platform,

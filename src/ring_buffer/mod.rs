@@ -358,8 +358,8 @@ use crate::wait::RingWaiters;
 /// it also reported `Full` about ten times as often and its threads yielded
 /// to each other (after 127 spins without progress) about thirty times as
 /// often: the report's `ring/mpmc` and `ring/spsc` workloads, README
-/// "Performance". Three changes brought it near ArrayQueue, and ahead of it
-/// from two producers and two consumers on.
+/// "Performance". Three changes brought it near ArrayQueue on new rings;
+/// the last of them does not last under several producers or consumers.
 ///
 /// The first is the stride of 5, which puts one or two neighbouring
 /// positions on a line, so that a run of pops (or pushes) moves fewer lines
@@ -391,26 +391,40 @@ use crate::wait::RingWaiters;
 /// spin, 1024, did better again (`BACK_OFF_PAUSES`). One producer and one
 /// consumer never lose such a race and ran as before.
 ///
-/// The third is the order of the cells. Each slot used to start with the
-/// cell of its own index, so that neighbouring positions' cells were a
-/// stride apart, as their slots are. Now the slot of lap 0's `k`-th position
-/// starts with cell `k`, and neighbouring positions keep neighbouring cells
-/// lap after lap, because a cell moves on by a fixed step: with one
-/// producer and one consumer, the cell of position `p + capacity` is the
-/// one of `p − 2` (a pop leaves the cell of its own previous pop in the
-/// slot it empties, and a push fills the cell it found in the slot of its
-/// own previous push); with more threads, runs of neighbours stay together.
-/// So a run of pops reads its values from consecutive cells, eight `u64`s
-/// to a line. Side by side (the same build, the cell order chosen at run
-/// time; three runs of 5 rounds each, alternating, million elements a
-/// second), with two producers and two consumers `ring/mpmc` went from
-/// 36.4–39.6 to 46.5–50.6, with four of each from 34.9–37.7 to 48.1–50.5,
-/// and `batch/ring` with two of each from 26.7–27.4 to 40.8–46.2; the
-/// blocking and async forms gained alike (`ring-blocking/mpmc` 41.4–43.3 to
-/// 45.1–48.7, `async/ring-2p2c` 15.6–17.5 to 18.2–19.6). With one producer
-/// and one consumer, and on one thread, nothing changed beyond the noise.
-/// The slots' stride of 5 stays the best with the new cell order
-/// (`MIN_STRIDE`).
+/// The third is the order of the cells, and it holds only while the order
+/// lasts. A new ring's slot of lap 0's `k`-th position starts with cell
+/// `k`, so that a run of pops reads its values from neighbouring cells,
+/// eight `u64`s to a line. Each push and pop trades cells. With one
+/// producer and one consumer the trades keep the order: the cell of
+/// position `p + capacity` is the one of `p − 2` (a pop leaves the cell of
+/// its own previous pop in the slot it empties, and a push fills the cell
+/// it found at its own previous position). With more threads on an end
+/// they scramble it, since a pusher's previous position is no longer the
+/// one before its next: with two producers and two consumers, 84% of
+/// neighbouring positions held neighbouring cells after 0.3 s of traffic,
+/// 9% after 3 s. From then on each element's cell is a line of its own
+/// to move between the cores, besides its slot word's (above), and the
+/// ring runs at about half its rate on a new ring. `ring/mpmc` with two producers and two consumers, rounds of 4 s
+/// instead of 120 ms, three rounds: 22.5–23.2 million elements a second
+/// against ArrayQueue's 36.5–39.3 (0.6×), where 120 ms rounds on new rings
+/// read 45–51; with one producer and one consumer nothing decays (43
+/// against 37). So the contention report ages every ring it runs with more
+/// than one producer or consumer (`age_ring` in `benches/workloads`: four
+/// threads pushing and popping at random scramble the cells in a few
+/// milliseconds), and its figures for those runs are the settled ones;
+/// earlier figures in these notes come from new rings. On a new ring the
+/// order gave `ring/mpmc` with two of each 46.5–50.6 against 36.4–39.6 for
+/// cells a stride apart, and nothing at one and one or on one thread.
+/// Neither padding each cell to a line of its own (settled: 23 either way;
+/// new: 32 against 50) nor prefetching the cell before the pop's
+/// compare-and-swap (21–22 either way, with the cells scrambled from the
+/// start) changed the settled rate; a prefetch for writing of the new spare
+/// halved it. What would keep the order is a value that stays in its
+/// slot's cell: a push that claims the slot's empty cell with one
+/// compare-and-swap, writes it, and publishes it with a second (which a
+/// push finding the slot claimed and stalled may overtake with its own
+/// cell), and a pop that gives the cell back the same way; two more locked
+/// instructions per pair. Not built.
 ///
 /// Nobody ever waits for a stalled thread, which is what the ring buys with
 /// all this.
