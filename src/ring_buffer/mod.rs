@@ -372,7 +372,7 @@ use crate::wait::RingWaiters;
 /// The second is a long spin (a short back-off before retrying a failed
 /// compare-and-swap did not change the two-and-two figure): a `try_push` or
 /// `try_pop` that lost its compare-and-swap to another on the same end
-/// spins about 10 µs (1024 `pause`s) before it tries again, so that the
+/// spins about 20 µs (2048 `pause`s) before it tries again, so that the
 /// winner runs a series of operations on lines it keeps; it does not spin
 /// if the buffer has meanwhile become full (push) or empty (pop), where the
 /// contest is for slots only the other end can free and a spin would keep
@@ -388,8 +388,9 @@ use crate::wait::RingWaiters;
 /// the figures), for a 99th percentile of the report's push-to-pop latency
 /// at two and two of 2.2–2.3 µs against 0.9–1.2 (median unchanged,
 /// 264–283 ns; four runs of each build). With the stride of 5 a shorter
-/// spin, 1024, did better again (`BACK_OFF_PAUSES`). One producer and one
-/// consumer never lose such a race and ran as before.
+/// spin, 1024, did better on new rings, and 2048 does on aged ones (below;
+/// `BACK_OFF_PAUSES`). One producer and one consumer never lose such a race
+/// and ran as before.
 ///
 /// The third is the order of the cells, and it holds only while the order
 /// lasts. A new ring's slot of lap 0's `k`-th position starts with cell
@@ -507,7 +508,7 @@ unsafe impl<T: Send> Sync for RingBuffer<T> {}
 /// How many `pause`s a `try_push`/`try_pop` (or an element of a batch)
 /// spins after losing its compare-and-swap to another operation on the same
 /// end, before it tries again, if the buffer still has room (push) or values
-/// (pop) ([`back_off`]; see "Cost and sizes" on [`RingBuffer`]): about 10 µs
+/// (pop) ([`back_off`]; see "Cost and sizes" on [`RingBuffer`]): about 20 µs
 /// on this project's 2-core VM. Chosen on the contention report's `ring/mpmc`
 /// and `ring-blocking/mpmc` workloads (2p2c and 4p4c, runs of 5 rounds, each
 /// build beside the one before it, million elements a second):
@@ -530,10 +531,26 @@ unsafe impl<T: Send> Sync for RingBuffer<T> {}
 /// | spin | `try_*` 2p2c | `try_*` 4p4c | blocking 2p2c | blocking 4p4c |
 /// |---|---|---|---|---|
 /// | 4096 | 0.81–0.97 (0.93) | 0.87–1.17 (1.10) | 0.83–0.99 (0.92) | 1.05–1.24 (1.14) |
-/// | 1024 (now) | 0.73–0.98 (0.91) | 1.00–1.24 (1.04) | 0.98–1.18 (1.14) | 1.14–1.35 (1.26) |
+/// | 1024 | 0.73–0.98 (0.91) | 1.00–1.24 (1.04) | 0.98–1.18 (1.14) | 1.14–1.35 (1.26) |
 ///
 /// 2048 and 8192 (two runs each) were no better than 4096.
-const BACK_OFF_PAUSES: usize = 1 << 10;
+///
+/// All of the above ran on new rings. On aged ones (the cells' order gone,
+/// "Cost and sizes"), as the report now runs them, three runs of each
+/// (million elements a second; the same build, the spin set at run time):
+///
+/// | spin | `try_*` 2p2c | `try_*` 4p4c | blocking 2p2c | blocking 4p4c |
+/// |---|---|---|---|---|
+/// | 1024 | 20.4–22.8 | 20.9–21.3 | 22.0–23.2 | 22.3–22.7 |
+/// | 2048 (now) | 26.1–28.1 | 24.6–27.8 | 26.4–27.1 | 26.1–27.1 |
+/// | 4096 | 28.6–31.2 | 22.2–25.1 | 26.9–29.7 | 25.4–27.6 |
+///
+/// The price is the tail of the push-to-pop latency with two producers and
+/// two consumers (the report's `latency/ring`, two runs each): 99th
+/// percentile 0.75–1.27 µs at 1024, 1.23–1.42 µs at 2048, 2.19 µs at 4096;
+/// the median stayed at 381–421 ns. One producer and one consumer never
+/// lose such a race.
+const BACK_OFF_PAUSES: usize = 1 << 11;
 
 /// What the search for the tail found.
 enum Tail {
