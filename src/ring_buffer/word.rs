@@ -134,6 +134,11 @@ pub(super) struct Layout {
 /// `ring/mpmc` with one producer and one consumer, then two of each
 /// (million elements a second): stride 1 26.3–30.3 and 25.0, 3 26.0–28.1
 /// and 34.0–34.4, 5 39.6–39.9 and 41.2–49.8, 7 43.1–44.5 and 35.1–45.4.
+/// Those ran on new rings; on aged ones (the cells' order scrambled, as
+/// the report now runs them), two runs of `ring/mpmc` with two producers
+/// and two consumers: stride 1 19.9–29.1, 3 24.9–26.1, 5 28.1–29.2, 9
+/// 19.4–21.2, 17 16.6–20.5; with one of each 5 was ahead too (36.8–38.5
+/// against 23.3–36.1).
 const MIN_STRIDE: usize = 5;
 
 /// The step between consecutive positions' slots for a ring of `capacity`:
