@@ -238,6 +238,17 @@ fn mpmc_conservation_blocking_8x8() {
 /// `None` after the producers are done and the ring is closed.
 #[test]
 fn mpmc_blocking_pop_until_closed() {
+    mpmc_blocking_pop_until_closed_at(5);
+}
+
+/// The same on a ring large enough for the blocking calls' run wait
+/// (`blocking.rs`, "Runs"): the waits it adds end, and lose nothing.
+#[test]
+fn mpmc_blocking_pop_until_closed_with_runs() {
+    mpmc_blocking_pop_until_closed_at(256);
+}
+
+fn mpmc_blocking_pop_until_closed_at(capacity: usize) {
     // Under Miri, 100 items in all, as in the conservation runs.
     let per_producer = if cfg!(miri) {
         scaled(20_000) / 4
@@ -245,7 +256,7 @@ fn mpmc_blocking_pop_until_closed() {
         20_000
     };
     let (producers, consumers) = (4, 4);
-    let ring = RingBuffer::new(5);
+    let ring = RingBuffer::new(capacity);
     let done = AtomicUsize::new(0);
     let per_consumer: Vec<Vec<u64>> = thread::scope(|s| {
         for producer in 0..producers {
@@ -473,6 +484,58 @@ fn blocked_push_is_woken_by_pop() {
         assert_eq!(waiter.join().unwrap(), Ok(()));
     });
     assert_eq!(ring.try_pop(), Ok(2));
+}
+
+/// A pop waiting on a ring large enough for a run wait takes a value that
+/// arrives alone: no run of values comes, and the wait ends.
+#[test]
+fn a_lone_value_reaches_a_waiting_pop_on_a_large_ring() {
+    let ring = RingBuffer::new(1024);
+    let (sent, received) = mpsc::channel();
+    thread::scope(|s| {
+        s.spawn(|| {
+            // The next value is pushed only once this one is back.
+            for _ in 0..scaled(200) {
+                sent.send(ring.pop()).unwrap();
+            }
+        });
+        for round in 0..scaled(200) as u64 {
+            ring.push(round).unwrap();
+            let got = received
+                .recv_timeout(Duration::from_secs(30))
+                .expect("a pop never took a lone value");
+            assert_eq!(got, Some(round));
+        }
+    });
+}
+
+/// A push waiting on a full ring large enough for a run wait takes a slot
+/// freed alone: no run of room comes, and the wait ends.
+#[test]
+fn a_lone_free_slot_reaches_a_waiting_push_on_a_large_ring() {
+    let capacity = 64;
+    let ring = RingBuffer::new(capacity);
+    for value in 0..capacity as u64 {
+        ring.try_push(value).unwrap();
+    }
+    let (pushed, confirmed) = mpsc::channel();
+    thread::scope(|s| {
+        s.spawn(|| {
+            for value in capacity as u64..capacity as u64 + scaled(100) as u64 {
+                ring.push(value).unwrap();
+                pushed.send(value).unwrap();
+            }
+        });
+        for expected in 0..scaled(100) as u64 {
+            // One slot freed at a time; the next only after the push into it.
+            assert_eq!(ring.pop(), Some(expected));
+            let value = confirmed
+                .recv_timeout(Duration::from_secs(30))
+                .expect("a push never took a lone free slot");
+            assert_eq!(value, expected + capacity as u64);
+        }
+    });
+    assert_eq!(ring.len(), capacity);
 }
 
 #[test]

@@ -12,7 +12,7 @@
 //! `notify_all()` on both, after marking the ring closed. When nobody waits a notify costs one plain
 //! load; no fence, no lock and no waiter list on the fast path.
 //!
-//! Sections: **Protocol**, **Progress and fairness**, **Cost**.
+//! Sections: **Protocol**, **Runs**, **Progress and fairness**, **Cost**.
 //!
 //! # Protocol
 //!
@@ -48,12 +48,38 @@
 //! retrying waiter sees `Closed`: a push returns it at once, a pop first
 //! drains what is left.
 //!
+//! # Runs
+//!
+//! A `push` that found the buffer full, or a `pop` that found it empty,
+//! does not retry the moment one slot changes: it first waits, polling the
+//! head and tail hints, until the other end has freed a run of slots (push)
+//! or filled one (pop), of up to 32 (`RUN`; a quarter of the slots in
+//! rings below 128, none below 8). Retrying at once puts the two ends on
+//! the same slot words and cells: each element then moves its lines from
+//! one core to the other and back, and the end that was ahead is slowed by
+//! the one chasing it. After the wait the two ends work a run apart, each
+//! on lines the other has left. The wait only reads the two hints: it
+//! changes nothing, registers nothing, and the retry after it decides as
+//! it always does (step 0 below), so the protocol's guarantees are
+//! untouched.
+//!
+//! The wait is bounded: a push polls at most 64 times, 16 pauses apart
+//! (about 10 µs where measured; a pause costs 10 to 40 ns on current x86
+//! cores); a pop at most 16 times, and it stops as soon as the tail hint
+//! stands still for one poll (the producers are idle, so no run is
+//! coming), so a lone value waits about two polls (about 0.3 µs where
+//! measured) before it is taken. That is the price: a consumer spinning
+//! for a value that arrives alone sees it that much later. The `_timeout`
+//! forms skip the wait (their deadline stays exact), as do the async
+//! futures (a poll never spins on an executor's thread) and `try_*`.
+//!
 //! # Progress and fairness
 //!
 //! Waiters are woken oldest first, but a woken thread competes with threads
 //! arriving on the fast path and may lose (it then waits again at the back
 //! of the queue). A waiter parks only while the buffer is full (push) or
-//! empty (pop); no stalled thread can make it wait longer. A timeout that
+//! empty (pop); no stalled thread can make it wait longer (beyond the
+//! bounded run wait). A timeout that
 //! overflows the clock means "no deadline".
 //!
 //! # Cost
@@ -81,6 +107,8 @@
 //! whenever it finds the buffer empty for a moment makes the producer pay
 //! for it on every push.
 
+#[cfg(not(freelane_loom))]
+use core::sync::atomic::Ordering::Relaxed;
 use core::time::Duration;
 use std::time::Instant;
 
@@ -202,6 +230,9 @@ impl<T> RingBuffer<T> {
     /// full.
     #[cold]
     fn push_until(&self, value: T, deadline: Option<Instant>) -> Result<(), PushError<T>> {
+        if deadline.is_none() {
+            self.wait_for_run(End::Push);
+        }
         let attempt = |value| match self.try_push(value) {
             Ok(()) => Ok(Ok(())),
             Err(PushError::Closed(value)) => Ok(Err(PushError::Closed(value))),
@@ -216,6 +247,9 @@ impl<T> RingBuffer<T> {
     /// empty.
     #[cold]
     fn pop_until(&self, deadline: Option<Instant>) -> Result<T, PopError> {
+        if deadline.is_none() {
+            self.wait_for_run(End::Pop);
+        }
         let attempt = |()| match self.try_pop() {
             Ok(value) => Ok(Ok(value)),
             Err(PopError::Closed) => Ok(Err(PopError::Closed)),
@@ -223,4 +257,69 @@ impl<T> RingBuffer<T> {
         };
         block_until(&self.waiters.not_empty, deadline, (), attempt).unwrap_or(Err(PopError::Empty))
     }
+
+    /// The run wait before a `push` that found the buffer full
+    /// (`End::Push`) or a `pop` that found it empty (`End::Pop`) retries:
+    /// see "Runs" in the module docs.
+    #[cfg_attr(freelane_loom, allow(unused_variables))]
+    fn wait_for_run(&self, end: End) {
+        #[cfg(not(freelane_loom))]
+        {
+            let capacity = self.capacity();
+            let run = RUN.min(capacity / 4);
+            if run < 2 {
+                return;
+            }
+            let polls = match end {
+                End::Push => PUSH_POLLS,
+                End::Pop => POP_POLLS,
+            };
+            // The hint the other end moves: a pop watches the pushes'.
+            let moving = || match end {
+                End::Push => self.head.load(Relaxed),
+                End::Pop => self.tail.load(Relaxed),
+            };
+            let mut last = moving();
+            for _ in 0..polls {
+                crate::sync::back_off(POLL_PAUSES);
+                // Relaxed: the hints only steer this wait; the retry after
+                // it reads the slots with its own orderings. A hint from
+                // before the other one (a head hint past the tail hint)
+                // counts as a full buffer: a pop stops, a push polls on.
+                let head = self.layout.position(self.head.load(Relaxed));
+                let tail = self.layout.position(self.tail.load(Relaxed));
+                let values = self.layout.positions_between(head, tail).min(capacity);
+                let now = moving();
+                match end {
+                    End::Push if capacity - values >= run => return,
+                    End::Pop if values >= run || now == last => return,
+                    _ => last = now,
+                }
+            }
+        }
+    }
 }
+
+/// Which end a run wait is for.
+#[derive(Clone, Copy)]
+enum End {
+    Push,
+    Pop,
+}
+
+/// The longest run a waiting push or pop waits for (see "Runs").
+#[cfg(not(freelane_loom))]
+const RUN: usize = 32;
+
+/// Pauses between two polls of a run wait: about 150 ns where it was
+/// measured, several elements' worth at full speed.
+#[cfg(not(freelane_loom))]
+const POLL_PAUSES: usize = 16;
+
+/// Polls of a push's run wait at most (about 10 µs where measured).
+#[cfg(not(freelane_loom))]
+const PUSH_POLLS: usize = 64;
+
+/// Polls of a pop's run wait at most (about 2.5 µs where measured).
+#[cfg(not(freelane_loom))]
+const POP_POLLS: usize = 16;

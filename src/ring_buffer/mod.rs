@@ -290,7 +290,10 @@ use crate::wait::RingWaiters;
 /// back.
 ///
 /// The blocking and async forms wait only while the buffer is full (push)
-/// or empty (pop), and are woken by the operation that changes that.
+/// or empty (pop), and are woken by the operation that changes that; a
+/// blocking `push` or `pop` without a timeout may first wait a few
+/// microseconds more for a run of room or values (see "Runs" in
+/// `blocking.rs`).
 ///
 /// # Memory ordering
 ///
