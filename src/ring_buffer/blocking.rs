@@ -59,19 +59,20 @@
 //! one core to the other and back, and the end that was ahead is slowed by
 //! the one chasing it. After the wait the two ends work a run apart, each
 //! on lines the other has left. The wait only reads the two hints: it
-//! changes nothing, registers nothing, and the retry after it decides as
-//! it always does (step 0 below), so the protocol's guarantees are
-//! untouched.
+//! changes nothing and registers nothing, and the retry after it decides
+//! as any retry does, so the protocol below is untouched.
 //!
-//! The wait is bounded: a push polls at most 64 times, 16 pauses apart
-//! (about 10 µs where measured; a pause costs 10 to 40 ns on current x86
-//! cores); a pop at most 16 times, and it stops as soon as the tail hint
-//! stands still for one poll (the producers are idle, so no run is
-//! coming), so a lone value waits about two polls (about 0.3 µs where
-//! measured) before it is taken. That is the price: a consumer spinning
-//! for a value that arrives alone sees it that much later. The `_timeout`
-//! forms skip the wait (their deadline stays exact), as do the async
-//! futures (a poll never spins on an executor's thread) and `try_*`.
+//! Each poll follows a `yield_now`: with more threads than cores (two
+//! producers and two consumers on two cores, say), the end being waited
+//! for may need this very core, and a spin would keep it off. With the
+//! core to itself a yield returns at once (about 160 ns where measured).
+//! The wait is bounded: a push polls at most 8 times; a pop at most 16,
+//! and it stops as soon as the tail hint stands still for one poll (the
+//! producers are idle, so no run is coming): a value that arrives alone
+//! waits about two polls more before it is taken. That is the price of
+//! runs. The `_timeout` forms skip the wait (their deadline stays exact),
+//! as do the async futures (a poll never spins on an executor's thread)
+//! and `try_*`.
 //!
 //! # Progress and fairness
 //!
@@ -281,7 +282,9 @@ impl<T> RingBuffer<T> {
             };
             let mut last = moving();
             for _ in 0..polls {
-                crate::sync::back_off(POLL_PAUSES);
+                // A yield, not a spin: with more threads than cores, the
+                // other end may be waiting for this core.
+                crate::sync::thread::yield_now();
                 // Relaxed: the hints only steer this wait; the retry after
                 // it reads the slots with its own orderings. A hint from
                 // before the other one (a head hint past the tail hint)
@@ -311,15 +314,10 @@ enum End {
 #[cfg(not(freelane_loom))]
 const RUN: usize = 32;
 
-/// Pauses between two polls of a run wait: about 150 ns where it was
-/// measured, several elements' worth at full speed.
+/// Polls of a push's run wait at most.
 #[cfg(not(freelane_loom))]
-const POLL_PAUSES: usize = 16;
+const PUSH_POLLS: usize = 8;
 
-/// Polls of a push's run wait at most (about 10 µs where measured).
-#[cfg(not(freelane_loom))]
-const PUSH_POLLS: usize = 64;
-
-/// Polls of a pop's run wait at most (about 2.5 µs where measured).
+/// Polls of a pop's run wait at most.
 #[cfg(not(freelane_loom))]
 const POP_POLLS: usize = 16;
