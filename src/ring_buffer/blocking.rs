@@ -290,24 +290,27 @@ impl<T> RingBuffer<T> {
                 End::Push => PUSH_POLLS,
                 End::Pop => POP_POLLS,
             };
-            // The hint the other end moves: a pop watches the pushes'.
-            let moving = || match end {
-                End::Push => self.head.load(Relaxed),
-                End::Pop => self.tail.load(Relaxed),
+            // The hint word the other end moves: a pop watches the pushes'.
+            let moving = |head, tail| match end {
+                End::Push => head,
+                End::Pop => tail,
             };
-            let mut last = moving();
+            // Relaxed: the hints only steer this wait; the retry after it
+            // reads the slots with its own orderings.
+            let mut last = moving(self.head.load(Relaxed), self.tail.load(Relaxed));
             for _ in 0..polls {
                 // A yield, not a spin: with more threads than cores, the
                 // other end may be waiting for this core.
                 crate::sync::thread::yield_now();
-                // Relaxed: the hints only steer this wait; the retry after
-                // it reads the slots with its own orderings. A hint from
-                // before the other one (a head hint past the tail hint)
-                // counts as a full buffer: a pop stops, a push polls on.
-                let head = self.layout.position(self.head.load(Relaxed));
-                let tail = self.layout.position(self.tail.load(Relaxed));
-                let values = self.layout.positions_between(head, tail).min(capacity);
-                let now = moving();
+                // Relaxed: as above. Hints lag, so a head hint may be read
+                // past the tail hint; the count is then meaningless, and
+                // can only end the wait early or leave it to its bound.
+                let (head, tail) = (self.head.load(Relaxed), self.tail.load(Relaxed));
+                let values = self
+                    .layout
+                    .positions_between(self.layout.position(head), self.layout.position(tail))
+                    .min(capacity);
+                let now = moving(head, tail);
                 match end {
                     End::Push if capacity - values >= run => return,
                     End::Pop if values >= run || now == last => return,
