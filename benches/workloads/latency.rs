@@ -12,6 +12,9 @@
 //!   consumers (1p1c at `n = 1`). Each producer keeps at most [`WINDOW`]
 //!   elements in flight, so the queue never fills or grows without bound and
 //!   a sample is the hand-off plus at most `WINDOW * n` elements ahead of it.
+//! - `latency/ring-blocking`: the same with the blocking `push` and `pop`
+//!   (consumers wait in the queue, not in a spin loop of the runner's),
+//!   against crossbeam-channel's bounded `send`/`recv`.
 //! - `latency/semaphore`: a blocking acquire's time from its call to the
 //!   grant, `2n` threads contending for one permit.
 //! - `latency/async-semaphore`, `latency/async-ring`: wake-up to poll on
@@ -45,8 +48,8 @@ use hdrhistogram::Histogram;
 
 use super::async_waits::{AsyncChannel, AsyncQueue};
 use super::{
-    Backoff, BenchQueue, BlockingSemaphore, CAPACITY, CondvarSemaphore, Padded, Role, Run, Stop,
-    run_threads,
+    Backoff, BenchQueue, BlockingQueue, BlockingSemaphore, CAPACITY, CondvarSemaphore,
+    CrossbeamBounded, Padded, Role, Run, STOP, Stop, run_threads,
 };
 
 // ---------------------------------------------------------------------------
@@ -238,6 +241,77 @@ pub fn push_to_pop<Q: BenchQueue>(run: &LatencyRun, capacity: Option<usize>) -> 
                     },
                     None => backoff.snooze(),
                 }
+            }
+            (0, Some(histogram))
+        }
+    });
+    let name = std::any::type_name::<Q>();
+    let mut merged = histogram();
+    for (index, (sent, histogram)) in results.into_iter().enumerate() {
+        if index < n {
+            let got = popped[index].0.load(Relaxed);
+            assert_eq!(
+                got, sent,
+                "{name}: producer {index} pushed {sent}, {got} popped"
+            );
+        }
+        if let Some(histogram) = histogram {
+            merged.add(histogram).expect("same bounds");
+        }
+    }
+    merged
+}
+
+/// [`push_to_pop`] with the blocking calls: `push` on the producers' side
+/// and `pop` on the consumers', which wait in the queue's own way (for
+/// `RingBuffer`, its run wait first: `blocking.rs`, "Runs") instead of the
+/// runner's spin-then-yield. The producers' window is as there. The last
+/// producer to finish pushes one [`STOP`] per consumer (never a real
+/// element: its producer bits are all ones).
+pub fn push_to_pop_blocking<Q: BlockingQueue>(run: &LatencyRun, capacity: usize) -> Histogram<u64> {
+    let n = run.n.max(1);
+    assert!(n < (1 << (64 - PRODUCER_SHIFT)) - 1, "too many producers");
+    let queue = Padded(Q::build(capacity));
+    let queue = &queue.0;
+    queue.age(n, n);
+    let popped: Vec<Padded<AtomicU64>> = (0..n).map(|_| Padded(AtomicU64::new(0))).collect();
+    let producers_done = Padded(AtomicUsize::new(0));
+    let base = stamp();
+    let (_, results) = run_threads(&run.threads(2 * n), 2 * n, |index, control| {
+        if index < n {
+            let budget = control.budget(index, n);
+            let tag = (index as u64) << PRODUCER_SHIFT;
+            let mut backoff = Backoff::default();
+            let mut sent = 0u64;
+            while budget.more(sent) {
+                // Relaxed: flow control only; the element itself travels through the queue.
+                while sent - popped[index].0.load(Relaxed) >= WINDOW {
+                    backoff.snooze();
+                }
+                backoff.reset();
+                queue.push(tag | (stamp().wrapping_sub(base) & STAMP_MASK));
+                sent += 1;
+            }
+            // AcqRel: the last producer's increment sees every other's; the
+            // stop values go after all of their elements.
+            if producers_done.0.fetch_add(1, AcqRel) + 1 == n {
+                for _ in 0..n {
+                    queue.push(STOP);
+                }
+            }
+            (sent, None)
+        } else {
+            let mut histogram = histogram();
+            loop {
+                let value = queue.pop();
+                if value == STOP {
+                    break;
+                }
+                let end = stamp();
+                let start = base.wrapping_add(value & STAMP_MASK);
+                record(&mut histogram, nanos_between(start, end));
+                let producer = (value >> PRODUCER_SHIFT) as usize;
+                popped[producer].0.fetch_add(1, Relaxed);
             }
             (0, Some(histogram))
         }
@@ -678,6 +752,20 @@ pub fn catalog() -> Vec<LatencyWorkload> {
                 }),
                 case("ArrayQueue", Peer, |r| {
                     push_to_pop::<ArrayQueue<u64>>(r, BOUNDED)
+                }),
+            ],
+        },
+        LatencyWorkload {
+            id: "latency/ring-blocking",
+            about: "blocking push to blocking pop, n producers / n consumers, ≤8 in flight each (capacity 1024)",
+            load: producers_consumers,
+            threads: double,
+            cases: vec![
+                case("RingBuffer", Subject, |r| {
+                    push_to_pop_blocking::<RingBuffer<u64>>(r, CAPACITY)
+                }),
+                case("crossbeam-channel bounded", Peer, |r| {
+                    push_to_pop_blocking::<CrossbeamBounded>(r, CAPACITY)
                 }),
             ],
         },
