@@ -62,32 +62,41 @@
 //! changes nothing and registers nothing, and the retry after it decides
 //! as any retry does, so the protocol below is untouched.
 //!
-//! Each poll follows a `yield_now`: with more threads than cores (two
-//! producers and two consumers on two cores, say), the end being waited
-//! for may need this very core, and a spin would keep it off. With the
-//! core to itself a yield returns at once (about 160 ns where measured).
-//! The wait is bounded: a push polls at most 8 times; a pop at most 16,
-//! and it stops as soon as the tail hint stands still for one poll (the
-//! producers are idle, so no run is coming): a value that arrives alone
-//! waits about two polls more before it is taken. That is the price of
-//! runs. The `_timeout` forms skip the wait (their deadline stays exact),
-//! as do the async futures (a poll never spins on an executor's thread)
-//! and `try_*`.
+//! The wait is bounded, and its two ends differ. A push polls at most 8
+//! times, each after a `yield_now`: with more threads than cores (two
+//! producers and two consumers on two cores, say) the consumers may need
+//! this very core, and a spin would keep them off it; with the core to
+//! itself a yield returns at once (about 160 ns where measured). Its
+//! element waits behind a full buffer anyway, so the wait costs it nothing
+//! it would not have spent. A pop polls at most 16 times, 4 pauses apart
+//! (about 0.6 µs in all where measured), and stops as soon as the tail
+//! hint stands still for one poll: the producers are idle (or held back,
+//! as by a window of elements in flight), so no run is coming. Its value
+//! is the one a waiting consumer wants soon, so its wait is short and
+//! spins: a yield may hand the core away for a whole time slice. The
+//! `_timeout` forms skip the wait (their deadline stays exact), as do the
+//! async futures (a poll never spins on an executor's thread) and `try_*`.
 //!
-//! Measured with the contention report's `ring-blocking/mpmc` (capacity
-//! 1024, `u64`), six processes of 3 rounds of each build alternating on
-//! the 2-vCPU VM, ratio to crossbeam-channel's bounded `send`/`recv`,
-//! median (range):
+//! Measured on the 2-vCPU VM (capacity 1024, `u64`). Throughput: the
+//! contention report's `ring-blocking/mpmc`, six processes of 3 rounds of
+//! each build alternating, ratio to crossbeam-channel's bounded
+//! `send`/`recv`, median (range). Latency: its `latency/ring-blocking`
+//! (blocking push to blocking pop, at most 8 elements in flight per
+//! producer), two runs of each build, p50 of the ring (crossbeam-channel's
+//! p50 in the same runs was 0.81–1.22 µs):
 //!
-//! | | 1p1c | 2p2c | 4p4c |
-//! |---|---|---|---|
-//! | retry at once (before) | 0.90 (0.82–1.03) | 0.66 (0.63–0.77) | 0.89 (0.76–1.06) |
-//! | run wait | 1.34 (1.16–1.54) | 1.17 (0.90–1.43) | 1.50 (1.08–1.95) |
+//! | | 1p1c | 2p2c | 4p4c | p50 1p1c | p50 2p2c |
+//! |---|---|---|---|---|---|
+//! | retry at once (before) | 0.89 (0.76–0.96) | 0.73 (0.64–0.85) | 0.86 (0.71–1.06) | 393–513 ns | 428–496 ns |
+//! | run wait, yields at both ends | 1.36 (1.19–1.62) | 1.19 (1.04–1.27) | 1.38 (1.18–1.53) | 691–778 ns | 1.03–3.04 µs |
+//! | run wait (now) | 1.20 (1.05–1.55) | 1.02 (0.78–1.16) | 1.10 (0.86–1.37) | 586–595 ns | 446–476 ns |
 //!
-//! Spinning 16 pauses between polls instead of yielding (and a push
-//! polling up to 64 times) gave 1.43, 0.98 and 1.21 in a run of five such
-//! processes beside this one (1.26, 1.28, 1.47): spins keep the other end
-//! off a shared core. A push polling up to 16 times fell to 0.98 at 2p2c.
+//! Yielding pops bought throughput with latency: a window of elements
+//! never makes a run, so the pops waited all 16 polls, each a yield that
+//! could give the core to another thread. Spinning 16 pauses between a
+//! push's polls (up to 64 of them) instead of yielding gave 0.98 at 2p2c;
+//! a push polling up to 16 times, 0.98 too; a pop without a run wait (the
+//! push's alone), 0.76 at 1p1c.
 //!
 //! # Progress and fairness
 //!
@@ -299,9 +308,14 @@ impl<T> RingBuffer<T> {
             // reads the slots with its own orderings.
             let mut last = moving(self.head.load(Relaxed), self.tail.load(Relaxed));
             for _ in 0..polls {
-                // A yield, not a spin: with more threads than cores, the
-                // other end may be waiting for this core.
-                crate::sync::thread::yield_now();
+                match end {
+                    // A yield, not a spin: with more threads than cores,
+                    // the consumers may be waiting for this core.
+                    End::Push => crate::sync::thread::yield_now(),
+                    // Short spins: a pop must notice idle producers soon (a
+                    // yield may hand the core away for a whole time slice).
+                    End::Pop => crate::sync::back_off(POP_POLL_PAUSES),
+                }
                 // Relaxed: as above. Hints lag, so a head hint may be read
                 // past the tail hint; the count is then meaningless, and
                 // can only end the wait early or leave it to its bound.
@@ -339,3 +353,7 @@ const PUSH_POLLS: usize = 8;
 /// Polls of a pop's run wait at most.
 #[cfg(not(freelane_loom))]
 const POP_POLLS: usize = 16;
+
+/// Pauses between two polls of a pop's run wait.
+#[cfg(not(freelane_loom))]
+const POP_POLL_PAUSES: usize = 4;
