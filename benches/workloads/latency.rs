@@ -223,11 +223,7 @@ pub fn push_to_pop<Q: BenchQueue>(run: &LatencyRun, capacity: Option<usize>) -> 
             loop {
                 match pop() {
                     Some(value) => {
-                        let end = stamp();
-                        let start = base.wrapping_add(value & STAMP_MASK);
-                        record(&mut histogram, nanos_between(start, end));
-                        let producer = (value >> PRODUCER_SHIFT) as usize;
-                        popped[producer].0.fetch_add(1, Relaxed);
+                        received(&mut histogram, base, value, &popped);
                         backoff.reset();
                     }
                     // Acquire: pairs with the producers' Release; after it, an
@@ -245,21 +241,7 @@ pub fn push_to_pop<Q: BenchQueue>(run: &LatencyRun, capacity: Option<usize>) -> 
             (0, Some(histogram))
         }
     });
-    let name = std::any::type_name::<Q>();
-    let mut merged = histogram();
-    for (index, (sent, histogram)) in results.into_iter().enumerate() {
-        if index < n {
-            let got = popped[index].0.load(Relaxed);
-            assert_eq!(
-                got, sent,
-                "{name}: producer {index} pushed {sent}, {got} popped"
-            );
-        }
-        if let Some(histogram) = histogram {
-            merged.add(histogram).expect("same bounds");
-        }
-    }
-    merged
+    merge_checked::<Q>(&popped, results)
 }
 
 /// [`push_to_pop`] with the blocking calls: `push` on the producers' side
@@ -307,19 +289,36 @@ pub fn push_to_pop_blocking<Q: BlockingQueue>(run: &LatencyRun, capacity: usize)
                 if value == STOP {
                     break;
                 }
-                let end = stamp();
-                let start = base.wrapping_add(value & STAMP_MASK);
-                record(&mut histogram, nanos_between(start, end));
-                let producer = (value >> PRODUCER_SHIFT) as usize;
-                popped[producer].0.fetch_add(1, Relaxed);
+                received(&mut histogram, base, value, &popped);
             }
             (0, Some(histogram))
         }
     });
+    merge_checked::<Q>(&popped, results)
+}
+
+/// A consumer's record of one element of [`push_to_pop`] or
+/// [`push_to_pop_blocking`]: its push-to-pop time, and one more popped for
+/// its producer (the producer's window and the final check read that).
+fn received(histogram: &mut Histogram<u64>, base: u64, value: u64, popped: &[Padded<AtomicU64>]) {
+    let start = base.wrapping_add(value & STAMP_MASK);
+    record(histogram, nanos_between(start, stamp()));
+    let producer = (value >> PRODUCER_SHIFT) as usize;
+    // Relaxed: a count; the producers use it as flow control only.
+    popped[producer].0.fetch_add(1, Relaxed);
+}
+
+/// The end of a push-to-pop run: checks that every producer's elements
+/// were all popped (`results` are the threads' `(sent, histogram)`,
+/// producers first) and merges the consumers' histograms.
+fn merge_checked<Q>(
+    popped: &[Padded<AtomicU64>],
+    results: Vec<(u64, Option<Histogram<u64>>)>,
+) -> Histogram<u64> {
     let name = std::any::type_name::<Q>();
     let mut merged = histogram();
     for (index, (sent, histogram)) in results.into_iter().enumerate() {
-        if index < n {
+        if index < popped.len() {
             let got = popped[index].0.load(Relaxed);
             assert_eq!(
                 got, sent,
