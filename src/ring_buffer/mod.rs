@@ -408,8 +408,9 @@ use crate::wait::RingWaiters;
 /// neighbouring positions held neighbouring cells after 0.3 s of traffic,
 /// 9% after 3 s. From then on each element's cell is a line of its own
 /// to move between the cores, besides its slot word's (above), and the
-/// ring runs at about half its rate on a new ring. `ring/mpmc` with two producers and two consumers, rounds of 4 s
-/// instead of 120 ms, three rounds: 22.5–23.2 million elements a second
+/// ring runs at about half its rate on a new ring. `ring/mpmc` with two
+/// producers and two consumers, rounds of 4 s instead of 120 ms, three
+/// rounds: 22.5–23.2 million elements a second
 /// against ArrayQueue's 36.5–39.3 (0.6×), where 120 ms rounds on new rings
 /// read 45–51; with one producer and one consumer nothing decays (43
 /// against 37). So the contention report ages every ring it runs with more
