@@ -433,6 +433,26 @@ impl BenchQueue for ArrayQueue<u64> {
     }
 }
 
+/// The name of the bounded peer that keeps `RingBuffer`'s promise, lock-free
+/// and linearizable: lfqueue's SCQ ring (Nikolaev, DISC 2019). ArrayQueue and
+/// concurrent-queue make a pop wait for a producer still writing its slot, so
+/// the fastest peer is not a like-for-like one; the README quotes this one
+/// beside it.
+pub const LOCK_FREE_RING_PEER: &str = "lfqueue (SCQ)";
+
+/// lfqueue's SCQ ring (`AllocBoundedQueue`); power-of-two capacities only.
+impl BenchQueue for lfqueue::AllocBoundedQueue<u64> {
+    fn build(capacity: Option<usize>) -> Self {
+        lfqueue::AllocBoundedQueue::new(capacity.unwrap_or(CAPACITY))
+    }
+    fn try_push(&self, value: u64) -> Result<(), u64> {
+        self.enqueue(value)
+    }
+    fn consumer(&self, _: bool) -> impl FnMut() -> Option<u64> + '_ {
+        || self.dequeue()
+    }
+}
+
 impl BenchQueue for ConcurrentQueue<u64> {
     fn build(capacity: Option<usize>) -> Self {
         match capacity {
@@ -1456,6 +1476,9 @@ pub fn catalog() -> Vec<Workload> {
                 }),
                 case("ArrayQueue", Peer, |r| {
                     $workload::<ArrayQueue<u64>>(r, BOUNDED)
+                }),
+                case(LOCK_FREE_RING_PEER, Peer, |r| {
+                    $workload::<lfqueue::AllocBoundedQueue<u64>>(r, BOUNDED)
                 }),
                 case("concurrent-queue", Peer, |r| {
                     $workload::<ConcurrentQueue<u64>>(r, BOUNDED)

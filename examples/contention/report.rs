@@ -707,6 +707,28 @@ mod tests {
     }
 
     #[test]
+    fn readme_section_gives_the_ring_over_its_lock_free_peer_only_when_it_ran() {
+        let mut report = small_report();
+        let text = crate::readme::section(&report);
+        assert!(!text.contains("lfqueue"), "{text}");
+        report.rows.push(Row {
+            workload: "ring/mpmc",
+            about: "about",
+            structure: crate::workloads::LOCK_FREE_RING_PEER,
+            role: Role::Peer,
+            threads: 2,
+            fairness: vec![1.0; 2],
+            mops: vec![10.0, 10.0],
+        });
+        let text = crate::readme::section(&report);
+        // RingBuffer ran 30 and 50 against 10 and 10: per-round 3× and 5×.
+        assert!(
+            text.contains("RingBuffer ran at ring/mpmc 4.0× its rate"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn json_round_trips_through_the_compare_reader() {
         let report = small_report();
         let figures = crate::compare::parse(&report.json()).expect("valid JSON of the schema");
