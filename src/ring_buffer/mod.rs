@@ -424,12 +424,30 @@ use crate::wait::RingWaiters;
 /// new: 32 against 50) nor prefetching the cell before the pop's
 /// compare-and-swap (21–22 either way, with the cells scrambled from the
 /// start) changed the settled rate; a prefetch for writing of the new spare
-/// halved it. What would keep the order is a value that stays in its
-/// slot's cell: a push that claims the slot's empty cell with one
-/// compare-and-swap, writes it, and publishes it with a second (which a
-/// push finding the slot claimed and stalled may overtake with its own
-/// cell), and a pop that gives the cell back the same way; two more locked
-/// instructions per pair. Not built.
+/// halved it.
+///
+/// What would keep the order is a value that stays in its slot's cell,
+/// beside the slot word (16-byte entries for `u64`): a push that claims
+/// the slot's empty cell with one compare-and-swap, writes it, and
+/// publishes it with a second, and a pop that claims the full cell and
+/// gives it back the same way, two more locked instructions per pair. To
+/// stay lock-free, a push that finds a slot claimed by a stalled push must
+/// overtake the claim with a cell of its own (the claimer's publish then
+/// fails and it retries), and since positions must fill in order it may
+/// not step past the claimed slot. A prototype of that (`u64` values, the
+/// hints and back-off above, an overtake after one back-off of 2048
+/// `pause`s), beside `ArrayQueue` in the same harness, five runs of 2 s,
+/// medians: 0.94× with one producer and one consumer, 0.84× with two of
+/// each, 0.78× with four of each, and 27–29 ns per one-thread push and pop
+/// against 11.5–12.7 (0.42×). That is no better than this ring's settled
+/// rate with two and four of each, and well below it with one of each and
+/// on one thread; strides of 1 and 3 were no better. (A first version,
+/// whose pushes stepped past a slot still being written, read 1.3–1.4× with
+/// two and four of each; its pops could then report `Empty` while a later
+/// position held a value.) Not built. The contention report also runs
+/// lfqueue's SCQ, the published bounded queue that is lock-free and
+/// linearizable as this one is (Nikolaev, below): README "Performance"
+/// gives this ring's rate over it.
 ///
 /// Nobody ever waits for a stalled thread, which is what the ring buys with
 /// all this.
