@@ -110,10 +110,10 @@ fn lock_free_yardstick(report: &Report) -> String {
     }
     format!(
         "\nArrayQueue and concurrent-queue make a pop wait for a producer still \
-         writing its slot (and a push for a consumer still reading); RingBuffer never \
-         waits. Beside the one peer that keeps the same promise, {LOCK_FREE_RING_PEER} \
-         (lock-free and linearizable, Nikolaev's SCQ), RingBuffer ran at {} its rate \
-         (same thread counts as above).\n",
+         writing its slot (and a push for a consumer still reading it); RingBuffer \
+         never waits. Against the one peer here that keeps the same promise (lock-free \
+         and linearizable: {LOCK_FREE_RING_PEER}, Nikolaev's design), RingBuffer ran \
+         at {} (thread counts as in the table).\n",
         parts.join("; ")
     )
 }

@@ -723,7 +723,7 @@ mod tests {
         let text = crate::readme::section(&report);
         // RingBuffer ran 30 and 50 against 10 and 10: per-round 3× and 5×.
         assert!(
-            text.contains("RingBuffer ran at ring/mpmc 4.0× its rate"),
+            text.contains("RingBuffer ran at ring/mpmc 4.0× (thread counts"),
             "{text}"
         );
     }
