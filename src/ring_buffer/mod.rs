@@ -434,17 +434,21 @@ use crate::wait::RingWaiters;
 /// stay lock-free, a push that finds a slot claimed by a stalled push must
 /// overtake the claim with a cell of its own (the claimer's publish then
 /// fails and it retries), and since positions must fill in order it may
-/// not step past the claimed slot. A prototype of that (`u64` values, the
-/// hints and back-off above, an overtake after one back-off of 2048
-/// `pause`s), beside `ArrayQueue` in the same harness, five runs of 2 s,
-/// medians: 0.94× with one producer and one consumer, 0.84× with two of
-/// each, 0.78× with four of each, and 27–29 ns per one-thread push and pop
-/// against 11.5–12.7 (0.42×). That is no better than this ring's settled
-/// rate with two and four of each, and well below it with one of each and
-/// on one thread; strides of 1 and 3 were no better. (A first version,
-/// whose pushes stepped past a slot still being written, read 1.3–1.4× with
-/// two and four of each; its pops could then report `Empty` while a later
-/// position held a value.) Not built. The contention report also runs
+/// not step past the claimed slot. `docs/research/two_step_ring` is a
+/// prototype of that (`u64` values, no `close` or `force_push`, the hints
+/// and back-off above, a claim overtaken after one back-off of 2048
+/// `pause`s) with a harness that runs it beside this ring (aged first when
+/// it has two or more producers or consumers) and `ArrayQueue`. Eleven runs
+/// of 2 s each, medians of the ratio to `ArrayQueue` with one, two and four
+/// producers and consumers: two-step 1.02×, 0.99×, 0.95×; this ring 0.82×,
+/// 0.83×, 0.97×. On one thread, a push + pop pair took 26–29 ns against
+/// this ring's 12.2–13.2 (six runs) and `ArrayQueue`'s 11.4–12.4. So the two-step core
+/// would gain about a fifth with one or two of each, nothing with four,
+/// and halve the one-thread rate, and still run at about `ArrayQueue`'s
+/// rate rather than above it. Not built. (A first version of the
+/// prototype, whose pushes stepped past a slot still being written, read
+/// 1.3–1.4× with two and four of each; its pops could then report `Empty`
+/// while a later position held a value.) The contention report also runs
 /// lfqueue's SCQ, the published bounded queue that is lock-free and
 /// linearizable as this one is (Nikolaev, below): README "Performance"
 /// gives this ring's rate over it.
