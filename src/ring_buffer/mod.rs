@@ -442,11 +442,11 @@ use crate::wait::RingWaiters;
 /// of 2 s each, medians of the ratio to `ArrayQueue` with one, two and four
 /// producers and consumers: two-step 1.02×, 0.99×, 0.95×; this ring 0.82×,
 /// 0.83×, 0.97×. On one thread, a push + pop pair took 26–29 ns against
-/// this ring's 12.2–13.2 (six runs) and `ArrayQueue`'s 11.4–12.4. So the two-step core
-/// would gain about a fifth with one or two of each, nothing with four,
-/// and halve the one-thread rate, and still run at about `ArrayQueue`'s
-/// rate rather than above it. Not built. (A first version of the
-/// prototype, whose pushes stepped past a slot still being written, read
+/// this ring's 12.2–13.2 (six runs) and `ArrayQueue`'s 11.4–12.4. So the
+/// two-step core would gain about a fifth with one or two of each, nothing
+/// with four, and halve the one-thread rate, and still run at about
+/// `ArrayQueue`'s rate rather than above it. Not built. (A first version of
+/// the prototype, whose pushes stepped past a slot still being written, read
 /// 1.3–1.4× with two and four of each; its pops could then report `Empty`
 /// while a later position held a value.) The contention report also runs
 /// lfqueue's SCQ, the published bounded queue that is lock-free and
