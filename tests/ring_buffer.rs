@@ -486,6 +486,17 @@ fn blocked_push_is_woken_by_pop() {
     assert_eq!(ring.try_pop(), Ok(2));
 }
 
+/// Closes the ring when dropped: a test thread that fails while another
+/// is blocked in `push` or `pop` releases it this way, so the scope joins
+/// and the failure is reported instead of hanging.
+struct CloseOnExit<'a, T>(&'a RingBuffer<T>);
+
+impl<T> Drop for CloseOnExit<'_, T> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
 /// A pop waiting on a ring large enough for a run wait takes a value that
 /// arrives alone: no run of values comes, and the wait ends.
 #[test]
@@ -493,6 +504,7 @@ fn a_lone_value_reaches_a_waiting_pop_on_a_large_ring() {
     let ring = RingBuffer::new(1024);
     let (sent, received) = mpsc::channel();
     thread::scope(|s| {
+        let _release = CloseOnExit(&ring);
         s.spawn(|| {
             // The next value is pushed only once this one is back.
             for _ in 0..scaled(200) {
@@ -520,6 +532,7 @@ fn a_lone_free_slot_reaches_a_waiting_push_on_a_large_ring() {
     }
     let (pushed, confirmed) = mpsc::channel();
     thread::scope(|s| {
+        let _release = CloseOnExit(&ring);
         s.spawn(|| {
             for value in capacity as u64..capacity as u64 + scaled(100) as u64 {
                 ring.push(value).unwrap();
