@@ -119,6 +119,7 @@ impl Ring {
             if ring == self.id {
                 return cell;
             }
+            // Relaxed: a counter handing out distinct spare cells.
             let cell = self.next_spare.fetch_add(1, Relaxed);
             assert!(
                 cell < CAPACITY + MAX_THREADS,
@@ -137,6 +138,15 @@ impl Ring {
         &self.entries[slot].word
     }
 
+    /// One compare-and-swap on a slot word. SeqCst: each success hands
+    /// cells over, and the cell accesses before and after it must not move
+    /// across it; a failure only sends the caller round again.
+    fn swap_word(&self, slot: usize, current: u64, new: u64) -> bool {
+        self.word(slot)
+            .compare_exchange(current, new, SeqCst, Relaxed)
+            .is_ok()
+    }
+
     /// One step: `value` into this thread's spare, then `seen` → FULL(lap,
     /// spare); on success the cell `seen` named becomes the spare. This is
     /// how a claim left standing is overtaken.
@@ -145,16 +155,16 @@ impl Ring {
         // SAFETY: the spare is this thread's alone (it lends it to a slot
         // only inside `try_push`/`try_pop`, and has it back before they end).
         unsafe { *self.cell(spare) = value };
-        let published =
-            self.word(slot)
-                .compare_exchange(seen, word(lap, FULL, spare), SeqCst, Relaxed);
-        if published.is_ok() {
+        let published = self.swap_word(slot, seen, word(lap, FULL, spare));
+        if published {
             self.set_spare(cell_of(seen));
         }
-        published.is_ok()
+        published
     }
 
     fn try_push(&self, value: u64) -> bool {
+        // Acquire/Release on the hints: pairs with the store after a push
+        // (pop), so the positions before the hint are seen filled (emptied).
         let mut at = self.tail.load(Acquire);
         loop {
             let slot = slot_of(at);
@@ -163,11 +173,7 @@ impl Ring {
             if l == mine && state == EMPTY {
                 let spare = self.spare();
                 let claimed = word(l, CLAIMED, spare);
-                if self
-                    .word(slot)
-                    .compare_exchange(seen, claimed, SeqCst, Relaxed)
-                    .is_err()
-                {
+                if !self.swap_word(slot, seen, claimed) {
                     back_off();
                     continue;
                 }
@@ -175,11 +181,7 @@ impl Ring {
                 // SAFETY: the claim made this thread the owner of `home`.
                 unsafe { *self.cell(home) = value };
                 let full = word(l, FULL, home);
-                if self
-                    .word(slot)
-                    .compare_exchange(claimed, full, SeqCst, Relaxed)
-                    .is_err()
-                {
+                if !self.swap_word(slot, claimed, full) {
                     // Overtaken: the overtaker took our spare, we own `home`.
                     self.set_spare(home);
                     at = self.tail.load(Acquire);
@@ -221,11 +223,7 @@ impl Ring {
             if l == mine && state == FULL {
                 let spare = self.spare();
                 let taken = word(l, TAKEN, spare);
-                if self
-                    .word(slot)
-                    .compare_exchange(seen, taken, SeqCst, Relaxed)
-                    .is_err()
-                {
+                if !self.swap_word(slot, seen, taken) {
                     back_off();
                     continue;
                 }
@@ -233,11 +231,7 @@ impl Ring {
                 // SAFETY: the claim made this thread the owner of `cell`.
                 let value = unsafe { *self.cell(cell) };
                 let empty = word(l + 1, EMPTY, cell);
-                if self
-                    .word(slot)
-                    .compare_exchange(taken, empty, SeqCst, Relaxed)
-                    .is_err()
-                {
+                if !self.swap_word(slot, taken, empty) {
                     // Overtaken by a push of the next lap: it took our spare.
                     self.set_spare(cell);
                 }
@@ -263,6 +257,8 @@ fn rate(
     pairs: usize,
     ms: u64,
 ) -> f64 {
+    // Every atomic of the harness is Relaxed: a stop flag and counters,
+    // which order nothing; the sums are read after the scope joins.
     let cores = core_affinity::get_core_ids().expect("core ids");
     let stop = AtomicBool::new(false);
     let popped = AtomicU64::new(0);
